@@ -1,0 +1,30 @@
+# The two commands of the Quick start: `make crawl` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+SOURCES ?= data/sources.toml
+DB ?= data/newsmill.db
+PYTEST_ARGS ?=
+
+.PHONY: setup crawl test serve daemon clean
+
+# Set-up: a virtual environment with every dependency at its pinned version (first run only,
+# and again whenever pyproject.toml or constraints.txt change).
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+setup: $(STAMP)
+
+crawl: $(STAMP)
+	$(BIN)/newsmill crawl --sources $(SOURCES) --db $(DB)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache tests/artifacts

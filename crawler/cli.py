@@ -1,0 +1,139 @@
+"""The `newsmill` command line: a thin face over the crawler, the store and the scheduler.
+
+Exit status: 0 every source ok; 1 some source failed, was partial or interrupted;
+2 bad usage or configuration (nothing was started).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from datetime import datetime
+
+import click
+
+from crawler.sources import SourcesError, adhoc_source, load_sources, select_sources
+from pipelines.database import ArticleStore, StoreError
+
+DEFAULT_SOURCES = "data/sources.toml"
+DEFAULT_DB = "data/newsmill.db"
+EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG = 0, 1, 2
+
+
+def fail_config(message: str) -> None:
+    click.echo(f"newsmill: {message}", err=True)
+    sys.exit(EXIT_CONFIG)
+
+
+def parse_settings(pairs: tuple[str, ...]) -> dict:
+    settings = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="-s")
+        settings[name.strip()] = value
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="newsmill")
+def cli():
+    """newsmill: collect articles from the web on a schedule, into SQLite.
+
+    Sources (feeds, sitemaps, section pages, articles) are listed in a TOML file;
+    articles are extracted with trafilatura and stored in a SQLite database that
+    Datasette can open.
+    """
+
+
+@cli.command()
+@click.argument("urls", nargs=-1)
+@click.option("--sources", "sources_file", default=DEFAULT_SOURCES, show_default=True,
+              help="Sources file (TOML, or a text file of URLs).")
+@click.option("--source", "names", multiple=True, metavar="NAME",
+              help="Crawl only this source (repeatable). Default: every enabled source.")
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, help="SQLite database.")
+@click.option("--max-articles", type=click.IntRange(min=0), default=None,
+              help="At most N articles per source in this run (0: no limit).")
+@click.option("--kind", type=click.Choice(["feed", "sitemap", "page", "article"]), default=None,
+              help="With URLs: what they are (default: recognised from each response).")
+@click.option("-s", "--set", "overrides", multiple=True, metavar="SETTING=VALUE",
+              help="Override a Scrapy or newsmill setting, e.g. -s DOWNLOAD_DELAY=0.")
+@click.option("--log-level", default=None,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+              help="Log level (default: WARNING with a progress bar, INFO otherwise).")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def crawl(urls, sources_file, names, db_path, max_articles, kind, overrides, log_level, debug):
+    """Crawl sources once, now, into the database.
+
+    With URLs, crawl them as one ad-hoc source named "adhoc"; otherwise crawl the
+    sources named with --source, or every enabled source in the sources file.
+
+    \b
+    Examples:
+      newsmill crawl
+      newsmill crawl --source example-news --max-articles 20
+      newsmill crawl https://example.org/feed.xml --db /tmp/test.db
+    """
+    try:
+        if urls:
+            sources = [adhoc_source(list(urls), **({"kind": kind} if kind else {}))]
+        else:
+            everything = load_sources(sources_file)
+            sources = select_sources(everything, names) if names else \
+                [s for s in everything if s.enabled]
+            if not sources:
+                fail_config(f"{sources_file}: no enabled sources to crawl")
+    except SourcesError as exc:
+        fail_config(str(exc))
+    if max_articles is not None:
+        sources = [dataclasses.replace(s, max_articles=max_articles) for s in sources]
+    try:
+        ArticleStore(db_path).close()  # fail now, with a clear message, not mid-crawl
+    except StoreError as exc:
+        fail_config(str(exc))
+
+    from crawler.runner import run_crawl
+
+    run_ids = run_crawl(sources, db_path, parse_settings(overrides), log_level)
+    sys.exit(print_summary(db_path, run_ids))
+
+
+def print_summary(db_path: str, run_ids: dict[str, int]) -> int:
+    """A table of this crawl's runs; returns the exit status they add up to."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    store = ArticleStore(db_path)
+    rows = [store.db["runs"].get(run_id) for run_id in run_ids.values()]
+    store.close()
+    table = Table(title=f"newsmill crawl into {db_path}", title_justify="left")
+    for column in ("source", "status", "pages", "new", "updated", "unchanged", "not articles",
+                   "errors", "time"):
+        table.add_column(column, justify="left" if column in ("source", "status") else "right")
+    for row in rows:
+        cells = (row["source"], row["status"], row["pages"], row["articles_new"],
+                 row["articles_updated"], row["articles_unchanged"], row["not_articles"],
+                 row["errors"], _duration(row))
+        # Text cells are never read as markup: whatever a value holds prints as it is.
+        table.add_row(*(Text(str(c)) for c in cells))
+    Console(highlight=False, soft_wrap=True).print(table)
+    if not rows:
+        return EXIT_PARTIAL
+    return EXIT_OK if all(r["status"] == "ok" for r in rows) else EXIT_PARTIAL
+
+
+def _duration(row) -> str:
+    if not row.get("finished"):
+        return "-"
+    seconds = (datetime.fromisoformat(row["finished"]) - datetime.fromisoformat(row["started"]))
+    return f"{seconds.total_seconds():.0f}s"
+
+
+def main() -> None:
+    cli(prog_name="newsmill")
+
+
+if __name__ == "__main__":
+    main()

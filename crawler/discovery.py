@@ -1,0 +1,125 @@
+"""What a response is, and which article URLs it lists.
+
+Sitemaps are read with Scrapy's own sitemap utilities, feeds with feedparser; this
+module only decides which of them applies and turns entries into (url, hints) pairs.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+
+import feedparser
+from scrapy.utils.gz import gunzip, gzip_magic_number
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+
+from pipelines.page_metadata import iso_timestamp
+
+_XML_ROOT = re.compile(
+    rb"<(?:[\w.-]+:)?(urlset|sitemapindex|rss|feed|RDF)\b", re.IGNORECASE
+)
+_ROOT_KIND = {b"urlset": "sitemap", b"sitemapindex": "sitemap", b"rss": "feed", b"feed": "feed",
+              b"rdf": "feed"}
+_ARTICLE_LD = re.compile(
+    rb'"@type"\s*:\s*(?:\[[^\]]*)?"(?:News|Blog|Report|Tech|Scholarly|Opinion|Analysis|Review)?'
+    rb'(?:Article|BlogPosting|LiveBlogPosting)"'
+)
+
+
+def body_of(response, max_size: int) -> bytes:
+    """The response body, un-gzipped when it is a .gz file (as sitemaps often are)."""
+    body = response.body
+    if gzip_magic_number(response):
+        # gunzip with max_size stops a gzip bomb at the same limit as a plain download.
+        return gunzip(body, max_size=max_size)
+    return body
+
+
+def classify(response, body: bytes) -> str:
+    """One of robots, sitemap, feed, html, other; from URL, content type and content."""
+    if response.url.split("?")[0].endswith("/robots.txt"):
+        return "robots"
+    head = body[:4096].lstrip()
+    ctype = response.headers.get(b"Content-Type", b"").lower()
+    if head.startswith(b"<?xml") or b"xml" in ctype or head[:1] == b"<" and not _looks_html(head):
+        match = _XML_ROOT.search(head)
+        if match:
+            return _ROOT_KIND[match.group(1).lower()]
+    if b"html" in ctype or _looks_html(head):
+        return "html"
+    return "other"
+
+
+def _looks_html(head: bytes) -> bool:
+    start = head[:256].lower()
+    return start.startswith(b"<!doctype html") or b"<html" in start or b"<head" in start
+
+
+def looks_like_article(response) -> bool:
+    """A page that declares itself an article (Open Graph, article:* meta or JSON-LD)."""
+    og_type = response.xpath('//meta[@property="og:type"]/@content').get("")
+    if "article" in og_type.lower():
+        return True
+    if response.xpath('//meta[@property="article:published_time"]'):
+        return True
+    return any(_ARTICLE_LD.search(s.encode()) for s in
+               response.xpath('//script[@type="application/ld+json"]/text()').getall())
+
+
+def sitemap_entries(body: bytes) -> tuple[str, list[tuple[str, dict]]]:
+    """("index", child sitemaps) or ("urlset", articles, newest first)."""
+    sitemap = Sitemap(body)
+    entries = []
+    for entry in sitemap:
+        loc = entry.get("loc")
+        if not loc:
+            continue
+        hints = {}
+        lastmod = iso_timestamp(entry.get("lastmod"))
+        if lastmod:
+            hints["lastmod"] = lastmod
+        entries.append((loc.strip(), hints))
+    if sitemap.type == "sitemapindex":
+        return "index", entries
+    entries.sort(key=lambda e: e[1].get("lastmod", ""), reverse=True)
+    return "urlset", entries
+
+
+def robots_sitemaps(response) -> list[str]:
+    return list(sitemap_urls_from_robots(response.text, base_url=response.url))
+
+
+def feed_entries(body: bytes, url: str) -> list[tuple[str, dict]]:
+    """Article links of an RSS, Atom or RDF feed, with what the feed says about each."""
+    parsed = feedparser.parse(body, response_headers={"content-location": url})
+    if parsed.bozo and not parsed.entries:
+        raise ValueError(f"unreadable feed: {parsed.get('bozo_exception')}")
+    entries = []
+    for entry in parsed.entries:
+        link = entry.get("link")
+        if not link:
+            continue
+        hints = {
+            "title": entry.get("title"),
+            "author": entry.get("author"),
+            "published": _feed_time(entry.get("published_parsed")) or None,
+            "modified": _feed_time(entry.get("updated_parsed")) or None,
+        }
+        entries.append((link.strip(), {k: v for k, v in hints.items() if v}))
+    return entries
+
+
+def _feed_time(value: time.struct_time | None) -> str | None:
+    if not value:
+        return None
+    return datetime(*value[:6], tzinfo=UTC).isoformat()
+
+
+def advertised_feeds(response) -> list[str]:
+    """Feeds a page announces with <link rel="alternate" type="application/rss+xml">."""
+    hrefs = response.xpath(
+        '//link[contains(concat(" ", normalize-space(@rel), " "), " alternate ")]'
+        '[contains(@type, "rss") or contains(@type, "atom") or contains(@type, "rdf")]/@href'
+    ).getall()
+    return [response.urljoin(h.strip()) for h in hrefs if h.strip()]

@@ -1,0 +1,56 @@
+"""What flows from the spider through the pipelines.
+
+The spider yields `Page` (a fetched HTML page thought to be an article) and `FetchError`;
+the extraction pipeline turns a `Page` into an `Article`; the store writes both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Page:
+    """A fetched page that should hold an article; `html` is released after extraction."""
+
+    source: str
+    url: str  # the URL the response came from (after redirects)
+    requested_url: str  # the URL as discovered (feed link, sitemap loc, page link)
+    html: str
+    fetched_at: str
+    hints: dict = field(default_factory=dict)  # metadata from the feed or sitemap entry
+
+
+@dataclass
+class Article:
+    """One extracted article; field names are the `articles` columns."""
+
+    source: str
+    url: str
+    title: str | None = None
+    author: str | None = None
+    published: str | None = None
+    modified: str | None = None
+    sitename: str | None = None
+    publisher: str | None = None
+    description: str | None = None
+    section: str | None = None
+    tags: list[str] = field(default_factory=list)
+    image: str | None = None
+    language: str | None = None
+    text: str = ""
+    word_count: int = 0
+    content_hash: str = ""
+    fetched_at: str = ""
+    seen_urls: list[str] = field(default_factory=list)  # every URL this fetch came under
+
+
+@dataclass
+class FetchError:
+    """Something that went wrong for one URL; becomes an `errors` row."""
+
+    source: str
+    url: str
+    kind: str  # http, timeout, dns, connection, too_large, robots, parse, extraction, ...
+    message: str
+    at: str

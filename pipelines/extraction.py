@@ -1,0 +1,168 @@
+"""Where a fetched page becomes an article: trafilatura in a pool of worker processes.
+
+Extraction is CPU-bound, so it never runs on the reactor thread: `ExtractionPipeline`
+hands each page to a `ProcessPoolExecutor` and awaits the result, so downloading
+goes on while the workers parse. The HTML is parsed once per page, in the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import multiprocessing
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import UTC, datetime
+
+from scrapy.exceptions import DropItem
+
+from crawler.items import Article, FetchError, Page
+from crawler.urls import same_site
+from pipelines.page_metadata import read_page_metadata
+
+logger = logging.getLogger(__name__)
+
+
+def content_hash(text: str) -> str:
+    """A fingerprint of the text that ignores whitespace-only differences."""
+    normalized = " ".join(text.split())
+    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
+
+
+def extract_article(html: str, url: str, hints: dict, options: dict) -> dict:
+    """Extract body text and metadata from one page; runs in a worker process.
+
+    Returns the `Article` fields as a dict, or {"not_article": reason}.
+    """
+    from trafilatura import bare_extraction
+    from trafilatura.utils import load_html, normalize_unicode
+    from trafilatura.xml import xmltotxt
+
+    tree = load_html(html)
+    if tree is None:
+        return {"not_article": "not parseable as HTML"}
+    page = read_page_metadata(tree, url)  # before trafilatura, which prunes the tree
+    document = bare_extraction(
+        tree,
+        url=url,
+        with_metadata=True,
+        favor_precision=options.get("favor_precision", False),
+        favor_recall=options.get("favor_recall", False),
+        include_comments=options.get("include_comments", True),
+        include_tables=options.get("include_tables", True),
+    )
+    if document is None or document.body is None:
+        return {"not_article": "no main text found"}
+    # The same text trafilatura.extract() returns with the same options.
+    text = xmltotxt(document.body, False)
+    if document.commentsbody is not None:
+        text = f"{text}\n{xmltotxt(document.commentsbody, False)}".strip()
+    text = normalize_unicode(text)
+    words = len(text.split())
+    if words < options.get("min_words", 40):
+        return {"not_article": f"only {words} words of main text"}
+
+    canonical = page.get("canonical")
+    article_url = canonical if canonical and same_site(canonical, url) else url
+    tags = page.get("tags") or _clean_list(document.tags)
+    return {
+        "url": article_url,
+        "title": page.get("title") or document.title or hints.get("title"),
+        "author": page.get("author") or document.author or hints.get("author"),
+        "published": page.get("published") or document.date or hints.get("published"),
+        "modified": page.get("modified") or hints.get("modified"),
+        "sitename": page.get("sitename") or document.sitename,
+        "publisher": page.get("publisher"),
+        "description": page.get("description") or document.description,
+        "section": page.get("section") or next(iter(_clean_list(document.categories)), None),
+        "tags": tags,
+        "image": page.get("image") or document.image,
+        "language": page.get("language") or document.language,
+        "text": text,
+        "word_count": words,
+        "content_hash": content_hash(text),
+    }
+
+
+def _clean_list(values) -> list[str]:
+    out: list[str] = []
+    for value in values or []:
+        for part in re.split(r"\s*[,;]\s*", value or ""):
+            if part and part not in out:
+                out.append(part)
+    return out
+
+
+def _warm_worker() -> None:
+    """Import trafilatura once per worker, not on the first page."""
+    import trafilatura  # noqa: F401
+
+
+class ExtractionPipeline:
+    """Turns `Page` items into `Article` items in worker processes; drops non-articles."""
+
+    def __init__(self, crawler, workers: int, options: dict):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.workers = workers
+        self.options = options
+        self.pool: ProcessPoolExecutor | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        s = crawler.settings
+        workers = s.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
+        options = {
+            "favor_precision": s.getbool("EXTRACT_FAVOR_PRECISION"),
+            "favor_recall": s.getbool("EXTRACT_FAVOR_RECALL"),
+            "include_comments": s.getbool("EXTRACT_INCLUDE_COMMENTS", True),
+            "include_tables": s.getbool("EXTRACT_INCLUDE_TABLES", True),
+            "min_words": s.getint("EXTRACT_MIN_WORDS", 40),
+        }
+        return cls(crawler, workers, options)
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn: a forked copy of a running reactor (threads, sockets) is not safe to use.
+        return ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_warm_worker,
+            max_tasks_per_child=1000,  # bounds any slow leak in a worker over long runs
+        )
+
+    def open_spider(self) -> None:
+        self.pool = self._new_pool()
+
+    def close_spider(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    async def process_item(self, item):
+        if not isinstance(item, Page):
+            return item
+        html, item.html = item.html, ""  # release the body as soon as it is handed over
+        try:
+            future = self.pool.submit(extract_article, html, item.url, item.hints, self.options)
+            del html
+            result = await asyncio.wrap_future(future)
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory): start a fresh pool, record the page.
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._new_pool()
+            return self._error(item, "extraction", "extraction worker died on this page")
+        except Exception as exc:  # a bug or a pathological page must not stop the crawl
+            logger.warning("extraction failed for %s: %r", item.url, exc)
+            return self._error(item, "extraction", f"{type(exc).__name__}: {exc}")
+        if "not_article" in result:
+            self.stats.inc_value(f"newsmill/not_article/{item.source}")
+            raise DropItem(f"not an article: {item.url}: {result['not_article']}", log_level="DEBUG")
+        seen = [u for u in dict.fromkeys([item.requested_url, item.url, result["url"]]) if u]
+        return Article(source=item.source, fetched_at=item.fetched_at, seen_urls=seen, **result)
+
+    def _error(self, page: Page, kind: str, message: str) -> FetchError:
+        return FetchError(page.source, page.url, kind, message, datetime.now(UTC).isoformat(timespec="seconds"))
+

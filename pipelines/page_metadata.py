@@ -1,0 +1,150 @@
+"""Publisher-declared metadata: Open Graph, `article:*` meta, JSON-LD, `<html lang>`.
+
+trafilatura finds most metadata, but it reduces dates to the day (no time, no offset),
+reports no modification date, and has no publisher field; publishers state all of
+these exactly in their meta tags and JSON-LD, so those are read here first and
+trafilatura's findings fill the gaps.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin
+
+_ARTICLE_TYPES = re.compile(r"(Article|BlogPosting|Report|LiveBlogPosting)$")
+
+
+def read_page_metadata(tree, url: str) -> dict:
+    """Metadata the page declares about itself, normalized; missing fields are absent."""
+    meta = _meta_tags(tree)
+    ld = _json_ld_article(tree)
+    out: dict = {}
+
+    def first(*values):
+        for value in values:
+            if isinstance(value, str) and value.strip():
+                return " ".join(value.split())
+        return None
+
+    out["title"] = first(ld.get("headline"), meta.get("og:title"), meta.get("twitter:title"))
+    out["description"] = first(meta.get("og:description"), meta.get("description"),
+                               ld.get("description"), meta.get("twitter:description"))
+    out["sitename"] = first(meta.get("og:site_name"), _name(ld.get("publisher")))
+    out["publisher"] = first(_name(ld.get("publisher")), meta.get("article:publisher"))
+    out["author"] = first(_names(ld.get("author")), meta.get("author"), meta.get("article:author"))
+    out["published"] = iso_timestamp(first(ld.get("datePublished"), meta.get("article:published_time"),
+                                           meta.get("datePublished"), meta.get("pubdate")))
+    out["modified"] = iso_timestamp(first(ld.get("dateModified"), meta.get("article:modified_time"),
+                                          meta.get("og:updated_time"), meta.get("dateModified")))
+    out["section"] = first(meta.get("article:section"), _one(ld.get("articleSection")))
+    tags = _all_meta(tree, "article:tag") or _split_keywords(ld.get("keywords")) \
+        or _split_keywords(meta.get("news_keywords")) or _split_keywords(meta.get("keywords"))
+    out["tags"] = list(dict.fromkeys(t for t in tags if t))
+    image = first(meta.get("og:image"), _image(ld.get("image")), meta.get("twitter:image"))
+    out["image"] = urljoin(url, image) if image else None
+    lang = first(tree.get("lang"), tree.get("xml:lang"), meta.get("og:locale"),
+                 meta.get("content-language"), _one(ld.get("inLanguage")))
+    out["language"] = re.split(r"[-_]", lang)[0].lower() if lang else None
+    canonical = tree.xpath('//link[@rel="canonical"]/@href')
+    canonical_url = first(canonical[0] if canonical else None, meta.get("og:url"))
+    out["canonical"] = urljoin(url, canonical_url) if canonical_url else None
+    return {k: v for k, v in out.items() if v}
+
+
+def _meta_tags(tree) -> dict:
+    found: dict = {}
+    for element in tree.iter("meta"):
+        key = element.get("property") or element.get("name") or element.get("itemprop") \
+            or element.get("http-equiv")
+        content = element.get("content")
+        if key and content and key.lower() not in found:
+            found[key.lower()] = content
+    return found
+
+
+def _all_meta(tree, key: str) -> list[str]:
+    return [e.get("content", "").strip() for e in tree.iter("meta")
+            if (e.get("property") or e.get("name") or "").lower() == key]
+
+
+def _json_ld_article(tree) -> dict:
+    """The first JSON-LD object whose @type is some kind of Article."""
+    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+        try:
+            data = json.loads(script, strict=False)
+        except ValueError:
+            continue
+        for node in _walk(data):
+            types = node.get("@type")
+            types = types if isinstance(types, list) else [types]
+            if any(isinstance(t, str) and _ARTICLE_TYPES.search(t) for t in types):
+                return node
+    return {}
+
+
+def _walk(data, depth: int = 0):
+    if depth > 4:
+        return
+    if isinstance(data, list):
+        for item in data:
+            yield from _walk(item, depth + 1)
+    elif isinstance(data, dict):
+        yield data
+        if "@graph" in data:
+            yield from _walk(data["@graph"], depth + 1)
+        if "mainEntity" in data:
+            yield from _walk(data["mainEntity"], depth + 1)
+
+
+def _name(value):
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        return value.get("name")
+    return value if isinstance(value, str) else None
+
+
+def _names(value):
+    values = value if isinstance(value, list) else [value]
+    names = [n for n in (_name(v) for v in values) if isinstance(n, str) and n.strip()]
+    return ", ".join(dict.fromkeys(names)) if names else None
+
+
+def _one(value):
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if isinstance(value, str) else None
+
+
+def _image(value):
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        return value.get("url") or value.get("contentUrl")
+    return value if isinstance(value, str) else None
+
+
+def _split_keywords(value) -> list[str]:
+    if isinstance(value, list):
+        return [v.strip() for v in value if isinstance(v, str) and v.strip()]
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return []
+
+
+def iso_timestamp(value: str | None) -> str | None:
+    """An ISO 8601 timestamp, keeping the offset the source gave; None if unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
+    except ValueError:
+        pass
+    try:  # RFC 822 dates, as feeds and HTTP headers write them
+        return parsedate_to_datetime(value).isoformat()
+    except (TypeError, ValueError, IndexError):
+        return None

@@ -1,0 +1,111 @@
+"""Local HTTP sites for the tests: real servers on 127.0.0.1 serving what a test puts there."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Route:
+    body: bytes
+    status: int = 200
+    headers: dict = field(default_factory=dict)
+    delay: float = 0.0
+
+
+class Site:
+    """A tiny web site: `add()` pages, read `requests` to see what the crawler fetched."""
+
+    def __init__(self, host: str = "127.0.0.1"):
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, str, dict]] = []  # (method, path, headers)
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                site.requests.append(("GET", self.path, dict(self.headers)))
+                route = site.routes.get(self.path) or site.routes.get(urlsplit(self.path).path)
+                if route is None:
+                    route = Route(b"<html><body>not found</body></html>", 404,
+                                  {"Content-Type": "text/html"})
+                if route.delay:
+                    time.sleep(route.delay)
+                self.send_response(route.status)
+                headers = {"Content-Type": "text/html; charset=utf-8", **route.headers}
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()
+                self.wfile.write(route.body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.server.daemon_threads = True
+        self.host, self.port = self.server.server_address[:2]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def add(self, path: str, body: str | bytes, content_type: str = "text/html; charset=utf-8",
+            status: int = 200, headers: dict | None = None, gzipped: bool = False,
+            delay: float = 0.0) -> str:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        if gzipped:
+            data = gzip.compress(data)
+        self.routes[path] = Route(data, status, {"Content-Type": content_type, **(headers or {})},
+                                  delay)
+        return self.url(path)
+
+    def fetched(self, path: str) -> int:
+        """How many times a path was requested."""
+        return sum(1 for _, p, _ in self.requests if p == path)
+
+    def start(self) -> Site:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def article_html(title: str, paragraphs: int = 6, *, extra_head: str = "", lang: str = "en",
+                 words: str | None = None) -> str:
+    """A plausible news article page with enough text to count as an article."""
+    sentence = words or (f"This is a report about {title.lower()} with enough plain words to "
+                         "be taken as the main text of a real news article by the extractor.")
+    body = "\n".join(f"<p>{sentence} Paragraph {i} adds its own detail number {i}.</p>"
+                     for i in range(paragraphs))
+    return f"""<!DOCTYPE html>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{title} | Test News</title>
+<meta property="og:type" content="article">
+{extra_head}
+</head><body>
+<nav><a href="/">Home</a> <a href="/section/">Section</a></nav>
+<article><h1>{title}</h1>
+{body}
+</article>
+<footer>Copyright Test News</footer>
+</body></html>"""
+
+
+def rss_feed(site: Site, items: list[tuple[str, str]], title: str = "Test feed") -> str:
+    entries = "\n".join(
+        f"<item><title>{t}</title><link>{site.url(p)}</link>"
+        f"<pubDate>Mon, 02 Nov 2026 10:00:00 +0000</pubDate></item>" for t, p in items)
+    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+            f"<title>{title}</title><link>{site.base}/</link>{entries}</channel></rss>")

@@ -1,0 +1,18 @@
+from tests.sites import article_html, rss_feed
+
+
+def test_rss_feed_articles_are_stored_with_their_text(site, newsmill):
+    items = [(f"Story {i}", f"/news/2026/11/story-{i}.html") for i in range(3)]
+    for title, path in items:
+        site.add(path, article_html(title))
+    feed = site.add("/rss.xml", rss_feed(site, items), "application/rss+xml")
+
+    result = newsmill.crawl(feed)
+
+    assert result.returncode == 0, result.stderr
+    rows = newsmill.rows("select url, title, text, source from articles order by url")
+    assert [r["title"] for r in rows] == ["Story 0", "Story 1", "Story 2"]
+    assert all("Paragraph 3 adds its own detail" in r["text"] for r in rows)
+    assert {r["source"] for r in rows} == {"adhoc"}
+    run = newsmill.rows("select * from runs")[0]
+    assert run["status"] == "ok" and run["articles_new"] == 3 and run["pages"] == 4
