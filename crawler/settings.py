@@ -28,8 +28,9 @@ NEWSMILL_PROGRESS_INTERVAL = 10.0
 
 # Extraction runs in worker processes, off the reactor thread; 0 means one per core.
 EXTRACT_WORKERS = 0
-# Pages whose extracted body has fewer words are counted as "not an article" and not stored.
-EXTRACT_MIN_WORDS = 40
+# Pages whose extracted body has fewer words are counted as "not an article" and not stored
+# (some real articles are a few sentences long: the shared corpus has one of 18 words).
+EXTRACT_MIN_WORDS = 10
 # Options passed to trafilatura's extraction (its defaults otherwise).
 EXTRACT_FAVOR_PRECISION = False
 EXTRACT_FAVOR_RECALL = False

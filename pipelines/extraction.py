@@ -62,7 +62,7 @@ def extract_article(html: str, url: str, hints: dict, options: dict) -> dict:
         text = f"{text}\n{xmltotxt(document.commentsbody, False)}".strip()
     text = normalize_unicode(text)
     words = len(text.split())
-    if words < options.get("min_words", 40):
+    if words < options.get("min_words", 10):
         return {"not_article": f"only {words} words of main text"}
 
     canonical = page.get("canonical")
@@ -120,7 +120,7 @@ class ExtractionPipeline:
             "favor_recall": s.getbool("EXTRACT_FAVOR_RECALL"),
             "include_comments": s.getbool("EXTRACT_INCLUDE_COMMENTS", True),
             "include_tables": s.getbool("EXTRACT_INCLUDE_TABLES", True),
-            "min_words": s.getint("EXTRACT_MIN_WORDS", 40),
+            "min_words": s.getint("EXTRACT_MIN_WORDS", 10),
         }
         return cls(crawler, workers, options)
 

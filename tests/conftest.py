@@ -76,6 +76,14 @@ class Newsmill:
         finally:
             db.close()
 
+    def explain(self, result) -> str:
+        """What to show when a crawl did not go as a test expected."""
+        try:
+            errors = self.rows("select url, kind, message from errors")
+        except Exception:  # noqa: BLE001 - no database yet
+            errors = []
+        return f"exit {result.returncode}\nerrors: {errors}\n{result.stderr[-3000:]}"
+
     def count(self, table: str, where: str = "1", params=()) -> int:
         return self.rows(f"select count(*) as n from {table} where {where}", params)[0]["n"]
 

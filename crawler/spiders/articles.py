@@ -162,20 +162,21 @@ class ArticlesSpider(scrapy.Spider):
                 yield self._request(url, state, "feed", depth)
         if depth >= state.source.max_depth:
             return
+        # A linked page is only worth fetching if it may still lead somewhere itself.
+        pages_useful = depth + 1 < state.source.max_depth
         for link in state.links.extract_links(response):
             url = clean_url(link.url)
-            if not state.allows(url):
+            if not state.allows(url) or is_not_crawlable(url):
                 continue
             if state.follow:
                 if any(p.search(url) for p in state.follow):
                     if request := self._article_request(url, state, depth + 1):
                         yield request
-                else:
+                elif pages_useful:
                     yield self._request(url, state, "page", depth + 1)
-            elif is_not_crawlable(url):
-                continue
             elif is_navigation_page(url):
-                yield self._request(url, state, "page", depth + 1)
+                if pages_useful:
+                    yield self._request(url, state, "page", depth + 1)
             else:
                 yield self._request(url, state, "auto", depth + 1)
 
