@@ -57,6 +57,11 @@ DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Wait before each retry: RETRY_BACKOFF_BASE seconds, doubling, at most RETRY_BACKOFF_MAX;
+# a Retry-After header is honoured up to RETRY_AFTER_MAX seconds (longer: give up).
+RETRY_BACKOFF_BASE = 1.0
+RETRY_BACKOFF_MAX = 60.0
+RETRY_AFTER_MAX = 300.0
 REDIRECT_MAX_TIMES = 10
 DNSCACHE_ENABLED = True
 
@@ -71,6 +76,11 @@ FEED_EXPORT_ENCODING = "utf-8"
 
 # Depth is tracked per source by the spider itself (max_depth), not by DepthMiddleware.
 DEPTH_LIMIT = 0
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+}
 
 ITEM_PIPELINES = {
     "pipelines.extraction.ExtractionPipeline": 100,

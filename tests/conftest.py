@@ -50,9 +50,9 @@ class Newsmill:
         self.db_path = tmp_path / "newsmill.db"
 
     def run(self, *args: str, timeout: float = 180, fast: bool = True) -> subprocess.CompletedProcess:
-        cmd = [sys.executable, "-m", "crawler.cli", *args]
         if fast and args and args[0] == "crawl":
-            cmd += FAST
+            args = (args[0], *FAST, *args[1:])  # before the test's own -s, which win
+        cmd = [sys.executable, "-m", "crawler.cli", *args]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         return subprocess.run(cmd, cwd=self.tmp, env=env, capture_output=True, text=True,
                               timeout=timeout)

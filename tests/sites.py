@@ -24,6 +24,7 @@ class Site:
     def __init__(self, host: str = "127.0.0.1"):
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, str, dict]] = []  # (method, path, headers)
+        self.times: list[tuple[str, float]] = []  # (path, time.monotonic()) of each request
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -31,7 +32,10 @@ class Site:
 
             def do_GET(self):
                 site.requests.append(("GET", self.path, dict(self.headers)))
+                site.times.append((self.path, time.monotonic()))
                 route = site.routes.get(self.path) or site.routes.get(urlsplit(self.path).path)
+                if isinstance(route, list):  # a sequence: each answer once, the last for ever
+                    route = route.pop(0) if len(route) > 1 else route[0]
                 if route is None:
                     route = Route(b"<html><body>not found</body></html>", 404,
                                   {"Content-Type": "text/html"})
@@ -68,6 +72,14 @@ class Site:
             data = gzip.compress(data)
         self.routes[path] = Route(data, status, {"Content-Type": content_type, **(headers or {})},
                                   delay)
+        return self.url(path)
+
+    def add_sequence(self, path: str, answers: list[tuple[int, str | bytes, dict]]) -> str:
+        """Answer successive requests for `path` with (status, body, headers), in order."""
+        self.routes[path] = [
+            Route(b.encode() if isinstance(b, str) else b, status,
+                  {"Content-Type": "text/html; charset=utf-8", **headers})
+            for status, b, headers in answers]
         return self.url(path)
 
     def fetched(self, path: str) -> int:
