@@ -118,7 +118,10 @@ def print_summary(db_path: str, run_ids: dict[str, int]) -> int:
                  row["errors"], _duration(row))
         # Text cells are never read as markup: whatever a value holds prints as it is.
         table.add_row(*(Text(str(c)) for c in cells))
-    Console(highlight=False, soft_wrap=True).print(table)
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 160  # a log file or a pipe: room for every column, no truncation
+    console.print(table)
     if not rows:
         return EXIT_PARTIAL
     return EXIT_OK if all(r["status"] == "ok" for r in rows) else EXIT_PARTIAL
