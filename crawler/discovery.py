@@ -42,7 +42,7 @@ def classify(response, body: bytes) -> str:
         return "robots"
     head = body[:4096].lstrip()
     ctype = response.headers.get(b"Content-Type", b"").lower()
-    if head.startswith(b"<?xml") or b"xml" in ctype or head[:1] == b"<" and not _looks_html(head):
+    if head.startswith(b"<?xml") or b"xml" in ctype or (head[:1] == b"<" and not _looks_html(head)):
         match = _XML_ROOT.search(head)
         if match:
             return _ROOT_KIND[match.group(1).lower()]

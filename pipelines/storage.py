@@ -67,7 +67,7 @@ class StoragePipeline:
             return
         articles, errors, self.articles, self.errors = self.articles, self.errors, [], []
         outcomes = self.store.save_batch(articles, errors, self.run_ids)
-        for (source, outcome), n in outcomes.items():
+        for (_source, outcome), n in outcomes.items():
             self.stats.inc_value(f"newsmill/articles_{outcome}", n)
 
     def close_spider(self) -> None:

@@ -80,7 +80,7 @@ class Newsmill:
         """What to show when a crawl did not go as a test expected."""
         try:
             errors = self.rows("select url, kind, message from errors")
-        except Exception:  # noqa: BLE001 - no database yet
+        except Exception:
             errors = []
         return f"exit {result.returncode}\nerrors: {errors}\n{result.stderr[-3000:]}"
 

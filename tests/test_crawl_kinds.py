@@ -78,7 +78,7 @@ def test_sitemaps_listed_in_robots_txt(site, newsmill):
 def test_section_page_pagination_with_follow_and_deny(site, newsmill):
     articles = _articles(site, "world", 4)
     site.add("/video/2026/11/clip.html", article_html("A video page"))
-    links = lambda paths: "".join(f'<a href="{p}">{p}</a> ' for p in paths)  # noqa: E731
+    links = lambda paths: "".join(f'<a href="{p}">{p}</a> ' for p in paths)
     site.add("/section/world/", f"<html><body>{links(articles[:2])} <a href='/video/2026/11/clip.html'>v</a>"
                                 f"<a href='/about/'>About</a> <a href='/section/world/?page=2'>Next</a></body></html>")
     site.add("/section/world/?page=2", f"<html><body>{links(articles[2:])}"
