@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from scrapy import exceptions as scrapy_errors
 from scrapy.spidermiddlewares.httperror import HttpError
+
+from crawler.middlewares import RobotsUnavailable
+from crawler.safety import BlockedAddress
 from twisted.internet import defer
 from twisted.internet import error as net
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
@@ -26,10 +29,18 @@ def describe_failure(failure) -> tuple[str, str]:
     exc = failure.value
     if isinstance(exc, HttpError):
         return "http", f"HTTP {exc.response.status}"
+    if isinstance(exc, RobotsUnavailable):
+        return "robots_unavailable", str(exc)
+    if isinstance(exc, BlockedAddress):
+        return "blocked", f"refused: {exc}"
     if isinstance(exc, scrapy_errors.IgnoreRequest):
         text = str(exc)
         if "robots.txt" in text.lower():
             return "robots", "forbidden by robots.txt"
+        if "redirect" in text.lower():
+            return "redirect", text
+        if "redirect" in text.lower():
+            return "redirect", text
         return "ignored", text or "request ignored"
     for kind, types in _KINDS:
         if isinstance(exc, types):

@@ -8,6 +8,11 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet import defer
+from twisted.internet import error as net
 from scrapy.utils.response import response_status_message
 
 logger = logging.getLogger(__name__)
@@ -70,3 +75,44 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if request.meta.get("retry_times", 0) < request.meta.get("max_retry_times", self.max_retry_times):
             await asyncio.sleep(self.delay(request))
         return self._retry(request, exception)
+
+
+class RobotsUnavailable(IgnoreRequest):
+    """robots.txt could not be read (5xx, timeout), so its site is not crawled this run."""
+
+
+class RobotsPolicyMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, reading robots.txt the way Google documents it.
+
+    Scrapy parses whatever body comes back and allows everything when the fetch fails;
+    Google (developers.google.com/search/docs/crawling-indexing/robots/robots_txt) treats
+    a 4xx as "no rules", a 5xx or a timeout as "disallow everything" for now, and reads
+    only the first 500 KiB of the file. A refused connection or an unknown host is left
+    to fail on the request itself, where its error is clearer.
+    """
+
+    MAX_BYTES = 500 * 1024
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unavailable: dict[str, str] = {}  # netloc -> why its robots.txt could not be read
+
+    async def _parse_robots(self, response, netloc, request):
+        if 400 <= response.status < 500:
+            response = response.replace(body=b"")
+        elif response.status >= 500:
+            self.unavailable[netloc] = f"robots.txt answered HTTP {response.status}"
+        elif len(response.body) > self.MAX_BYTES:
+            response = response.replace(body=response.body[: self.MAX_BYTES])
+        await super()._parse_robots(response, netloc, request)
+
+    def _robots_error(self, exc, netloc):
+        if isinstance(exc, (TimeoutError, DownloadTimeoutError, defer.TimeoutError, net.TimeoutError)):
+            self.unavailable[netloc] = f"robots.txt timed out ({exc.__class__.__name__})"
+        return super()._robots_error(exc, netloc)
+
+    def process_request_2(self, rp, request):
+        netloc = urlparse_cached(request).netloc
+        if netloc in self.unavailable:
+            raise RobotsUnavailable(f"{self.unavailable[netloc]}: site not crawled this run")
+        return super().process_request_2(rp, request)

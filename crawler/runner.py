@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 
 from scrapy.crawler import CrawlerProcess
-from scrapy.settings import Settings
+from scrapy.settings import SETTINGS_PRIORITIES, Settings
 
-from crawler.sources import Source
+from crawler.sources import Source, parse_duration
 
 
 def crawl_settings(sources: list[Source], db_path: str, overrides: dict | None = None,
@@ -23,6 +23,13 @@ def crawl_settings(sources: list[Source], db_path: str, overrides: dict | None =
     settings.set("LOG_LEVEL", log_level.upper(), priority="cmdline")
     for name, value in (overrides or {}).items():
         settings.set(name, value, priority="cmdline")
+    if settings.getpriority("CLOSESPIDER_TIMEOUT") < SETTINGS_PRIORITIES["cmdline"]:
+        # A hard stop behind the per-source budgets: requests already queued in a download
+        # slot can each still take DOWNLOAD_TIMEOUT after their source's time is up.
+        default = settings.getfloat("NEWSMILL_SOURCE_TIMEOUT")
+        longest = max((parse_duration(s.timeout) if s.timeout else default) for s in sources)
+        settings.set("CLOSESPIDER_TIMEOUT", longest + 2 * settings.getfloat("DOWNLOAD_TIMEOUT"),
+                     priority="cmdline")
     return settings
 
 

@@ -37,6 +37,14 @@ EXTRACT_FAVOR_RECALL = False
 EXTRACT_INCLUDE_COMMENTS = True
 EXTRACT_INCLUDE_TABLES = True
 
+# Never connect to loopback, private, link-local or reserved addresses unless a source's own
+# URL is on one; True turns that protection off (e.g. for an intranet crawl).
+NEWSMILL_ALLOW_PRIVATE_ADDRESSES = False
+# Each source's run is bounded: at most this many requests, and no new request after its
+# `timeout` (from the sources file) or, without one, this many seconds.
+NEWSMILL_SOURCE_MAX_REQUESTS = 5000
+NEWSMILL_SOURCE_TIMEOUT = 3600
+
 # --- Scrapy behaviour --------------------------------------------------------------
 # Name newsmill honestly; operators should add a contact URL or address with -s USER_AGENT=...
 USER_AGENT = "newsmill/0.1 (article crawler; Scrapy)"
@@ -78,9 +86,16 @@ FEED_EXPORT_ENCODING = "utf-8"
 DEPTH_LIMIT = 0
 
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.safety.AddressPolicyMiddleware": 50,
+    "crawler.safety.SourceLimitsMiddleware": 60,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsPolicyMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
 }
+# Resolves names, refusing non-public answers for names that are not a source's own.
+TWISTED_DNS_RESOLVER = "crawler.safety.SafeResolver"
+DNS_TIMEOUT = 20
 
 ITEM_PIPELINES = {
     "pipelines.extraction.ExtractionPipeline": 100,

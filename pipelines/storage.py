@@ -10,6 +10,7 @@ import logging
 import os
 from collections import Counter
 from dataclasses import asdict
+from datetime import UTC, datetime
 
 from scrapy import signals
 from twisted.internet import task
@@ -75,10 +76,21 @@ class StoragePipeline:
             self.flusher.stop()
         self.flush()
 
+    def _record_limits(self) -> None:
+        """One `limit` error per source whose run hit its time or request budget."""
+        for source in self.run_ids:
+            dropped = self.stats.get_value(f"newsmill/limit/{source}", 0)
+            if dropped:
+                why = self.stats.get_value(f"newsmill/limit_reason/{source}")
+                self.process_item(FetchError(source, "", "limit", f"{why}: {dropped} requests not made",
+                                             datetime.now(UTC).isoformat(timespec="seconds")))
+        self.flush()
+
     def spider_closed(self, spider, reason: str) -> None:
         """Give every run its final counters and status; `reason` is Scrapy's close reason."""
         if self.store is None:
             return
+        self._record_limits()
         for source, run_id in self.run_ids.items():
             pages = self.stats.get_value(f"newsmill/pages/{source}", 0)
             if reason != "finished":

@@ -25,6 +25,7 @@ class Site:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, str, dict]] = []  # (method, path, headers)
         self.times: list[tuple[str, float]] = []  # (path, time.monotonic()) of each request
+        self.stopping = threading.Event()  # misbehaving handlers give up when the site stops
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,6 +37,13 @@ class Site:
                 route = site.routes.get(self.path) or site.routes.get(urlsplit(self.path).path)
                 if isinstance(route, list):  # a sequence: each answer once, the last for ever
                     route = route.pop(0) if len(route) > 1 else route[0]
+                if callable(route):  # a misbehaving server writes what it likes
+                    try:
+                        route(self)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
+                    self.close_connection = True
+                    return
                 if route is None:
                     route = Route(b"<html><body>not found</body></html>", 404,
                                   {"Content-Type": "text/html"})
@@ -74,6 +82,11 @@ class Site:
                                   delay)
         return self.url(path)
 
+    def add_handler(self, path: str, handler) -> str:
+        """Serve `path` with `handler(request_handler)`, which writes the raw answer itself."""
+        self.routes[path] = handler
+        return self.url(path)
+
     def add_sequence(self, path: str, answers: list[tuple[int, str | bytes, dict]]) -> str:
         """Answer successive requests for `path` with (status, body, headers), in order."""
         self.routes[path] = [
@@ -91,6 +104,7 @@ class Site:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -20,6 +20,7 @@ from scrapy.linkextractors import LinkExtractor
 from crawler import discovery
 from crawler.errors import describe_failure
 from crawler.items import FetchError, Page
+from crawler.safety import SourceLimitReached
 from crawler.sources import Source, sources_from_settings
 from crawler.urls import clean_url, on_domains, registered_domain
 
@@ -182,6 +183,8 @@ class ArticlesSpider(scrapy.Spider):
 
     # --- failures ------------------------------------------------------------------
     def on_error(self, failure):
+        if failure.check(SourceLimitReached):
+            return  # counted by SourceLimitsMiddleware; the run records one line for all of them
         request = failure.request
         state = self.states[request.meta["source"]]
         kind, message = describe_failure(failure)
