@@ -10,9 +10,11 @@ import re
 import time
 from datetime import UTC, datetime
 
+import charset_normalizer
 import feedparser
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, resolve_encoding
 
 from pipelines.page_metadata import iso_timestamp
 
@@ -54,6 +56,29 @@ def classify(response, body: bytes) -> str:
 def _looks_html(head: bytes) -> bool:
     start = head[:256].lower()
     return start.startswith(b"<!doctype html") or b"<html" in start or b"<head" in start
+
+
+def page_text(response) -> str:
+    """The page as text, decoded right even when its charset is missing or wrong.
+
+    Scrapy decodes with the declared charset, or UTF-8 then cp1252 when none is declared;
+    a cp1251 or Shift_JIS page without a declaration, or a latin-1 page that claims
+    UTF-8, comes out garbled. When the bytes are not valid UTF-8 and no other charset is
+    declared, charset_normalizer's guess is used instead.
+    """
+    body = response.body
+    declared = http_content_type_encoding(response.headers.get(b"Content-Type", b"").decode("latin1")) \
+        or html_body_declared_encoding(body)
+    if declared and resolve_encoding(declared) not in ("utf-8", "utf_8", None):
+        return response.text
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    guess = charset_normalizer.from_bytes(body[:200_000]).best()
+    if guess is not None and guess.encoding not in ("utf_8", "utf-8"):
+        return body.decode(guess.encoding, errors="replace")
+    return body.decode("utf-8", errors="replace")
 
 
 def looks_like_article(response) -> bool:

@@ -44,6 +44,8 @@ NEWSMILL_ALLOW_PRIVATE_ADDRESSES = False
 # `timeout` (from the sources file) or, without one, this many seconds.
 NEWSMILL_SOURCE_MAX_REQUESTS = 5000
 NEWSMILL_SOURCE_TIMEOUT = 3600
+# Sitemap indexes (and robots.txt) lead to at most this many levels of nested sitemaps.
+NEWSMILL_MAX_SITEMAP_NESTING = 4
 
 # --- Scrapy behaviour --------------------------------------------------------------
 # Name newsmill honestly; operators should add a contact URL or address with -s USER_AGENT=...

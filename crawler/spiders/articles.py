@@ -8,6 +8,7 @@ failed request as a `FetchError`.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -77,6 +78,7 @@ class ArticlesSpider(scrapy.Spider):
         spider.sources = sources_from_settings(crawler.settings)
         spider.states = {s.name: SourceState.build(s) for s in spider.sources}
         spider.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        spider.max_listing_hops = crawler.settings.getint("NEWSMILL_MAX_SITEMAP_NESTING", 4)
         return spider
 
     async def start(self):
@@ -107,7 +109,7 @@ class ArticlesSpider(scrapy.Spider):
         return self._request(cleaned, state, "article", depth, hints, found_as=url)
 
     # --- responses -----------------------------------------------------------------
-    def parse(self, response):
+    async def parse(self, response):
         meta = response.meta
         state = self.states[meta["source"]]
         stats = self.crawler.stats
@@ -121,40 +123,51 @@ class ArticlesSpider(scrapy.Spider):
             return
         found = discovery.classify(response, body)
         if kind != "article" and found in ("robots", "sitemap", "feed"):
-            yield from self._parse_listing(response, body, found, state)
+            async for output in self._parse_listing(response, body, found, state):
+                yield output
         elif kind in ("sitemap", "feed"):
             yield self._error(response.url, state, "parse", f"expected a {kind}, got {found} content")
         elif found != "html":
-            yield self._error(response.url, state, "content_type",
-                              f"not an HTML page ({response.headers.get('Content-Type', b'?').decode('latin1')})")
+            ctype = response.headers.get("Content-Type", b"?").decode("latin1")
+            yield self._error(response.url, state, "content_type", f"not an HTML page ({ctype})")
         elif kind == "article" or (kind == "auto" and discovery.looks_like_article(response)):
             if kind == "article" or state.take_article():
-                yield Page(state.source.name, response.url, meta["found_as"], response.text, now(),
-                           meta["hints"])
+                yield Page(state.source.name, response.url, meta["found_as"], discovery.page_text(response),
+                           now(), meta["hints"])
         else:
-            yield from self._parse_section(response, state, meta["depth"])
+            for output in self._parse_section(response, state, meta["depth"]):
+                yield output
 
-    def _parse_listing(self, response, body, found, state):
-        depth = response.meta["depth"]
+    async def _parse_listing(self, response, body, found, state):
+        """Sitemaps, feeds and robots.txt; parsed in a thread, as a big one takes seconds."""
+        depth, hops = response.meta["depth"], response.meta.get("hops", 0)
         try:
             if found == "robots":
-                for url in discovery.robots_sitemaps(response):
-                    if state.allows(url):
-                        yield self._request(url, state, "sitemap", depth)
+                children = await asyncio.to_thread(discovery.robots_sitemaps, response)
+                what, entries = "index", [(url, {}) for url in children]
             elif found == "sitemap":
-                what, entries = discovery.sitemap_entries(body)
-                for url, hints in entries:
-                    if what == "index":
-                        if state.allows(url):
-                            yield self._request(url, state, "sitemap", depth, hints)
-                    elif request := self._article_request(url, state, depth + 1, hints):
-                        yield request
+                what, entries = await asyncio.to_thread(discovery.sitemap_entries, body)
             else:
-                for url, hints in discovery.feed_entries(body, response.url):
-                    if request := self._article_request(url, state, depth + 1, hints):
-                        yield request
+                what, entries = "feed", await asyncio.to_thread(discovery.feed_entries, body, response.url)
         except ValueError as exc:
             yield self._error(response.url, state, "parse", f"unreadable {found}: {exc}")
+            return
+        if what == "index":
+            if hops >= self.max_listing_hops:
+                yield self._error(response.url, state, "limit",
+                                  f"sitemap indexes nested deeper than {self.max_listing_hops}: not followed")
+                return
+            for url, hints in entries:
+                if state.allows(url):
+                    request = self._request(url, state, "sitemap", depth, hints)
+                    request.meta["hops"] = hops + 1
+                    yield request
+            return
+        for url, hints in entries:
+            if state.articles_left <= 0:
+                break
+            if request := self._article_request(url, state, depth + 1, hints):
+                yield request
 
     def _parse_section(self, response, state, depth):
         """A section or home page: read its advertised feeds, follow its links."""
