@@ -131,7 +131,14 @@ def _duration(row) -> str:
     return f"{seconds.total_seconds():.0f}s"
 
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 @cli.command()
@@ -156,7 +163,7 @@ def serve(db_path, port, host, open_browser):
     """
     from crawler.serve import ServeError, serve as run_datasette
 
-    if host not in LOOPBACK_HOSTS:
+    if not is_loopback(host):
         click.echo(f"newsmill: warning: serving on {host}:{port} with no authentication; "
                    "anyone who can reach it can read the whole store", err=True)
     try:
