@@ -370,27 +370,19 @@ def test_serve_shows_articles_a_crawl_adds_while_it_runs(site, newsmill):
 
 # --- in a browser ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def browser():
+def browser(tmp_path_factory):
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium); .ci/run installs it")
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        profile = ARTIFACTS / "chromium-profile"
         context = playwright.chromium.launch_persistent_context(
-            str(_fresh(profile)), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
             headless=True, viewport={"width": 1400, "height": 1000})
         yield context
         context.close()
-
-
-def _fresh(folder: Path) -> Path:
-    import shutil
-
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    return folder
 
 
 def test_browser_search_facet_and_dashboard(server, browser):
