@@ -161,7 +161,8 @@ def serve(db_path, port, host, open_browser):
       newsmill serve
       newsmill serve --db /tmp/test.db --port 8080 --open
     """
-    from crawler.serve import ServeError, serve as run_datasette
+    from crawler.serve import ServeError
+    from crawler.serve import serve as run_datasette
 
     if not is_loopback(host):
         click.echo(f"newsmill: warning: serving on {host}:{port} with no authentication; "

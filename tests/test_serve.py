@@ -21,7 +21,6 @@ from pathlib import Path
 
 import feedparser
 import pytest
-import sqlite_utils
 
 from tests.conftest import ROOT, Newsmill
 from tests.sites import Site, article_html
