@@ -1,4 +1,4 @@
-# The two commands of the Quick start: `make crawl` and `make test`.
+# The commands of the Quick start: `make crawl`, `make serve` and `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -22,6 +22,9 @@ setup: $(STAMP)
 
 crawl: $(STAMP)
 	$(BIN)/newsmill crawl --sources $(SOURCES) --db $(DB)
+
+serve: $(STAMP)
+	$(BIN)/newsmill serve --db $(DB)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

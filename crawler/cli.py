@@ -134,6 +134,48 @@ def _duration(row) -> str:
     return f"{seconds.total_seconds():.0f}s"
 
 
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+@cli.command()
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, help="SQLite database.")
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=8001, show_default=True,
+              help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; anything but loopback exposes the store to the network.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the home page in a browser.")
+def serve(db_path, port, host, open_browser):
+    """Browse and search the store in Datasette, read-only.
+
+    Opens the database as /newsmill with newsmill's metadata: described tables,
+    article search, facets, canned queries (latest articles, failed runs, errors,
+    duplicates, article history, quiet sources), a dashboard at /-/dashboards and an
+    Atom feed of the latest articles. Safe to run while a crawl or the daemon writes.
+
+    \b
+    Examples:
+      newsmill serve
+      newsmill serve --db /tmp/test.db --port 8080 --open
+    """
+    from crawler.serve import ServeError
+    from crawler.serve import serve as run_datasette
+
+    if not is_loopback(host):
+        click.echo(f"newsmill: warning: serving on {host}:{port} with no authentication; "
+                   "anyone who can reach it can read the whole store", err=True)
+    try:
+        run_datasette(db_path, host, port, open_browser)
+    except ServeError as exc:
+        fail_config(str(exc))
+
+
 def main() -> None:
     cli(prog_name="newsmill")
 
