@@ -37,8 +37,12 @@ def describe_failure(failure) -> tuple[str, str]:
         text = str(exc)
         if "robots.txt" in text.lower():
             return "robots", "forbidden by robots.txt"
+        if "DOWNLOAD_MAXSIZE" in text:  # HttpCompressionMiddleware defusing a compression bomb
+            return "too_large", text
         if "redirect" in text.lower():
             return "redirect", text
+        if "DOWNLOAD_MAXSIZE" in text:  # HttpCompressionMiddleware defusing a compression bomb
+            return "too_large", text
         if "redirect" in text.lower():
             return "redirect", text
         return "ignored", text or "request ignored"

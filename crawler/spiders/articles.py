@@ -84,15 +84,14 @@ class ArticlesSpider(scrapy.Spider):
     async def start(self):
         for state in self.states.values():
             for url in state.source.urls:
-                yield self._request(url, state, state.source.kind or "auto", depth=0, dont_filter=True)
+                yield self._request(url, state, state.source.kind or "auto", depth=0)
 
     # --- requests ------------------------------------------------------------------
-    def _request(self, url, state, kind, depth, hints=None, found_as=None, dont_filter=False):
+    def _request(self, url, state, kind, depth, hints=None, found_as=None):
         return scrapy.Request(
             url,
             callback=self.parse,
             errback=self.on_error,
-            dont_filter=dont_filter,
             meta={"source": state.source.name, "kind": kind, "depth": depth,
                   "hints": hints or {}, "found_as": found_as or url},
         )
@@ -119,7 +118,8 @@ class ArticlesSpider(scrapy.Spider):
         try:
             body = discovery.body_of(response, self.max_size)
         except ValueError as exc:  # a gzip body past the size limit, or broken
-            yield self._error(response.url, state, "too_large" if "size" in str(exc) else "parse", str(exc))
+            too_large = "exceeded the specified maximum" in str(exc)
+            yield self._error(response.url, state, "too_large" if too_large else "parse", str(exc))
             return
         found = discovery.classify(response, body)
         if kind != "article" and found in ("robots", "sitemap", "feed"):
