@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from scrapy import exceptions as scrapy_errors
 from scrapy.spidermiddlewares.httperror import HttpError
-
-from crawler.middlewares import RobotsUnavailable
-from crawler.safety import BlockedAddress
 from twisted.internet import defer
 from twisted.internet import error as net
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+
+from crawler.middlewares import RobotsUnavailable
+from crawler.safety import BlockedAddress
 
 # Checked in order; the first match names the kind.
 _KINDS = (

@@ -6,14 +6,15 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.response import response_status_message
 from twisted.internet import defer
 from twisted.internet import error as net
-from scrapy.utils.response import response_status_message
 
 logger = logging.getLogger(__name__)
 
@@ -116,3 +117,19 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
         if netloc in self.unavailable:
             raise RobotsUnavailable(f"{self.unavailable[netloc]}: site not crawled this run")
         return super().process_request_2(rp, request)
+
+
+class RedirectLoopMiddleware:
+    """Names a redirect loop as one. Left alone, a redirect back to a URL already fetched is
+    dropped silently by Scrapy's duplicate filter and the page just disappears; here it
+    becomes a `redirect` error. Sits just inside RedirectMiddleware, seeing 3xx first."""
+
+    def process_response(self, request, response):
+        location = response.headers.get(b"Location")
+        if response.status not in (301, 302, 303, 307, 308) or not location:
+            return response
+        target = urljoin(request.url, location.decode("latin1"))
+        visited = {*request.meta.get("redirect_urls", []), request.url}
+        if target in visited:
+            raise IgnoreRequest(f"redirect loop: {request.url} redirects back to {target}")
+        return response

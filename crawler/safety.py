@@ -21,6 +21,7 @@ from scrapy.resolver import CachingThreadedResolver
 
 from crawler.sources import parse_duration, sources_from_settings
 
+
 class BlockedAddress(IgnoreRequest):
     """A request to an address newsmill may not connect to."""
 
@@ -49,7 +50,7 @@ def own_hosts(settings) -> set[str]:
         return set()
     try:
         sources = sources_from_settings(settings)
-    except Exception:  # noqa: BLE001 - no sources (e.g. `scrapy shell`): nothing is own
+    except Exception:
         return set()
     return {(urlsplit(u).hostname or "").lower() for s in sources for u in s.urls}
 

@@ -94,6 +94,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RobotsPolicyMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.middlewares.RedirectLoopMiddleware": 650,
 }
 # Resolves names, refusing non-public answers for names that are not a source's own.
 TWISTED_DNS_RESOLVER = "crawler.safety.SafeResolver"

@@ -1,0 +1,106 @@
+"""Traps: redirect loops and chains, endless calendars, session ids, link farms all end."""
+
+from tests.sites import article_html
+
+
+def _answer(h, status=200, body=b"", headers=None):
+    h.send_response(status)
+    for name, value in {"Content-Type": "text/html", **(headers or {})}.items():
+        h.send_header(name, value)
+    h.send_header("Content-Length", str(len(body)))
+    h.end_headers()
+    h.wfile.write(body)
+
+
+def test_redirect_loop_ends_with_an_error(site, newsmill):
+    site.add("/loop/a", "", status=302, headers={"Location": "/loop/b"})
+    site.add("/loop/b", "", status=302, headers={"Location": "/loop/a"})
+    result = newsmill.crawl("--kind", "article", site.url("/loop/a"))
+    assert result.returncode == 1
+    assert [r["kind"] for r in newsmill.rows("select kind from errors")] == ["redirect"]
+    assert site.fetched("/loop/a") + site.fetched("/loop/b") <= 12
+
+
+def test_long_redirect_chain_is_cut(site, newsmill):
+    def hop(h):
+        n = int(h.path.rsplit("/", 1)[1])
+        _answer(h, 301, headers={"Location": f"/chain/{n + 1}"})
+
+    for n in range(100):
+        site.add_handler(f"/chain/{n}", hop)
+    result = newsmill.crawl("-s", "REDIRECT_MAX_TIMES=5", "--kind", "article", site.url("/chain/0"))
+    assert result.returncode == 1
+    assert [r["kind"] for r in newsmill.rows("select kind from errors")] == ["redirect"]
+    assert sum(site.fetched(f"/chain/{n}") for n in range(100)) <= 6
+
+
+def test_endless_calendar_is_bounded_by_max_depth(site, newsmill):
+    def day(h):
+        n = int(h.path.split("=")[1])
+        links = f'<a href="/calendar?day={n + 1}">next day</a> <a href="/calendar?day={n - 1}">previous day</a>'
+        _answer(h, body=f"<html><body><h1>Events of day {n}</h1>{links}</body></html>".encode())
+
+    site.add_handler("/calendar", day)
+    sources = f"""
+[[sources]]
+name = "calendar"
+urls = ["{site.url('/calendar?day=0')}"]
+max_depth = 3
+"""
+    result = newsmill.crawl(sources=sources)
+    assert result.returncode == 0, newsmill.explain(result)
+    calendar_requests = [p for _, p, _ in site.requests if p.startswith("/calendar")]
+    assert 1 < len(calendar_requests) <= 7  # day 0, then at most 3 levels of +-1
+
+
+def test_session_ids_in_every_link_do_not_multiply_pages(site, newsmill):
+    import itertools
+
+    counter = itertools.count()
+    for i in range(3):
+        site.add(f"/story/{i}.html", article_html(f"Session story {i}"))
+
+    def section(h):
+        n = next(counter)
+        links = "".join(f'<a href="/story/{i}.html?sessionid={n}x{i}&utm_source=s{n}">s</a> '
+                        f'<a href="/story/{i}.html?jsessionid=Z{n}{i}">again</a> ' for i in range(3))
+        links += f'<a href="/section?sid={n}">more</a>'
+        _answer(h, body=f"<html><body>{links}</body></html>".encode())
+
+    site.add_handler("/section", section)
+    sources = f"""
+[[sources]]
+name = "sessions"
+urls = ["{site.url('/section?sid=start')}"]
+max_depth = 4
+"""
+    result = newsmill.crawl(sources=sources)
+    assert result.returncode == 0, newsmill.explain(result)
+    assert newsmill.count("articles") == 3
+    story_fetches = [p for _, p, _ in site.requests if p.startswith("/story/")]
+    assert len(story_fetches) == 3
+    assert sum(1 for _, p, _ in site.requests if p.startswith("/section")) <= 2
+
+
+def test_link_farm_stops_at_the_request_budget(site, newsmill):
+    def farm(h):
+        n = int(h.path.rsplit("/", 1)[1])
+        links = "".join(f'<a href="/farm/{n * 100 + k}">page {k}</a> ' for k in range(1, 101))
+        _answer(h, body=f"<html><body>{links}</body></html>".encode())
+
+    site.add_handler("/farm/", farm)
+    for n in range(1, 101):  # handlers match exact paths; the farm answers every one of them
+        site.add_handler(f"/farm/{n}", farm)
+    sources = f"""
+[[sources]]
+name = "farm"
+urls = ["{site.url('/farm/0')}"]
+max_depth = 5
+"""
+    site.add_handler("/farm/0", farm)
+    result = newsmill.crawl("-s", "NEWSMILL_SOURCE_MAX_REQUESTS=40", sources=sources)
+    assert result.returncode == 1
+    farm_requests = [p for _, p, _ in site.requests if p.startswith("/farm/")]
+    assert len(farm_requests) <= 40
+    limit = newsmill.rows("select message from errors where kind = 'limit'")
+    assert len(limit) == 1 and "request budget (40)" in limit[0]["message"]
