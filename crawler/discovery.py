@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import charset_normalizer
 import feedparser
+from lxml import etree
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, resolve_encoding
@@ -105,6 +106,8 @@ def sitemap_entries(body: bytes) -> tuple[str, list[tuple[str, dict]]]:
         if lastmod:
             hints["lastmod"] = lastmod
         entries.append((loc.strip(), hints))
+    if not entries:
+        _require_well_formed(body)
     if sitemap.type == "sitemapindex":
         return "index", entries
     entries.sort(key=lambda e: e[1].get("lastmod", ""), reverse=True)
@@ -118,8 +121,6 @@ def robots_sitemaps(response) -> list[str]:
 def feed_entries(body: bytes, url: str) -> list[tuple[str, dict]]:
     """Article links of an RSS, Atom or RDF feed, with what the feed says about each."""
     parsed = feedparser.parse(body, response_headers={"content-location": url})
-    if parsed.bozo and not parsed.entries:
-        raise ValueError(f"unreadable feed: {parsed.get('bozo_exception')}")
     entries = []
     for entry in parsed.entries:
         link = entry.get("link")
@@ -132,7 +133,18 @@ def feed_entries(body: bytes, url: str) -> list[tuple[str, dict]]:
             "modified": _feed_time(entry.get("updated_parsed")) or None,
         }
         entries.append((link.strip(), {k: v for k, v in hints.items() if v}))
+    if not entries and parsed.bozo:  # broken, not merely empty
+        raise ValueError(str(parsed.get("bozo_exception")))
     return entries
+
+
+def _require_well_formed(body: bytes) -> None:
+    """Scrapy's Sitemap parses in recovery mode: tell a broken document from an empty one."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        etree.fromstring(body, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def _feed_time(value: time.struct_time | None) -> str | None:
