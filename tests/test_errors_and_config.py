@@ -99,14 +99,3 @@ def test_help_lists_every_option(newsmill):
     for option in ("--sources", "--source", "--db", "--max-articles", "-s, --set", "--log-level"):
         assert option in result.stdout
 
-
-def test_503_with_retry_after_is_retried_after_waiting(site, newsmill):
-    url = site.add_sequence("/busy.html", [
-        (503, "busy", {"Retry-After": "1"}),
-        (200, article_html("Patience pays"), {}),
-    ])
-    result = newsmill.crawl("-s", "RETRY_TIMES=2", "-s", "RETRY_BACKOFF_BASE=0.1", url)
-    assert result.returncode == 0, newsmill.explain(result)
-    assert [r["title"] for r in newsmill.rows("select title from articles")] == ["Patience pays"]
-    first, second = [t for p, t in site.times if p == "/busy.html"]
-    assert second - first >= 1.0  # the server asked for a second; it got at least that
