@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from scrapy import exceptions as scrapy_errors
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import defer
@@ -9,7 +11,7 @@ from twisted.internet import error as net
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from crawler.middlewares import RobotsUnavailable
-from crawler.safety import BlockedAddress
+from crawler.safety import BlockedAddress, blocked_name
 
 # Checked in order; the first match names the kind.
 _KINDS = (
@@ -46,6 +48,10 @@ def describe_failure(failure) -> tuple[str, str]:
         if "redirect" in text.lower():
             return "redirect", text
         return "ignored", text or "request ignored"
+    if isinstance(exc, (scrapy_errors.CannotResolveHostError, net.DNSLookupError)):
+        why = blocked_name(urlsplit(failure.request.url).hostname) if getattr(failure, "request", None) else None
+        if why:
+            return "blocked", f"refused: {why}"
     for kind, types in _KINDS:
         if isinstance(exc, types):
             return kind, f"{exc.__class__.__name__}: {_reasons(exc) or kind}"

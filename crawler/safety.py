@@ -62,6 +62,7 @@ class SafeResolver(CachingThreadedResolver):
         super().__init__(reactor, cache_size, timeout)
         self.allowed_names = allowed_names
         self.allow_all = allow_all
+        self.blocked: dict[str, str] = {}  # name -> why; Twisted reports a refusal as a DNS failure
 
     @classmethod
     def from_crawler(cls, crawler, reactor):
@@ -78,8 +79,16 @@ class SafeResolver(CachingThreadedResolver):
 
     def _check(self, ip: str, name: str) -> str:
         if not is_public(ip):
-            raise BlockedAddress(f"{name} resolves to the non-public address {ip}")
+            self.blocked[name.lower()] = f"{name} resolves to the non-public address {ip}"
+            raise BlockedAddress(self.blocked[name.lower()])
         return ip
+
+
+def blocked_name(host: str) -> str | None:
+    """Why the resolver refused `host`, if it did (its refusal reaches errbacks as a DNS error)."""
+    from twisted.internet import reactor
+
+    return getattr(reactor.resolver, "blocked", {}).get((host or "").lower())
 
 
 class AddressPolicyMiddleware:
