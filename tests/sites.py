@@ -25,6 +25,7 @@ class Site:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, str, dict]] = []  # (method, path, headers)
         self.times: list[tuple[str, float]] = []  # (path, time.monotonic()) of each request
+        self.prefixes: dict[str, object] = {}  # path prefix -> handler, for generated sites
         self.stopping = threading.Event()  # misbehaving handlers give up when the site stops
         site = self
 
@@ -34,7 +35,8 @@ class Site:
             def do_GET(self):
                 site.requests.append(("GET", self.path, dict(self.headers)))
                 site.times.append((self.path, time.monotonic()))
-                route = site.routes.get(self.path) or site.routes.get(urlsplit(self.path).path)
+                route = site.routes.get(self.path) or site.routes.get(urlsplit(self.path).path) \
+                    or next((r for prefix, r in site.prefixes.items() if self.path.startswith(prefix)), None)
                 if isinstance(route, list):  # a sequence: each answer once, the last for ever
                     route = route.pop(0) if len(route) > 1 else route[0]
                 if callable(route):  # a misbehaving server writes what it likes
@@ -86,6 +88,11 @@ class Site:
         """Serve `path` with `handler(request_handler)`, which writes the raw answer itself."""
         self.routes[path] = handler
         return self.url(path)
+
+    def add_prefix_handler(self, prefix: str, handler) -> str:
+        """Serve every path under `prefix` with `handler(request_handler)` (exact routes win)."""
+        self.prefixes[prefix] = handler
+        return self.url(prefix)
 
     def add_sequence(self, path: str, answers: list[tuple[int, str | bytes, dict]]) -> str:
         """Answer successive requests for `path` with (status, body, headers), in order."""

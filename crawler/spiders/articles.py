@@ -25,6 +25,10 @@ from crawler.safety import SourceLimitReached
 from crawler.sources import Source, sources_from_settings
 from crawler.urls import clean_url, on_domains, registered_domain
 
+# Articles first, then what lists them, then pages to explore: a source's request budget
+# is spent on what it is for before a maze of navigation can use it up.
+PRIORITY = {"article": 20, "feed": 10, "sitemap": 10, "auto": 0, "page": 0}
+
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -90,6 +94,7 @@ class ArticlesSpider(scrapy.Spider):
     def _request(self, url, state, kind, depth, hints=None, found_as=None):
         return scrapy.Request(
             url,
+            priority=PRIORITY[kind],
             callback=self.parse,
             errback=self.on_error,
             meta={"source": state.source.name, "kind": kind, "depth": depth,
@@ -201,7 +206,11 @@ class ArticlesSpider(scrapy.Spider):
         request = failure.request
         state = self.states[request.meta["source"]]
         kind, message = describe_failure(failure)
-        yield self._error(request.url, state, kind, message)
+        # The URL recorded is the one the source led to; where redirects took it goes in the message.
+        linked = (request.meta.get("redirect_urls") or [request.url])[0]
+        if linked != request.url:
+            message = f"{message} (redirected to {request.url})"
+        yield self._error(linked, state, kind, message)
 
     def _error(self, url, state, kind, message):
         return FetchError(state.source.name, url, kind, message, now())
