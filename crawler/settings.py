@@ -26,6 +26,14 @@ NEWSMILL_PROGRESS = "auto"
 # Seconds between progress log lines when no bar is shown.
 NEWSMILL_PROGRESS_INTERVAL = 10.0
 
+# Articles whose text is at least this similar (Jaccard similarity of word 3-shingles, 0-1)
+# to a stored article are recorded as its near duplicates (article_urls.kind =
+# 'near_duplicate'), not stored again. The index finds pairs reliably from about 0.7 up.
+NEWSMILL_NEAR_DUPLICATE_THRESHOLD = 0.8
+# Known article URLs are re-checked with conditional requests, or skipped when their
+# sitemap/feed lastmod is unchanged or their source's recheck_for has passed. False: refetch.
+NEWSMILL_RECHECK_KNOWN_URLS = True
+
 # Extraction runs in worker processes, off the reactor thread; 0 means one per core.
 EXTRACT_WORKERS = 0
 # Pages whose extracted body has fewer words are counted as "not an article" and not stored.
@@ -71,8 +79,14 @@ FEED_EXPORT_ENCODING = "utf-8"
 # Depth is tracked per source by the spider itself (max_depth), not by DepthMiddleware.
 DEPTH_LIMIT = 0
 
+# Before the retry (550) and redirect (600) middlewares: a skipped request is never sent.
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.KnownUrlsMiddleware": 540,
+}
+
 ITEM_PIPELINES = {
     "pipelines.extraction.ExtractionPipeline": 100,
+    "pipelines.dedup.DedupPipeline": 500,
     "pipelines.storage.StoragePipeline": 900,
 }
 

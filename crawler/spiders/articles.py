@@ -19,7 +19,7 @@ from scrapy.linkextractors import LinkExtractor
 
 from crawler import discovery
 from crawler.errors import describe_failure
-from crawler.items import FetchError, Page
+from crawler.items import FetchError, NotModified, Page
 from crawler.sources import Source, sources_from_settings
 from crawler.urls import clean_url, on_domains, registered_domain
 
@@ -110,6 +110,11 @@ class ArticlesSpider(scrapy.Spider):
         meta = response.meta
         state = self.states[meta["source"]]
         stats = self.crawler.stats
+        if response.status == 304:  # only article requests allow it (KnownUrlsMiddleware)
+            skipped = "newsmill:skipped" in response.flags
+            stats.inc_value(f"newsmill/{'skipped' if skipped else 'not_modified'}/{state.source.name}")
+            yield NotModified(state.source.name, response.url, now(), skipped)
+            return
         stats.inc_value(f"newsmill/pages/{state.source.name}")
         stats.inc_value(f"newsmill/bytes/{state.source.name}", len(response.body))
         kind = meta["kind"]
@@ -129,9 +134,22 @@ class ArticlesSpider(scrapy.Spider):
         elif kind == "article" or (kind == "auto" and discovery.looks_like_article(response)):
             if kind == "article" or state.take_article():
                 yield Page(state.source.name, response.url, meta["found_as"], response.text, now(),
-                           meta["hints"])
+                           meta["hints"], self._fetch_record(response))
         else:
             yield from self._parse_section(response, state, meta["depth"])
+
+    @staticmethod
+    def _fetch_record(response) -> dict:
+        """What the next crawl needs to re-check this article cheaply."""
+        header = response.headers.get
+        hints = response.meta["hints"]
+        return {
+            "urls": [*response.meta.get("redirect_urls", []), response.url],
+            "etag": (header(b"ETag") or b"").decode("latin1") or None,
+            "last_modified": (header(b"Last-Modified") or b"").decode("latin1") or None,
+            "lastmod": discovery.lastmod_hint(hints),
+            "status": response.status,
+        }
 
     def _parse_listing(self, response, body, found, state):
         depth = response.meta["depth"]
