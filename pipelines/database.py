@@ -247,6 +247,12 @@ class ArticleStore:
             self._touch(article_id, now)
             self._add_urls(article_id, article["source"], seen_urls, now, kind,
                            existing["similarity"])
+        elif existing is not None and self._claims_other_text(existing, article, fetch):
+            # rel=canonical points at a page with another text (some sites point every page
+            # at their home page): this page is an article of its own, at its own URL.
+            article["url"] = fetch["urls"][-1]
+            seen_urls = [u for u in seen_urls if u != url]
+            article_id, outcome, url = self._save_new_url(article, keys, seen_urls, now)
         elif existing is not None:
             article_id = existing["id"]
             outcome = self._update_article(existing, article, keys, fetch, now)
@@ -260,7 +266,7 @@ class ArticleStore:
         """An article URL never seen: a new article, a copy of a stored one, or the
         original of a stored copy."""
         url, source = article["url"], article["source"]
-        original, similarity = self._find_duplicate(article, keys)
+        original, similarity = self.find_duplicate(article, keys)
         if original is None:
             table = self.db["articles"]
             table.insert({**article, "version": 1, "first_seen": now, "last_seen": now})
@@ -285,6 +291,18 @@ class ArticleStore:
             self._touch(article_id, now)
             self._add_urls(article_id, source, [url, *seen_urls], now, kind, similarity)
         return article_id, "duplicate", url
+
+    def _claims_other_text(self, existing: dict, article: dict, fetch: dict) -> bool:
+        """Fetched under another URL, naming a stored article whose text is not its own."""
+        from pipelines.dedup import similarity
+
+        fetched = fetch.get("urls") or []
+        if not fetched or article["url"] in fetched or existing["url"] in fetched \
+                or existing["content_hash"] == article["content_hash"]:
+            return False
+        if self._article_for_url(fetched[-1])[0] is not None:
+            return False  # that URL is already known as this article's alias or a copy
+        return similarity(existing["text"] or "", article["text"]) < self.near_duplicate_threshold
 
     def _update_article(self, existing: dict, article: dict, keys: list[int], fetch: dict,
                         now: str) -> str:
@@ -342,7 +360,7 @@ class ArticleStore:
                             "last_seen, published FROM articles WHERE id = ?",
                             [article_id]).fetchone()))
 
-    def _find_duplicate(self, article: dict, keys: list[int]) -> tuple[dict | None, float]:
+    def find_duplicate(self, article: dict, keys: list[int]) -> tuple[dict | None, float]:
         """The stored article with the same text (similarity 1.0), else the most similar
         one at or above the threshold among those sharing a near-duplicate key."""
         from pipelines.dedup import similarity

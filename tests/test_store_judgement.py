@@ -96,3 +96,33 @@ def test_the_near_duplicate_threshold_is_respected(tmp_path):
                                         "where url = 'https://b.example/y'").fetchone()
     assert kind == "near_duplicate" and 0.8 <= similarity < 0.95
     loose.close()
+
+
+def test_a_page_whose_canonical_names_another_text_is_an_article_of_its_own(store):
+    save(store, article("https://example.com/"))
+    other = "\n".join(f"{distinct_words(f'other {p}', 20).capitalize()}." for p in range(8))
+    misdeclared = article("https://example.com/", text=other, title="Another story")
+    misdeclared["fetch"]["urls"] = ["https://example.com/news/another.html"]
+    assert save(store, misdeclared) == {"new": 1}
+    assert [r[0] for r in store.db.execute("select url from articles order by id")] == [
+        "https://example.com/", "https://example.com/news/another.html"]
+
+
+def test_a_store_from_schema_v1_gets_its_hashes_and_index_on_opening(tmp_path):
+    import sqlite_utils
+
+    from pipelines.database import MIGRATIONS
+
+    db = sqlite_utils.Database(tmp_path / "old.db")
+    MIGRATIONS[0](db)
+    db.execute("PRAGMA user_version = 1")
+    db["articles"].insert({"url": "https://example.com/a.html", "source": "news", "text": TEXT,
+                           "content_hash": "old-style", "first_seen": "2026-01-01",
+                           "last_seen": "2026-01-01"})
+    db.close()
+    store = ArticleStore(tmp_path / "old.db")
+    assert store.db.execute("select content_hash from articles").fetchone()[0] == content_hash(TEXT)
+    assert save(store, article("https://mirror.example.org/a.html", source="mirror")) == \
+        {"duplicate": 1}
+    assert count(store, "near_duplicate_keys") == 14
+    store.close()
