@@ -286,7 +286,7 @@ class ArticleStore:
             self.db["articles"].update(article_id, {**article, "last_seen": now})
             self._add_keys(article_id, keys)
             self._set_urls(article_id, source, [url], now, "canonical")
-            self._set_urls(article_id, source, seen_urls, now, "alias")
+            self._set_urls(article_id, source, [u for u in seen_urls if u != url], now, "alias")
         else:
             self._touch(article_id, now)
             self._add_urls(article_id, source, [url, *seen_urls], now, kind, similarity)
