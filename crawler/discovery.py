@@ -114,6 +114,16 @@ def sitemap_entries(body: bytes) -> tuple[str, list[tuple[str, dict]]]:
     return "urlset", entries
 
 
+def lastmod_hint(hints: dict) -> str | None:
+    """When the listing says the article last changed: a sitemap `lastmod`, or a feed entry's
+    `updated` when it differs from its `published` (feedparser copies an RSS pubDate into
+    `updated`, which says nothing about changes)."""
+    if hints.get("lastmod"):
+        return hints["lastmod"]
+    modified = hints.get("modified")
+    return modified if modified and modified != hints.get("published") else None
+
+
 def robots_sitemaps(response) -> list[str]:
     return list(sitemap_urls_from_robots(response.text, base_url=response.url))
 

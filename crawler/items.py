@@ -1,6 +1,7 @@
 """What flows from the spider through the pipelines.
 
-The spider yields `Page` (a fetched HTML page thought to be an article) and `FetchError`;
+The spider yields `Page` (a fetched HTML page thought to be an article), `NotModified`
+(a known article that has not changed) and `FetchError`;
 the extraction pipeline turns a `Page` into an `Article`; the store writes both.
 """
 
@@ -19,6 +20,7 @@ class Page:
     html: str
     fetched_at: str
     hints: dict = field(default_factory=dict)  # metadata from the feed or sitemap entry
+    fetch: dict = field(default_factory=dict)  # urls (request chain), etag, last_modified, lastmod
 
 
 @dataclass
@@ -43,6 +45,19 @@ class Article:
     content_hash: str = ""
     fetched_at: str = ""
     seen_urls: list[str] = field(default_factory=list)  # every URL this fetch came under
+    fetch: dict = field(default_factory=dict)  # what the response said, for the next re-check
+    near_duplicate_keys: list[int] = field(default_factory=list)  # set by the dedup pipeline
+
+
+@dataclass
+class NotModified:
+    """A known article URL that did not change: a 304 answer, or a re-check skipped
+    because the sitemap/feed lastmod is unchanged or the article is past `recheck_for`."""
+
+    source: str
+    url: str
+    at: str
+    skipped: bool = False  # True when no request was sent at all
 
 
 @dataclass

@@ -26,6 +26,14 @@ NEWSMILL_PROGRESS = "auto"
 # Seconds between progress log lines when no bar is shown.
 NEWSMILL_PROGRESS_INTERVAL = 10.0
 
+# Articles whose text is at least this similar (Jaccard similarity of word 3-shingles, 0-1)
+# to a stored article are recorded as its near duplicates (article_urls.kind =
+# 'near_duplicate'), not stored again. The index finds pairs reliably from about 0.7 up.
+NEWSMILL_NEAR_DUPLICATE_THRESHOLD = 0.8
+# Known article URLs are re-checked with conditional requests, or skipped when their
+# sitemap/feed lastmod is unchanged or their source's recheck_for has passed. False: refetch.
+NEWSMILL_RECHECK_KNOWN_URLS = True
+
 # Extraction runs in worker processes, off the reactor thread; 0 means one per core.
 EXTRACT_WORKERS = 0
 # Pages whose extracted body has fewer words are counted as "not an article" and not stored
@@ -93,6 +101,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.RobotsPolicyMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # Before the retry (550) and redirect (600) middlewares: a skipped request is never sent.
+    "crawler.recheck.KnownUrlsMiddleware": 540,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.middlewares.RedirectLoopMiddleware": 650,
 }
@@ -102,6 +112,7 @@ DNS_TIMEOUT = 20
 
 ITEM_PIPELINES = {
     "pipelines.extraction.ExtractionPipeline": 100,
+    "pipelines.dedup.DedupPipeline": 500,
     "pipelines.storage.StoragePipeline": 900,
 }
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from crawler.urls import scheme_and_www_variants
+
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -85,18 +87,47 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
     db["errors"].create_index(["kind"])
 
 
+def _v2_known_urls_and_near_duplicates(db: sqlite_utils.Database) -> None:
+    """What each URL last returned (for conditional re-checks), and the near-duplicate index.
+
+    Existing articles get their content_hash recomputed (it now ignores date lines) and
+    their near-duplicate keys, so a store from v1 judges old and new articles alike.
+    """
+    from pipelines.dedup import content_hash, near_duplicate_keys
+
+    db["fetch_state"].create(
+        {"url": str, "source": str, "article_id": int, "etag": str, "last_modified": str,
+         "lastmod": str, "status": int, "fetched": str, "checked": str},
+        pk="url",
+        not_null={"checked"},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["fetch_state"].create_index(["article_id"])
+    # WITHOUT ROWID: the (key, article_id) primary key is the only index the lookup needs.
+    db.execute("CREATE TABLE near_duplicate_keys (key INTEGER NOT NULL, article_id INTEGER "
+               "NOT NULL REFERENCES articles(id), PRIMARY KEY (key, article_id)) WITHOUT ROWID")
+    for article_id, text in db.execute("SELECT id, text FROM articles").fetchall():
+        db.execute("UPDATE articles SET content_hash = ? WHERE id = ?",
+                   [content_hash(text or ""), article_id])
+        db.conn.executemany("INSERT OR IGNORE INTO near_duplicate_keys VALUES (?, ?)",
+                       [(key, article_id) for key in near_duplicate_keys(text or "")])
+
+
 # Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
-MIGRATIONS = [_v1_initial]
+MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 RUN_STATUSES = ("running", "ok", "partial", "failed", "interrupted")
+# Which outcome a run counts when one article comes back several times in it.
+OUTCOME_RANK = {"unchanged": 0, "duplicate": 1, "new": 2, "updated": 3}
 
 
 class ArticleStore:
     """One SQLite file holding articles, their URLs and versions, runs and errors."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, near_duplicate_threshold: float = 0.8):
         self.path = Path(path)
+        self.near_duplicate_threshold = near_duplicate_threshold
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000)
@@ -166,11 +197,17 @@ class ArticleStore:
         self.db.execute(f"UPDATE runs SET {assignments} WHERE id = :id", {**counts, "id": run_id})
 
     # --- articles and errors ---------------------------------------------------------
-    def save_batch(self, articles: list[dict], errors: list[dict], run_ids: dict[str, int]) -> Counter:
-        """Write a batch of articles and errors in one transaction.
+    def save_batch(self, articles: list[dict], errors: list[dict], run_ids: dict[str, int],
+                   not_modified: list[dict] = (), counted: dict | None = None) -> Counter:
+        """Write a batch of articles, not-modified answers and errors in one transaction.
 
-        Returns counts keyed by (source, outcome): new, updated, unchanged.
+        Every judgement (new, updated, unchanged, duplicate) is made inside the write
+        transaction, so two crawls writing at once see each other's rows. `counted` maps
+        (source, url) to the outcome already counted in these runs: an article seen again
+        under another URL of the same source (its AMP page, say) is not counted twice.
+        Returns counts keyed by (source, outcome).
         """
+        counted = {} if counted is None else counted
         outcomes: Counter = Counter()
         with self.write():
             if errors:
@@ -179,42 +216,276 @@ class ArticleStore:
                 for source, n in Counter(e["source"] for e in errors).items():
                     if source in run_ids:
                         self.add_to_run(run_ids[source], errors=n)
-            for article in articles:
-                outcomes[article["source"], self._save_article(article)] += 1
+            judged = [(a["source"], *self._save_article(a)) for a in articles]
+            judged += [(n["source"], *self._save_not_modified(n)) for n in not_modified]
+            for source, outcome, counted_as in judged:
+                before = counted.get((source, counted_as))
+                if outcome and (before is None or OUTCOME_RANK[outcome] > OUTCOME_RANK[before]):
+                    # Its AMP page may come before the article's own page: the stronger
+                    # outcome (updated over unchanged) is the one the run counts.
+                    counted[source, counted_as] = outcome
+                    outcomes[source, outcome] += 1
+                    if before is not None:
+                        outcomes[source, before] -= 1
             for (source, outcome), n in outcomes.items():
                 if source in run_ids:
                     self.add_to_run(run_ids[source], **{f"articles_{outcome}": n})
         return outcomes
 
-    def _save_article(self, article: dict) -> str:
+    def _save_article(self, article: dict) -> tuple[str, str]:
+        """Store one extracted article; returns (outcome, the URL it is counted under)."""
         now = article.pop("fetched_at", None) or utcnow()
         seen_urls = article.pop("seen_urls", [])
+        fetch = article.pop("fetch", None) or {}
+        keys = article.pop("near_duplicate_keys", [])
         article["tags"] = json.dumps(article.get("tags") or [], ensure_ascii=False)
-        existing = self.db.execute(
-            "SELECT id, content_hash, title, text, version, modified, last_seen FROM articles "
-            "WHERE url = ?", [article["url"]]).fetchone()
-        if existing is None:
+        url = article["url"]
+        existing, kind = self._article_for_url(url)
+        if existing is not None and kind in ("duplicate", "near_duplicate"):
+            # A page already known as a copy of another article: still a copy.
+            article_id, outcome = existing["id"], "duplicate"
+            self._touch(article_id, now)
+            self._add_urls(article_id, article["source"], seen_urls, now, kind,
+                           existing["similarity"])
+        elif existing is not None and self._claims_other_text(existing, article, fetch):
+            # rel=canonical points at a page with another text (some sites point every page
+            # at their home page): this page is an article of its own, at its own URL.
+            article["url"] = fetch["urls"][-1]
+            seen_urls = [u for u in seen_urls if u != url]
+            article_id, outcome, url = self._save_new_url(article, keys, seen_urls, now)
+        elif existing is not None:
+            article_id = existing["id"]
+            outcome = self._update_article(existing, article, keys, fetch, now)
+            self._add_urls(article_id, article["source"], [url, *seen_urls], now, "alias")
+        else:
+            article_id, outcome, url = self._save_new_url(article, keys, seen_urls, now)
+        self._record_fetch(fetch, article["source"], article_id, now)
+        return outcome, url
+
+    def _save_new_url(self, article: dict, keys: list[int], seen_urls: list[str], now: str):
+        """An article URL never seen: a new article, a copy of a stored one, or the
+        original of a stored copy."""
+        url, source = article["url"], article["source"]
+        original, similarity = self.find_duplicate(article, keys)
+        if original is None:
             table = self.db["articles"]
             table.insert({**article, "version": 1, "first_seen": now, "last_seen": now})
-            article_id, outcome = table.last_pk, "new"
+            article_id = table.last_pk
+            self._add_keys(article_id, keys)
+            self._add_urls(article_id, source, [url], now, "canonical")
+            self._add_urls(article_id, source, seen_urls, now, "alias")
+            return article_id, "new", url
+        kind = "duplicate" if similarity == 1.0 else "near_duplicate"
+        article_id = original["id"]
+        if _earlier(article.get("published"), original["published"]):
+            # The stored article is a later copy of this page (syndication found first):
+            # this page becomes the article, the stored page one of its copies.
+            self._remove_keys(article_id, original["text"])
+            self.db.execute("UPDATE article_urls SET kind = ?, similarity = ? WHERE article_id = ? "
+                            "AND kind IN ('canonical', 'alias')", [kind, similarity, article_id])
+            self.db["articles"].update(article_id, {**article, "last_seen": now})
+            self._add_keys(article_id, keys)
+            self._set_urls(article_id, source, [url], now, "canonical")
+            self._set_urls(article_id, source, [u for u in seen_urls if u != url], now, "alias")
         else:
-            article_id, old_hash, old_title, old_text, version, old_modified, old_seen = existing
-            if old_hash == article["content_hash"] and old_title == article.get("title"):
-                self.db["articles"].update(article_id, {"last_seen": now})
-                outcome = "unchanged"
-            else:
-                self.db["article_versions"].insert({
-                    "article_id": article_id, "version": version, "title": old_title,
-                    "text": old_text, "content_hash": old_hash, "modified": old_modified,
-                    "seen_at": old_seen,
-                })
-                self.db["articles"].update(
-                    article_id, {**article, "version": version + 1, "last_seen": now})
-                outcome = "updated"
-        self.db["article_urls"].insert_all(
-            ({"url": u, "article_id": article_id, "source": article["source"],
-              "kind": "canonical" if u == article["url"] else "alias", "first_seen": now}
-             for u in dict.fromkeys([article["url"], *seen_urls])),
-            ignore=True,
-        )
-        return outcome
+            self._touch(article_id, now)
+            self._add_urls(article_id, source, [url, *seen_urls], now, kind, similarity)
+        return article_id, "duplicate", url
+
+    def _claims_other_text(self, existing: dict, article: dict, fetch: dict) -> bool:
+        """Fetched under another URL, naming a stored article whose text is not its own."""
+        from pipelines.dedup import similarity
+
+        fetched = fetch.get("urls") or []
+        if not fetched or article["url"] in fetched or existing["url"] in fetched \
+                or existing["content_hash"] == article["content_hash"]:
+            return False
+        if self._article_for_url(fetched[-1])[0] is not None:
+            return False  # that URL is already known as this article's alias or a copy
+        return similarity(existing["text"] or "", article["text"]) < self.near_duplicate_threshold
+
+    def _update_article(self, existing: dict, article: dict, keys: list[int], fetch: dict,
+                        now: str) -> str:
+        """A known article fetched again: unchanged, or a new version.
+
+        Only the article's own page makes a version: its AMP or print page, fetched under
+        another URL, may differ in small ways and must not make versions flip back and forth.
+        """
+        article_id = existing["id"]
+        same = (existing["content_hash"] == article["content_hash"]
+                and existing["title"] == article.get("title"))
+        own_page = article["url"] in fetch.get("urls", [article["url"]]) or \
+            existing["url"] in fetch.get("urls", [])
+        if same or not own_page:
+            self._touch(article_id, now)
+            return "unchanged"
+        self.db["article_versions"].insert({
+            "article_id": article_id, "version": existing["version"],
+            "title": existing["title"], "text": existing["text"],
+            "content_hash": existing["content_hash"], "modified": existing["modified"],
+            "seen_at": existing["last_seen"],
+        })
+        self._remove_keys(article_id, existing["text"])
+        self._add_keys(article_id, keys)
+        changes = {k: v for k, v in article.items() if k not in ("url", "source")}
+        changes["modified"] = article.get("modified") or now
+        self.db["articles"].update(
+            article_id, {**changes, "version": existing["version"] + 1, "last_seen": now})
+        return "updated"
+
+    def _article_for_url(self, url: str) -> tuple[dict | None, str | None]:
+        """The stored article this URL (or its http/https, www twin) belongs to, and how."""
+        variants = scheme_and_www_variants(url)
+        marks = ", ".join("?" * len(variants))
+        row = self.db.execute(
+            f"SELECT id FROM articles WHERE url IN ({marks}) ORDER BY id LIMIT 1", variants
+        ).fetchone()
+        kind, similarity = "canonical", None
+        if row is None:
+            row = self.db.execute(
+                f"SELECT article_id, kind, similarity FROM article_urls WHERE url IN ({marks}) "
+                "ORDER BY url = ? DESC LIMIT 1", [*variants, url]).fetchone()
+            if row is None:
+                return None, None
+            kind, similarity = row[1], row[2]
+        article = self._article(row[0])
+        article["similarity"] = similarity
+        return article, kind
+
+    def _article(self, article_id: int) -> dict:
+        return dict(zip(
+            ("id", "url", "content_hash", "title", "text", "version", "modified", "last_seen",
+             "published"),
+            self.db.execute("SELECT id, url, content_hash, title, text, version, modified, "
+                            "last_seen, published FROM articles WHERE id = ?",
+                            [article_id]).fetchone()))
+
+    def find_duplicate(self, article: dict, keys: list[int]) -> tuple[dict | None, float]:
+        """The stored article with the same text (similarity 1.0), else the most similar
+        one at or above the threshold among those sharing a near-duplicate key."""
+        from pipelines.dedup import similarity
+
+        row = self.db.execute("SELECT id FROM articles WHERE content_hash = ? ORDER BY id LIMIT 1",
+                              [article["content_hash"]]).fetchone()
+        if row is not None:
+            return self._article(row[0]), 1.0
+        best, best_similarity = None, 0.0
+        for candidate_id in self.near_duplicate_candidates(keys):
+            candidate = self._article(candidate_id)
+            score = similarity(article["text"], candidate["text"] or "")
+            if score >= self.near_duplicate_threshold and score > best_similarity:
+                best, best_similarity = candidate, score
+        return best, round(min(best_similarity, 0.9999), 4)
+
+    def near_duplicate_candidates(self, keys: list[int]) -> list[int]:
+        """Articles sharing at least one LSH band key: an index lookup per key."""
+        if not keys:
+            return []
+        marks = ", ".join("?" * len(keys))
+        return [r[0] for r in self.db.execute(
+            f"SELECT DISTINCT article_id FROM near_duplicate_keys WHERE key IN ({marks})", keys)]
+
+    def _add_keys(self, article_id: int, keys: list[int]) -> None:
+        self.db.conn.executemany("INSERT OR IGNORE INTO near_duplicate_keys VALUES (?, ?)",
+                            [(k, article_id) for k in keys])
+
+    def _remove_keys(self, article_id: int, old_text: str | None) -> None:
+        from pipelines.dedup import near_duplicate_keys
+
+        self.db.conn.executemany("DELETE FROM near_duplicate_keys WHERE key = ? AND article_id = ?",
+                            [(k, article_id) for k in near_duplicate_keys(old_text or "")])
+
+    def _touch(self, article_id: int, now: str) -> None:
+        self.db.execute("UPDATE articles SET last_seen = ? WHERE id = ? AND last_seen < ?",
+                        [now, article_id, now])
+
+    def _add_urls(self, article_id: int, source: str, urls, now: str, kind: str,
+                  similarity: float | None = None) -> None:
+        """Record URLs of an article; a URL already recorded keeps what it was."""
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO article_urls (url, article_id, source, kind, similarity, "
+            "first_seen) VALUES (?, ?, ?, ?, ?, ?)",
+            [(u, article_id, source, kind, similarity, now) for u in dict.fromkeys(urls)])
+
+    def _set_urls(self, article_id: int, source: str, urls, now: str, kind: str) -> None:
+        self.db.conn.executemany(
+            "INSERT INTO article_urls (url, article_id, source, kind, similarity, first_seen) "
+            "VALUES (?, ?, ?, ?, NULL, ?) ON CONFLICT (url) DO UPDATE SET "
+            "article_id = excluded.article_id, kind = excluded.kind, similarity = NULL",
+            [(u, article_id, source, kind, now) for u in dict.fromkeys(urls)])
+
+    def _record_fetch(self, fetch: dict, source: str, article_id: int, now: str) -> None:
+        """Remember what each URL of the request chain returned, for the next re-check."""
+        self.db.conn.executemany(
+            "INSERT INTO fetch_state (url, source, article_id, etag, last_modified, lastmod, "
+            "status, fetched, checked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO "
+            "UPDATE SET source = excluded.source, article_id = excluded.article_id, "
+            "etag = excluded.etag, last_modified = excluded.last_modified, "
+            "lastmod = coalesce(excluded.lastmod, lastmod), status = excluded.status, "
+            "fetched = excluded.fetched, checked = excluded.checked",
+            [(u, source, article_id, fetch.get("etag"), fetch.get("last_modified"),
+              fetch.get("lastmod"), fetch.get("status"), now, now)
+             for u in dict.fromkeys(fetch.get("urls", []))])
+
+    def _save_not_modified(self, item: dict) -> tuple[str | None, str]:
+        """A known URL that did not change: the article is seen, nothing else is written."""
+        row = self.db.execute(
+            "SELECT f.article_id, u.kind, a.url FROM fetch_state f JOIN articles a "
+            "ON a.id = f.article_id LEFT JOIN article_urls u ON u.url = f.url WHERE f.url = ?",
+            [item["url"]]).fetchone()
+        if row is None:
+            return None, item["url"]
+        article_id, kind, article_url = row
+        self.db.execute("UPDATE fetch_state SET checked = ? WHERE url = ?", [item["at"], item["url"]])
+        self._touch(article_id, item["at"])
+        if kind in ("duplicate", "near_duplicate"):
+            return "duplicate", item["url"]
+        return "unchanged", article_url
+
+
+def _earlier(published: str | None, other: str | None) -> bool:
+    """True when both dates are known and the first is strictly earlier."""
+    if not published or not other:
+        return False
+    try:
+        a, b = datetime.fromisoformat(published), datetime.fromisoformat(other)
+        if (a.tzinfo is None) != (b.tzinfo is None):
+            a, b = a.replace(tzinfo=None), b.replace(tzinfo=None)
+        return a < b
+    except ValueError:
+        return False
+
+
+class KnownUrls:
+    """What the store knows about article URLs, read-only, for the downloader middleware.
+
+    A separate read-only connection: reads never wait for a writer (WAL), and the
+    middleware can never write.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.conn: sqlite3.Connection | None = None
+
+    def get(self, url: str) -> dict | None:
+        """The last fetch of this URL and when its article was first seen, or None."""
+        if self.conn is None:
+            if not self.path.exists():
+                return None
+            self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                        timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            row = self.conn.execute(
+                "SELECT f.etag, f.last_modified, f.lastmod, f.article_id, a.first_seen "
+                "FROM fetch_state f JOIN articles a ON a.id = f.article_id WHERE f.url = ?",
+                [url]).fetchone()
+        except sqlite3.OperationalError:  # a store from before fetch_state existed
+            return None
+        if row is None:
+            return None
+        return dict(zip(("etag", "last_modified", "lastmod", "article_id", "first_seen"), row))
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None

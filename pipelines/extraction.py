@@ -8,7 +8,6 @@ goes on while the workers parse. The HTML is parsed once per page, in the worker
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import multiprocessing
 import os
@@ -21,15 +20,10 @@ from scrapy.exceptions import DropItem
 
 from crawler.items import Article, FetchError, Page
 from crawler.urls import same_site
+from pipelines.dedup import content_hash
 from pipelines.page_metadata import read_page_metadata
 
 logger = logging.getLogger(__name__)
-
-
-def content_hash(text: str) -> str:
-    """A fingerprint of the text that ignores whitespace-only differences."""
-    normalized = " ".join(text.split())
-    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
 
 
 def extract_article(html: str, url: str, hints: dict, options: dict) -> dict:
@@ -161,7 +155,8 @@ class ExtractionPipeline:
             self.stats.inc_value(f"newsmill/not_article/{item.source}")
             raise DropItem(f"not an article: {item.url}: {result['not_article']}", log_level="DEBUG")
         seen = [u for u in dict.fromkeys([item.requested_url, item.url, result["url"]]) if u]
-        return Article(source=item.source, fetched_at=item.fetched_at, seen_urls=seen, **result)
+        return Article(source=item.source, fetched_at=item.fetched_at, seen_urls=seen,
+                       fetch=item.fetch, **result)
 
     def _error(self, page: Page, kind: str, message: str) -> FetchError:
         return FetchError(page.source, page.url, kind, message, datetime.now(UTC).isoformat(timespec="seconds"))

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from scrapy import signals
 from twisted.internet import task
 
-from crawler.items import Article, FetchError
+from crawler.items import Article, FetchError, NotModified
 from pipelines.database import ArticleStore
 
 logger = logging.getLogger(__name__)
@@ -32,8 +32,11 @@ class StoragePipeline:
         self.db_path = s.get("NEWSMILL_DB")
         self.batch_size = s.getint("NEWSMILL_STORE_BATCH", 200)
         self.flush_seconds = s.getfloat("NEWSMILL_STORE_FLUSH_SECONDS", 2.0)
+        self.near_duplicate_threshold = s.getfloat("NEWSMILL_NEAR_DUPLICATE_THRESHOLD", 0.8)
         self.articles: list[dict] = []
+        self.not_modified: list[dict] = []
         self.errors: list[dict] = []
+        self.counted: dict = {}  # (source, url): the outcome counted for it in this crawl
         self.failures: Counter = Counter()  # per source, errors that make a run partial
         self.store: ArticleStore | None = None
         self.run_ids: dict[str, int] = {}
@@ -45,7 +48,7 @@ class StoragePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.store = ArticleStore(self.db_path)
+        self.store = ArticleStore(self.db_path, self.near_duplicate_threshold)
         for source in self.crawler.spider.sources:
             self.run_ids[source.name] = self.store.start_run(source.name, pid=os.getpid())
         self.stats.set_value("newsmill/run_ids", dict(self.run_ids))
@@ -54,20 +57,24 @@ class StoragePipeline:
     def process_item(self, item):
         if isinstance(item, Article):
             self.articles.append(asdict(item))
+        elif isinstance(item, NotModified):
+            self.not_modified.append(asdict(item))
         elif isinstance(item, FetchError):
             self.errors.append(asdict(item))
             if item.kind not in POLICY_KINDS:
                 self.failures[item.source] += 1
             self.stats.inc_value("newsmill/errors")
-        if len(self.articles) + len(self.errors) >= self.batch_size:
+        if len(self.articles) + len(self.not_modified) + len(self.errors) >= self.batch_size:
             self.flush()
         return item
 
     def flush(self) -> None:
-        if not (self.articles or self.errors):
+        if not (self.articles or self.not_modified or self.errors):
             return
-        articles, errors, self.articles, self.errors = self.articles, self.errors, [], []
-        outcomes = self.store.save_batch(articles, errors, self.run_ids)
+        articles, not_modified, errors = self.articles, self.not_modified, self.errors
+        self.articles, self.not_modified, self.errors = [], [], []
+        outcomes = self.store.save_batch(articles, errors, self.run_ids, not_modified,
+                                         self.counted)
         for (_source, outcome), n in outcomes.items():
             self.stats.inc_value(f"newsmill/articles_{outcome}", n)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ class Site:
         self.times: list[tuple[str, float]] = []  # (path, time.monotonic()) of each request
         self.prefixes: dict[str, object] = {}  # path prefix -> handler, for generated sites
         self.stopping = threading.Event()  # misbehaving handlers give up when the site stops
+        self.served: list[tuple[str, int, int]] = []  # (path, status, body bytes sent)
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,6 +54,15 @@ class Site:
                                   {"Content-Type": "text/html"})
                 if route.delay:
                     time.sleep(route.delay)
+                if route.status == 200 and site.not_modified(route, self.headers):
+                    site.served.append((self.path, 304, 0))
+                    self.send_response(304)
+                    for name in ("ETag", "Last-Modified"):
+                        if name in route.headers:
+                            self.send_header(name, route.headers[name])
+                    self.end_headers()
+                    return
+                site.served.append((self.path, route.status, len(route.body)))
                 self.send_response(route.status)
                 headers = {"Content-Type": "text/html; charset=utf-8", **route.headers}
                 for name, value in headers.items():
@@ -76,12 +88,16 @@ class Site:
 
     def add(self, path: str, body: str | bytes, content_type: str = "text/html; charset=utf-8",
             status: int = 200, headers: dict | None = None, gzipped: bool = False,
-            delay: float = 0.0) -> str:
+            delay: float = 0.0, etag: bool = False) -> str:
+        """Serve `body` at `path`; with `etag`, an ETag of the body, so conditional requests
+        for an unchanged body get a 304."""
         data = body.encode("utf-8") if isinstance(body, str) else body
         if gzipped:
             data = gzip.compress(data)
-        self.routes[path] = Route(data, status, {"Content-Type": content_type, **(headers or {})},
-                                  delay)
+        headers = {"Content-Type": content_type, **(headers or {})}
+        if etag:
+            headers["ETag"] = '"' + hashlib.sha1(data).hexdigest()[:16] + '"'
+        self.routes[path] = Route(data, status, headers, delay)
         return self.url(path)
 
     def add_handler(self, path: str, handler) -> str:
@@ -101,6 +117,18 @@ class Site:
                   {"Content-Type": "text/html; charset=utf-8", **headers})
             for status, b, headers in answers]
         return self.url(path)
+    @staticmethod
+    def not_modified(route: Route, request_headers) -> bool:
+        """What a real server does with If-None-Match / If-Modified-Since (exact match)."""
+        etag, since = request_headers.get("If-None-Match"), request_headers.get("If-Modified-Since")
+        if etag is not None and "ETag" in route.headers:
+            return etag == route.headers["ETag"]
+        return since is not None and since == route.headers.get("Last-Modified")
+
+    def bodies_served(self, paths=None) -> list[str]:
+        """Paths whose full body (status 200) was sent, optionally only among `paths`."""
+        return [p for p, status, _ in self.served
+                if status == 200 and (paths is None or p in paths)]
 
     def fetched(self, path: str) -> int:
         """How many times a path was requested."""
@@ -116,13 +144,40 @@ class Site:
         self.server.server_close()
 
 
+VOCABULARY = (
+    "council harbour railway budget winter farmers museum river election bridge teachers "
+    "hospital market festival storm village police court library garden station airport "
+    "factory coast mountain school league concert minister mayor island forest tunnel "
+    "energy water housing traffic science theatre archive orchestra vineyard glacier "
+    "ferry parliament union workers students doctors nurses pilots drivers artists painters "
+    "bakers fishermen engineers lawyers judges voters tenants neighbours visitors tourists "
+    "opened closed announced rejected approved delayed repaired painted measured counted "
+    "promised questioned celebrated expanded reduced renamed restored moved sold bought "
+    "quietly suddenly finally carefully loudly early late slowly openly briefly again "
+    "northern southern eastern western local regional national ancient modern wooden "
+    "stone green narrow wide crowded empty famous hidden seasonal annual weekly new old"
+).split()
+
+
+def distinct_words(seed: str, count: int) -> str:
+    """Words drawn from VOCABULARY, the same for the same seed: texts of different articles
+    share few word triples, so they are not near duplicates of one another."""
+    rng = random.Random(seed)
+    return " ".join(rng.choice(VOCABULARY) for _ in range(count))
+
+
 def article_html(title: str, paragraphs: int = 6, *, extra_head: str = "", lang: str = "en",
                  words: str | None = None) -> str:
-    """A plausible news article page with enough text to count as an article."""
-    sentence = words or (f"This is a report about {title.lower()} with enough plain words to "
-                         "be taken as the main text of a real news article by the extractor.")
-    body = "\n".join(f"<p>{sentence} Paragraph {i} adds its own detail number {i}.</p>"
-                     for i in range(paragraphs))
+    """A plausible news article page with enough text to count as an article.
+
+    Without `words`, each paragraph carries words drawn for this title, so different
+    titles give texts that are not duplicates of each other.
+    """
+    def sentence(i: int) -> str:
+        return words or (f"This is a report about {title.lower()}: "
+                         f"{distinct_words(f'{title}/{i}', 16)}.")
+    body = "\n".join(f"<p>{sentence(i)} Paragraph {i} adds its own detail number {i}.</p>"
+                      for i in range(paragraphs))
     return f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{title} | Test News</title>
 <meta property="og:type" content="article">

@@ -20,7 +20,7 @@ from scrapy.linkextractors import LinkExtractor
 
 from crawler import discovery
 from crawler.errors import describe_failure
-from crawler.items import FetchError, Page
+from crawler.items import FetchError, NotModified, Page
 from crawler.safety import SourceLimitReached
 from crawler.sources import Source, sources_from_settings
 from crawler.urls import clean_url, on_domains, registered_domain
@@ -117,6 +117,11 @@ class ArticlesSpider(scrapy.Spider):
         meta = response.meta
         state = self.states[meta["source"]]
         stats = self.crawler.stats
+        if response.status == 304:  # only article requests allow it (KnownUrlsMiddleware)
+            skipped = "newsmill:skipped" in response.flags
+            stats.inc_value(f"newsmill/{'skipped' if skipped else 'not_modified'}/{state.source.name}")
+            yield NotModified(state.source.name, response.url, now(), skipped)
+            return
         stats.inc_value(f"newsmill/pages/{state.source.name}")
         stats.inc_value(f"newsmill/bytes/{state.source.name}", len(response.body))
         kind = meta["kind"]
@@ -138,10 +143,23 @@ class ArticlesSpider(scrapy.Spider):
         elif kind == "article" or (kind == "auto" and discovery.looks_like_article(response)):
             if kind == "article" or state.take_article():
                 yield Page(state.source.name, response.url, meta["found_as"], discovery.page_text(response),
-                           now(), meta["hints"])
+                           now(), meta["hints"], self._fetch_record(response))
         else:
             for output in self._parse_section(response, state, meta["depth"]):
                 yield output
+
+    @staticmethod
+    def _fetch_record(response) -> dict:
+        """What the next crawl needs to re-check this article cheaply."""
+        header = response.headers.get
+        hints = response.meta["hints"]
+        return {
+            "urls": [*response.meta.get("redirect_urls", []), response.url],
+            "etag": (header(b"ETag") or b"").decode("latin1") or None,
+            "last_modified": (header(b"Last-Modified") or b"").decode("latin1") or None,
+            "lastmod": discovery.lastmod_hint(hints),
+            "status": response.status,
+        }
 
     async def _parse_listing(self, response, body, found, state):
         """Sitemaps, feeds and robots.txt; parsed in a thread, as a big one takes seconds."""

@@ -1,0 +1,74 @@
+"""Known article URLs are not downloaded again unless something says they changed."""
+
+import time
+
+from tests.sites import article_html, rss_feed
+
+ARTICLE = "/news/2026/11/known.html"
+
+
+def source(url: str, **keys) -> str:
+    extra = "".join(f'{k} = "{v}"\n' for k, v in keys.items())
+    return f'[[sources]]\nname = "news"\nurls = ["{url}"]\n{extra}'
+
+
+def runs(newsmill) -> list[tuple]:
+    return [(r["articles_new"], r["articles_updated"], r["articles_unchanged"]) for r in
+            newsmill.rows("select * from runs order by id")]
+
+
+def test_unchanged_article_is_asked_for_conditionally_and_not_downloaded_again(site, newsmill):
+    site.add(ARTICLE, article_html("Known story"), etag=True)
+    feed = site.add("/rss.xml", rss_feed(site, [("Known story", ARTICLE)]), "application/rss+xml")
+
+    assert newsmill.crawl(sources=source(feed)).returncode == 0
+    assert newsmill.crawl(sources=source(feed)).returncode == 0
+
+    etag = site.routes[ARTICLE].headers["ETag"]
+    asked = [h.get("If-None-Match") for _, p, h in site.requests if p == ARTICLE]
+    assert asked == [None, etag]
+    assert [s for p, s, _ in site.served if p == ARTICLE] == [200, 304]
+    assert runs(newsmill) == [(1, 0, 0), (0, 0, 1)]
+    assert newsmill.rows("select etag from fetch_state")[0]["etag"] == etag
+
+
+def test_changed_article_is_downloaded_again_and_kept_as_a_new_version(site, newsmill):
+    site.add(ARTICLE, article_html("Known story"), etag=True)
+    feed = site.add("/rss.xml", rss_feed(site, [("Known story", ARTICLE)]), "application/rss+xml")
+    assert newsmill.crawl(sources=source(feed)).returncode == 0
+
+    site.add(ARTICLE, article_html("Known story", paragraphs=8), etag=True)
+    assert newsmill.crawl(sources=source(feed)).returncode == 0
+
+    assert [s for p, s, _ in site.served if p == ARTICLE] == [200, 200]
+    assert runs(newsmill) == [(1, 0, 0), (0, 1, 0)]
+    assert newsmill.rows("select version from articles") == [{"version": 2}]
+    assert newsmill.count("article_versions") == 1
+
+
+def test_sitemap_lastmod_unchanged_means_no_request_at_all(site, newsmill):
+    site.add(ARTICLE, article_html("Known story"), etag=True)
+    sitemap = site.add("/sitemap.xml", '<?xml version="1.0"?><urlset xmlns="http://www.'
+                       f'sitemaps.org/schemas/sitemap/0.9"><url><loc>{site.url(ARTICLE)}</loc>'
+                       "<lastmod>2026-11-03T10:00:00+00:00</lastmod></url></urlset>",
+                       "application/xml")
+
+    assert newsmill.crawl(sources=source(sitemap)).returncode == 0
+    assert newsmill.crawl(sources=source(sitemap)).returncode == 0
+
+    assert site.fetched(ARTICLE) == 1
+    assert runs(newsmill) == [(1, 0, 0), (0, 0, 1)]
+
+
+def test_article_first_seen_longer_ago_than_recheck_for_is_not_requested(site, newsmill):
+    site.add(ARTICLE, article_html("Known story"), etag=True)
+    feed = site.add("/rss.xml", rss_feed(site, [("Known story", ARTICLE)]), "application/rss+xml")
+    assert newsmill.crawl(sources=source(feed, recheck_for="1s")).returncode == 0
+
+    time.sleep(1.5)  # the article is now older than recheck_for
+    site.add(ARTICLE, article_html("Known story", paragraphs=8), etag=True)
+    assert newsmill.crawl(sources=source(feed, recheck_for="1s")).returncode == 0
+
+    assert site.fetched(ARTICLE) == 1
+    assert runs(newsmill) == [(1, 0, 0), (0, 0, 1)]
+    assert newsmill.count("article_versions") == 0

@@ -1,0 +1,128 @@
+"""How the store judges an article it is handed: new, unchanged, a version, a duplicate.
+
+These go through the dedup pipeline and the store for real, on a SQLite file, without a
+crawl: the cases a crawl of a local site cannot produce (https, www.) or produces slowly.
+"""
+
+from dataclasses import asdict
+
+import pytest
+
+from crawler.items import Article
+from pipelines.database import ArticleStore
+from pipelines.dedup import DedupPipeline, content_hash
+from tests.sites import distinct_words
+
+TEXT = "\n".join(f"{distinct_words(f'store test {p}', 20).capitalize()}." for p in range(8))
+
+
+def article(url: str, text: str = TEXT, title: str = "A title", source: str = "news",
+            **fields) -> dict:
+    item = Article(source=source, url=url, title=title, text=text,
+                   fetch={"urls": [url], "etag": '"1"'}, **fields)
+    return asdict(DedupPipeline().process_item(item))
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = ArticleStore(tmp_path / "store.db")
+    yield s
+    s.close()
+
+
+def save(store, *articles, runs=None) -> dict:
+    outcomes = store.save_batch(list(articles), [], runs or {})
+    return {outcome: n for (_, outcome), n in outcomes.items() if n}
+
+
+def count(store, table, where="1", params=()):
+    return store.db.execute(f"select count(*) from {table} where {where}", params).fetchone()[0]
+
+
+def test_http_https_and_www_twins_of_an_article_are_one_row(store):
+    assert save(store, article("http://www.example.com/news/a.html")) == {"new": 1}
+    assert save(store, article("https://example.com/news/a.html"),
+                article("https://www.example.com/news/a.html")) == {"unchanged": 2}
+    assert count(store, "articles") == 1
+    assert count(store, "article_urls", "kind = 'alias'") == 2
+
+
+def test_same_text_under_another_url_of_another_source_is_a_duplicate(store):
+    save(store, article("https://example.com/a.html"))
+    assert save(store, article("https://mirror.example.org/copy.html", source="mirror")) == \
+        {"duplicate": 1}
+    assert count(store, "articles") == 1
+    row = store.db.execute("select kind, similarity, source from article_urls where url = ?",
+                           ["https://mirror.example.org/copy.html"]).fetchone()
+    assert row == ("duplicate", 1.0, "mirror")
+
+
+def test_whitespace_and_a_changed_date_line_are_not_a_new_version(store):
+    save(store, article("https://example.com/a.html", text="Updated: 3 Nov 2026, 10:00\n" + TEXT))
+    cosmetic = "Updated:  Wed 4 November 2026,  18:45\n" + TEXT.replace(" ", "   ")
+    assert save(store, article("https://example.com/a.html", text=cosmetic)) == {"unchanged": 1}
+    assert count(store, "article_versions") == 0
+
+
+def test_changed_text_keeps_the_previous_state_as_a_version(store):
+    save(store, article("https://example.com/a.html", modified="2026-11-03T10:00:00+00:00"))
+    changed = TEXT + "\nA correction was added to this story on Wednesday afternoon."
+    assert save(store, article("https://example.com/a.html", text=changed,
+                               modified="2026-11-04T18:00:00+00:00")) == {"updated": 1}
+    version = store.db.execute("select version, text, content_hash, modified "
+                               "from article_versions").fetchone()
+    assert version == (1, TEXT, content_hash(TEXT), "2026-11-03T10:00:00+00:00")
+    assert store.db.execute("select version, modified from articles").fetchone() == \
+        (2, "2026-11-04T18:00:00+00:00")
+
+
+def test_an_unrelated_article_is_not_a_near_duplicate(store):
+    other = "\n".join(f"{distinct_words(f'other {p}', 20).capitalize()}." for p in range(8))
+    assert save(store, article("https://example.com/a.html"),
+                article("https://example.com/b.html", text=other)) == {"new": 2}
+
+
+def test_the_near_duplicate_threshold_is_respected(tmp_path):
+    sentence = TEXT.split("\n")[3]
+    edited = TEXT.replace(sentence, " ".join(sentence.split()[:10]) + " was rewritten here.")
+    strict = ArticleStore(tmp_path / "strict.db", near_duplicate_threshold=0.95)
+    assert save(strict, article("https://a.example/x"), article("https://b.example/y",
+                                                                text=edited)) == {"new": 2}
+    strict.close()
+    loose = ArticleStore(tmp_path / "loose.db", near_duplicate_threshold=0.8)
+    assert save(loose, article("https://a.example/x"), article("https://b.example/y",
+                                                               text=edited)) == {"new": 1, "duplicate": 1}
+    kind, similarity = loose.db.execute("select kind, similarity from article_urls "
+                                        "where url = 'https://b.example/y'").fetchone()
+    assert kind == "near_duplicate" and 0.8 <= similarity < 0.95
+    loose.close()
+
+
+def test_a_page_whose_canonical_names_another_text_is_an_article_of_its_own(store):
+    save(store, article("https://example.com/"))
+    other = "\n".join(f"{distinct_words(f'other {p}', 20).capitalize()}." for p in range(8))
+    misdeclared = article("https://example.com/", text=other, title="Another story")
+    misdeclared["fetch"]["urls"] = ["https://example.com/news/another.html"]
+    assert save(store, misdeclared) == {"new": 1}
+    assert [r[0] for r in store.db.execute("select url from articles order by id")] == [
+        "https://example.com/", "https://example.com/news/another.html"]
+
+
+def test_a_store_from_schema_v1_gets_its_hashes_and_index_on_opening(tmp_path):
+    import sqlite_utils
+
+    from pipelines.database import MIGRATIONS
+
+    db = sqlite_utils.Database(tmp_path / "old.db")
+    MIGRATIONS[0](db)
+    db.execute("PRAGMA user_version = 1")
+    db["articles"].insert({"url": "https://example.com/a.html", "source": "news", "text": TEXT,
+                           "content_hash": "old-style", "first_seen": "2026-01-01",
+                           "last_seen": "2026-01-01"})
+    db.close()
+    store = ArticleStore(tmp_path / "old.db")
+    assert store.db.execute("select content_hash from articles").fetchone()[0] == content_hash(TEXT)
+    assert save(store, article("https://mirror.example.org/a.html", source="mirror")) == \
+        {"duplicate": 1}
+    assert count(store, "near_duplicate_keys") == 14
+    store.close()
