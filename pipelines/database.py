@@ -236,7 +236,10 @@ class ArticleStore:
             else:
                 self.db.conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
-            raise self._write_fault(exc) or exc
+            fault = self._write_fault(exc)
+            if fault is None:
+                raise
+            raise fault from exc
 
     def _write_fault(self, exc: sqlite3.DatabaseError) -> StoreWriteError | None:
         """A StoreWriteError for errors of the file, not of the SQL; None for the others."""
@@ -245,9 +248,7 @@ class ArticleStore:
         if primary not in _WRITE_FAULTS:
             return None
         kind, what, advice = _WRITE_FAULTS[primary]
-        error = StoreWriteError(self.path, kind, what.format(timeout=self.busy_timeout), advice)
-        error.__cause__ = exc
-        return error
+        return StoreWriteError(self.path, kind, what.format(timeout=self.busy_timeout), advice)
 
     def check_writable(self) -> None:
         """Raise StoreWriteError now if a write would fail (read-only, locked).
