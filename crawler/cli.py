@@ -1,7 +1,8 @@
 """The `newsmill` command line: a thin face over the crawler, the store and the scheduler.
 
-Exit status: 0 every source ok; 1 some source failed, was partial or interrupted;
-2 bad usage or configuration (nothing was started).
+Exit status: 0 every source ok; 1 some source failed, was partial or interrupted, or
+the database could not be written during the crawl; 2 bad usage or configuration, or a
+database that cannot be opened or written at all (nothing was started).
 """
 
 from __future__ import annotations
@@ -13,16 +14,36 @@ from datetime import datetime
 import click
 
 from crawler.sources import SourcesError, adhoc_source, load_sources, select_sources
-from pipelines.database import ArticleStore, StoreError
+from pipelines.database import ArticleStore, StoreError, StoreWriteError
 
 DEFAULT_SOURCES = "data/sources.toml"
 DEFAULT_DB = "data/newsmill.db"
 EXIT_OK, EXIT_PARTIAL, EXIT_CONFIG = 0, 1, 2
 
 
-def fail_config(message: str) -> None:
+def fail_config(message: str, status: int = EXIT_CONFIG) -> None:
     click.echo(f"newsmill: {message}", err=True)
-    sys.exit(EXIT_CONFIG)
+    sys.exit(status)
+
+
+def check_store(db_path: str, settings) -> None:
+    """Fail now, with a clear message, if the crawl could not write its database.
+
+    Exit 2 when the file cannot be opened, created or written at all (read-only,
+    damaged, a directory...); 1 when it is only busy (locked by another writer).
+    """
+    from pipelines.storage import open_store
+
+    try:
+        store = open_store(db_path, settings)
+    except StoreError as exc:
+        fail_config(str(exc))
+    try:
+        store.check_writable()
+    except StoreWriteError as exc:
+        fail_config(str(exc), EXIT_PARTIAL if exc.kind in ("locked", "full") else EXIT_CONFIG)
+    finally:
+        store.close()
 
 
 def parse_settings(pairs: tuple[str, ...]) -> dict:
@@ -88,19 +109,27 @@ def crawl(urls, sources_file, names, db_path, max_articles, kind, overrides, log
         fail_config(str(exc))
     if max_articles is not None:
         sources = [dataclasses.replace(s, max_articles=max_articles) for s in sources]
+    from crawler.runner import crawl_once, crawl_settings
+
+    settings = parse_settings(overrides)
+    check_store(db_path, crawl_settings(sources, db_path, settings, log_level))
+    outcome = crawl_once(sources, db_path, settings, log_level)
     try:
-        ArticleStore(db_path).close()  # fail now, with a clear message, not mid-crawl
+        status = print_summary(db_path, outcome.run_ids)
     except StoreError as exc:
-        fail_config(str(exc))
-
-    from crawler.runner import run_crawl
-
-    run_ids = run_crawl(sources, db_path, parse_settings(overrides), log_level)
-    sys.exit(print_summary(db_path, run_ids))
+        click.echo(f"newsmill: cannot show the summary: {exc}", err=True)
+        status = EXIT_PARTIAL
+    if outcome.store_failure:
+        click.echo(f"newsmill: {outcome.store_failure}", err=True)
+        status = EXIT_PARTIAL
+    sys.exit(status)
 
 
 def print_summary(db_path: str, run_ids: dict[str, int]) -> int:
-    """A table of this crawl's runs; returns the exit status they add up to."""
+    """A table of this crawl's runs; returns the exit status they add up to.
+
+    An interrupted crawl (SIGTERM, Ctrl-C) also gets a line on stderr saying so.
+    """
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -122,6 +151,10 @@ def print_summary(db_path: str, run_ids: dict[str, int]) -> int:
     if not console.is_terminal:
         console.width = 160  # a log file or a pipe: room for every column, no truncation
     console.print(table)
+    if any(r["status"] == "interrupted" for r in rows):
+        stored = sum(r["articles_new"] + r["articles_updated"] for r in rows)
+        click.echo(f"newsmill: the crawl was stopped before it finished (a signal, or Ctrl-C): "
+                   f"{stored} new or updated articles were stored; run it again to go on", err=True)
     if not rows:
         return EXIT_PARTIAL
     return EXIT_OK if all(r["status"] == "ok" for r in rows) else EXIT_PARTIAL

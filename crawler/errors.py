@@ -43,10 +43,6 @@ def describe_failure(failure) -> tuple[str, str]:
             return "too_large", text
         if "redirect" in text.lower():
             return "redirect", text
-        if "DOWNLOAD_MAXSIZE" in text:  # HttpCompressionMiddleware defusing a compression bomb
-            return "too_large", text
-        if "redirect" in text.lower():
-            return "redirect", text
         return "ignored", text or "request ignored"
     if isinstance(exc, (scrapy_errors.CannotResolveHostError, net.DNSLookupError)):
         why = blocked_name(urlsplit(failure.request.url).hostname) if getattr(failure, "request", None) else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import SETTINGS_PRIORITIES, Settings
@@ -33,9 +34,17 @@ def crawl_settings(sources: list[Source], db_path: str, overrides: dict | None =
     return settings
 
 
-def run_crawl(sources: list[Source], db_path: str, overrides: dict | None = None,
-              log_level: str | None = None) -> dict[str, int]:
-    """Crawl the sources once; returns {source name: run id}. Blocks until done."""
+@dataclass
+class CrawlOutcome:
+    """What a crawl leaves besides its rows: its run ids, and why the store failed if it did."""
+
+    run_ids: dict[str, int]
+    store_failure: str | None = None
+
+
+def crawl_once(sources: list[Source], db_path: str, overrides: dict | None = None,
+               log_level: str | None = None) -> CrawlOutcome:
+    """Crawl the sources once. Blocks until done."""
     from crawler.spiders.articles import ArticlesSpider
 
     settings = crawl_settings(sources, db_path, overrides, log_level)
@@ -43,4 +52,11 @@ def run_crawl(sources: list[Source], db_path: str, overrides: dict | None = None
     crawler = process.create_crawler(ArticlesSpider)
     process.crawl(crawler)
     process.start()
-    return crawler.stats.get_value("newsmill/run_ids") or {}
+    return CrawlOutcome(crawler.stats.get_value("newsmill/run_ids") or {},
+                        crawler.stats.get_value("newsmill/store_failure"))
+
+
+def run_crawl(sources: list[Source], db_path: str, overrides: dict | None = None,
+              log_level: str | None = None) -> dict[str, int]:
+    """Crawl the sources once; returns {source name: run id}. Blocks until done."""
+    return crawl_once(sources, db_path, overrides, log_level).run_ids

@@ -17,6 +17,12 @@ NEWSMILL_SOURCE_NAMES = []
 NEWSMILL_SOURCES = []
 # The SQLite store.
 NEWSMILL_DB = "data/newsmill.db"
+# Seconds a write waits for another process (the daemon, another crawl) holding the
+# database's write lock; past it the crawl stops with "the database is locked".
+NEWSMILL_DB_BUSY_TIMEOUT = 30.0
+# Cap on the database's size, in SQLite pages (4 KiB each; PRAGMA max_page_count); past it
+# writes fail as on a full disk and the crawl stops. 0: no cap.
+NEWSMILL_DB_MAX_PAGES = 0
 # Articles are written in batches of this many, in one transaction each.
 NEWSMILL_STORE_BATCH = 200
 # ... or after this many seconds, whichever comes first.

@@ -6,16 +6,20 @@ mistake stops everything with one message naming the file, the source and the ke
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 import zoneinfo
 from dataclasses import asdict, dataclass, fields
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 KINDS = ("feed", "sitemap", "page", "article")
 _EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# A DNS label: letters, digits, '-' inside; '_' too, as browsers and resolvers accept it.
+_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 
 
 class SourcesError(ValueError):
@@ -160,9 +164,13 @@ def _build_source(entry: dict, where: str) -> Source:
     if not values.get("urls"):
         fail("urls", "missing or empty; list at least one URL")
     for url in values["urls"]:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            fail("urls", f"{url!r} is not an http(s) URL")
+        why = url_problem(url)
+        if why:
+            fail("urls", f"{url!r} {why}")
+    for host in values.get("hosts", ()):
+        why = host_problem(host)
+        if why:
+            fail("hosts", f"{host!r}: {why}")
     for key in ("follow", "deny"):
         for pattern in values.get(key, ()):
             try:
@@ -187,6 +195,61 @@ def _build_source(entry: dict, where: str) -> Source:
     return Source(**values)
 
 
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be a start URL (not http(s), no valid host or port), or None."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number 0-65535)
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return "is not an http(s) URL"
+    if not parts.hostname:
+        return "is not an http(s) URL (no host)"
+    why = host_problem(parts.hostname)
+    return f"has an impossible host name: {why}" if why else None
+
+
+def host_problem(host: str) -> str | None:
+    """Why `host` can never be resolved or connected to, or None.
+
+    Checked when the file is loaded, so that a typo stops everything before a crawl
+    starts; a well-formed name that does not resolve is a crawl-time `dns` error.
+    """
+    host = host.strip("[]").lower()
+    if not host:
+        return "it is empty"
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return f"{host!r} is not an IPv6 address"
+        return None
+    labels = host.removesuffix(".").split(".")
+    if labels[-1].isdigit():  # as browsers read it: an IPv4 address, and then a whole one
+        try:
+            ipaddress.IPv4Address(host.removesuffix("."))
+        except ValueError:
+            return f"{host!r} is not an IPv4 address"
+        return None
+    total = 0
+    for label in labels:
+        if not label:
+            return f"{host!r} has an empty label (two dots in a row?)"
+        try:  # an international label is checked in its ASCII (punycode) form
+            ascii_label = label if label.isascii() else label.encode("idna").decode("ascii")
+        except UnicodeError:
+            return f"label {label!r} is not a valid international name"
+        if len(ascii_label) > 63:
+            return f"label {label[:20]!r}... is longer than 63 characters"
+        if not _LABEL.match(ascii_label):
+            return f"label {label!r} may only hold letters, digits and '-' (not first or last)"
+        total += len(ascii_label) + 1
+    if total - 1 > 253:
+        return f"longer than 253 characters ({total - 1})"
+    return None
+
+
 def _check_schedule(values: dict, fail) -> None:
     if values.get("timezone") is not None:
         try:
@@ -198,9 +261,13 @@ def _check_schedule(values: dict, fail) -> None:
         from apscheduler.triggers.cron import CronTrigger
 
         try:
-            CronTrigger.from_crontab(str(values["cron"]), timezone=values.get("timezone") or "UTC")
+            trigger = CronTrigger.from_crontab(str(values["cron"]),
+                                               timezone=values.get("timezone") or "UTC")
         except (ValueError, TypeError) as exc:
             fail("cron", f"{values['cron']!r} is not a cron expression ({exc})")
+        if trigger.get_next_fire_time(None, datetime.now(trigger.timezone)) is None:
+            fail("cron", f"{values['cron']!r} never fires (a date that does not exist, "
+                         "such as 31 February)")
         if values.get("every") is not None:
             fail("cron", "set either 'every' or 'cron', not both")
         values["every"] = None

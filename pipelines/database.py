@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import socket
 import sqlite3
 from collections import Counter
 from datetime import UTC, datetime
@@ -18,7 +20,10 @@ import sqlite_utils
 
 from crawler.urls import scheme_and_www_variants
 
-BUSY_TIMEOUT_MS = 30_000
+# How long a write waits for another process's write lock, and the size cap (0: none);
+# NEWSMILL_DB_BUSY_TIMEOUT and NEWSMILL_DB_MAX_PAGES in crawler/settings.py set them per run.
+DEFAULT_BUSY_TIMEOUT = 30.0
+DEFAULT_MAX_PAGES = 0
 
 
 def utcnow() -> str:
@@ -27,6 +32,42 @@ def utcnow() -> str:
 
 class StoreError(RuntimeError):
     """The database cannot be opened or written; the message says what to do."""
+
+
+class StoreWriteError(StoreError):
+    """A write failed (disk full, locked, read-only, I/O error, damaged file).
+
+    `what` says what happened and `advice` what to do, so that callers can put what
+    they know (how much was stored before) in between.
+    """
+
+    def __init__(self, path: Path, kind: str, what: str, advice: str):
+        super().__init__(f"{path}: {what}; {advice}")
+        self.kind, self.what, self.advice = kind, what, advice
+
+
+# SQLite's primary result codes that mean "this file cannot take the write", as
+# (kind, what happened, what to do); extended codes (SQLITE_IOERR_WRITE...) share them.
+_WRITE_FAULTS = {
+    "FULL": ("full", "the disk is full (or NEWSMILL_DB_MAX_PAGES reached)",
+             "free space (or raise NEWSMILL_DB_MAX_PAGES) and run again"),
+    "BUSY": ("locked", "the database is locked: another process kept writing to it for "
+             "longer than NEWSMILL_DB_BUSY_TIMEOUT ({timeout:g} s)",
+             "wait for the other writer (another crawl or the daemon) or stop it, and run again"),
+    "LOCKED": ("locked", "the database is locked by another connection",
+               "wait for the other writer or stop it, and run again"),
+    "READONLY": ("readonly", "the database is read-only",
+                 "make the file, its -wal and -shm files and its directory writable by this "
+                 "user, and run again"),
+    "IOERR": ("io", "a disk I/O error happened while writing",
+              "check the disk (dmesg, df) and run again"),
+    "CORRUPT": ("corrupt", "the database file is damaged",
+                "move it aside and restore a backup (or recover it with sqlite3 .recover)"),
+    "NOTADB": ("corrupt", "the file is not a SQLite database",
+               "pass another --db, or move this file aside"),
+    "CANTOPEN": ("cantopen", "the database file cannot be opened for writing",
+                 "check that its directory exists and is writable, and run again"),
+}
 
 
 def _v1_initial(db: sqlite_utils.Database) -> None:
@@ -113,8 +154,13 @@ def _v2_known_urls_and_near_duplicates(db: sqlite_utils.Database) -> None:
                        [(key, article_id) for key in near_duplicate_keys(text or "")])
 
 
+def _v3_run_host(db: sqlite_utils.Database) -> None:
+    """runs.host: with runs.pid, tells whether a `running` run's process is still alive."""
+    db["runs"].add_column("host", str)
+
+
 # Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
-MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates]
+MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 RUN_STATUSES = ("running", "ok", "partial", "failed", "interrupted")
@@ -122,17 +168,57 @@ RUN_STATUSES = ("running", "ok", "partial", "failed", "interrupted")
 OUTCOME_RANK = {"unchanged": 0, "duplicate": 1, "new": 2, "updated": 3}
 
 
+def process_is_alive(pid: int, since: str) -> bool:
+    """Whether process `pid` of this host lives and is the one that started at `since`.
+
+    A zombie (killed, not yet reaped by its parent) is dead. On Linux, a live pid whose
+    process started after `since` is a reused pid, so the original one is dead too.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        pass
+    except OSError:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+    except (OSError, StopIteration, ValueError):
+        return True  # no /proc: trust os.kill
+    fields = stat.rsplit(")", 1)[1].split()  # after "pid (command name)"
+    if fields[0] in ("Z", "X"):
+        return False
+    started_at = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    try:
+        run_started = datetime.fromisoformat(since).timestamp()
+    except (TypeError, ValueError):
+        return True
+    return started_at <= run_started + 2  # seconds of slack: btime and `since` are whole seconds
+
+
 class ArticleStore:
     """One SQLite file holding articles, their URLs and versions, runs and errors."""
 
-    def __init__(self, path: str | Path, near_duplicate_threshold: float = 0.8):
+    def __init__(self, path: str | Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+                 max_pages: int = DEFAULT_MAX_PAGES, near_duplicate_threshold: float = 0.8):
+        """Open (creating and migrating if need be) the store at `path`.
+
+        `busy_timeout`: seconds a write waits for another process's lock before failing;
+        `max_pages`: cap on the file's size in pages (PRAGMA max_page_count; 0: no cap).
+        """
         self.path = Path(path)
+        self.busy_timeout = busy_timeout
         self.near_duplicate_threshold = near_duplicate_threshold
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000)
+            conn = sqlite3.connect(str(self.path), timeout=busy_timeout)
             self.db = sqlite_utils.Database(conn)
-            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            if max_pages:
+                self.db.execute(f"PRAGMA max_page_count = {int(max_pages)}")
             if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self.db.enable_wal()
             self.db.execute("PRAGMA synchronous = NORMAL")
@@ -170,22 +256,68 @@ class ArticleStore:
         daemon and a one-off crawl) read then write, a deferred one can fail with
         "database is locked" instead of waiting. BEGIN IMMEDIATE waits its turn.
         """
-        self.db.execute("BEGIN IMMEDIATE")
         try:
-            yield self.db
-        except BaseException:
-            if self.db.conn.in_transaction:
-                self.db.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.db.conn.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                if self.db.conn.in_transaction:
+                    self.db.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.db.conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            fault = self._write_fault(exc)
+            if fault is None:
+                raise
+            raise fault from exc
+
+    def _write_fault(self, exc: sqlite3.DatabaseError) -> StoreWriteError | None:
+        """A StoreWriteError for errors of the file, not of the SQL; None for the others."""
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        primary = name.removeprefix("SQLITE_").split("_")[0]
+        if primary not in _WRITE_FAULTS:
+            return None
+        kind, what, advice = _WRITE_FAULTS[primary]
+        return StoreWriteError(self.path, kind, what.format(timeout=self.busy_timeout), advice)
+
+    def check_writable(self) -> None:
+        """Raise StoreWriteError now if a write would fail (read-only, locked).
+
+        BEGIN IMMEDIATE alone succeeds on a read-only file; rewriting the schema version
+        with its own value is a real write that changes nothing.
+        """
+        with self.write():
+            self.db.execute(f"PRAGMA user_version = {self.version}")
 
     # --- runs ----------------------------------------------------------------------
     def start_run(self, source: str, pid: int | None = None) -> int:
         with self.write():
             table = self.db["runs"]
-            table.insert({"source": source, "started": utcnow(), "status": "running", "pid": pid})
+            table.insert({"source": source, "started": utcnow(), "status": "running", "pid": pid,
+                          "host": socket.gethostname()})
             return table.last_pk
+
+    def mark_orphaned_runs(self) -> list[dict]:
+        """Mark `interrupted` the runs left `running` by a process of this host that is gone.
+
+        A crawl killed with SIGKILL, or one whose machine lost power, cannot close its
+        runs; whoever opens the store next (a crawl, the daemon) calls this. Runs of
+        other hosts, runs without a pid or host, and runs whose process still lives are
+        left alone. `finished` stays empty: when the process died is not known.
+        Returns the runs marked.
+        """
+        host = socket.gethostname()
+        running = [dict(r) for r in self.db.query(
+            "SELECT id, source, pid, started FROM runs "
+            "WHERE status = 'running' AND host = ? AND pid IS NOT NULL", [host])]
+        orphans = [r for r in running if not process_is_alive(r["pid"], r["started"])]
+        if orphans:
+            with self.write():
+                for run in orphans:
+                    self.db.execute("UPDATE runs SET status = 'interrupted' "
+                                    "WHERE id = ? AND status = 'running'", [run["id"]])
+        return orphans
 
     def finish_run(self, run_id: int, status: str, **counts) -> None:
         with self.write():
@@ -473,7 +605,7 @@ class KnownUrls:
             if not self.path.exists():
                 return None
             self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
-                                        timeout=BUSY_TIMEOUT_MS / 1000)
+                                        timeout=DEFAULT_BUSY_TIMEOUT)
         try:
             row = self.conn.execute(
                 "SELECT f.etag, f.last_modified, f.lastmod, f.article_id, a.first_seen "

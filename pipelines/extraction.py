@@ -90,9 +90,35 @@ def _clean_list(values) -> list[str]:
     return out
 
 
-def _warm_worker() -> None:
-    """Import trafilatura once per worker, not on the first page."""
+def _warm_worker(crawl_pid: int) -> None:
+    """Die with the crawl; import trafilatura once per worker, not on the first page."""
+    _die_with_parent(crawl_pid)
     import trafilatura  # noqa: F401
+
+
+def _die_with_parent(crawl_pid: int) -> None:
+    """On Linux, ask for SIGKILL when the process that started this worker dies.
+
+    A pool's workers hold their own task queue open, so a crawl killed with SIGKILL
+    (which runs no cleanup) would leave them waiting on it for ever.
+    """
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    try:
+        os.kill(crawl_pid, 0)
+    except ProcessLookupError:  # the crawl died before prctl took effect
+        os._exit(1)
+    except OSError:
+        pass
 
 
 class ExtractionPipeline:
@@ -124,6 +150,7 @@ class ExtractionPipeline:
             self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_warm_worker,
+            initargs=(os.getpid(),),
             max_tasks_per_child=1000,  # bounds any slow leak in a worker over long runs
         )
 

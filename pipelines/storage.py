@@ -2,6 +2,10 @@
 
 A crawl opens one `runs` row per source, marks it `running`, adds to its counters as
 batches land, and closes it with a status when the spider closes.
+
+When the store cannot take a write (disk full, locked for too long, read-only), the
+crawl stops at once with the close reason `store_failed`: fetching on would only lose
+more. What happened, and what to do, is left in the stat `newsmill/store_failure`.
 """
 
 from __future__ import annotations
@@ -13,15 +17,25 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 from scrapy import signals
+from scrapy.exceptions import CloseSpider
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from crawler.items import Article, FetchError, NotModified
-from pipelines.database import ArticleStore
+from pipelines.database import ArticleStore, StoreError, StoreWriteError
 
 logger = logging.getLogger(__name__)
 
 # Kinds of error that are the crawler's choice, not a failure of the source.
 POLICY_KINDS = {"robots", "offsite", "ignored"}
+STORE_FAILED = "store_failed"  # the close reason when the store cannot be written
+
+
+def open_store(path: str, settings) -> ArticleStore:
+    """The store at `path`, with the busy timeout and size cap the settings give."""
+    return ArticleStore(path, busy_timeout=settings.getfloat("NEWSMILL_DB_BUSY_TIMEOUT", 30.0),
+                        max_pages=settings.getint("NEWSMILL_DB_MAX_PAGES", 0),
+                        near_duplicate_threshold=settings.getfloat("NEWSMILL_NEAR_DUPLICATE_THRESHOLD", 0.8))
 
 
 class StoragePipeline:
@@ -32,7 +46,6 @@ class StoragePipeline:
         self.db_path = s.get("NEWSMILL_DB")
         self.batch_size = s.getint("NEWSMILL_STORE_BATCH", 200)
         self.flush_seconds = s.getfloat("NEWSMILL_STORE_FLUSH_SECONDS", 2.0)
-        self.near_duplicate_threshold = s.getfloat("NEWSMILL_NEAR_DUPLICATE_THRESHOLD", 0.8)
         self.articles: list[dict] = []
         self.not_modified: list[dict] = []
         self.errors: list[dict] = []
@@ -40,6 +53,8 @@ class StoragePipeline:
         self.failures: Counter = Counter()  # per source, errors that make a run partial
         self.store: ArticleStore | None = None
         self.run_ids: dict[str, int] = {}
+        self.store_failure: StoreError | None = None
+        self.unsaved = 0  # articles and errors dropped after the store failed
         self.flusher = task.LoopingCall(self.flush)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -48,13 +63,40 @@ class StoragePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.store = ArticleStore(self.db_path, self.near_duplicate_threshold)
-        for source in self.crawler.spider.sources:
-            self.run_ids[source.name] = self.store.start_run(source.name, pid=os.getpid())
-        self.stats.set_value("newsmill/run_ids", dict(self.run_ids))
+        try:
+            self.store = open_store(self.db_path, self.crawler.settings)
+            for run in self.store.mark_orphaned_runs():
+                logger.warning("run %d of source %r (pid %d) ended without finishing (killed or "
+                               "crashed); marked interrupted", run["id"], run["source"], run["pid"])
+            for source in self.crawler.spider.sources:
+                self.run_ids[source.name] = self.store.start_run(source.name, pid=os.getpid())
+        except StoreError as exc:
+            self._fail(exc, close=False)  # Scrapy closes the spider it has not opened yet
+            raise CloseSpider(STORE_FAILED) from exc
+        finally:
+            self.stats.set_value("newsmill/run_ids", dict(self.run_ids))
         self.flusher.start(self.flush_seconds, now=False)
 
+    def _fail(self, exc: StoreError, close: bool = True) -> None:
+        """Remember the first store failure, in words for people, and stop the crawl."""
+        if self.store_failure is not None:
+            return
+        self.store_failure = exc
+        stored = sum(self.stats.get_value(f"newsmill/articles_{o}", 0) for o in ("new", "updated"))
+        if isinstance(exc, StoreWriteError):
+            message = (f"{self.db_path}: {exc.what}: {stored} new or updated articles were "
+                       f"stored before; {exc.advice}")
+        else:
+            message = str(exc)
+        self.stats.set_value("newsmill/store_failure", message)
+        logger.error("cannot write to the store, stopping the crawl: %s", message)
+        if close:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason=STORE_FAILED))
+
     def process_item(self, item):
+        if self.store_failure is not None:  # nowhere to put it: the crawl is stopping
+            self.unsaved += 1
+            return item
         if isinstance(item, Article):
             self.articles.append(asdict(item))
         elif isinstance(item, NotModified):
@@ -73,8 +115,16 @@ class StoragePipeline:
             return
         articles, not_modified, errors = self.articles, self.not_modified, self.errors
         self.articles, self.not_modified, self.errors = [], [], []
-        outcomes = self.store.save_batch(articles, errors, self.run_ids, not_modified,
-                                         self.counted)
+        if self.store is None or self.store_failure is not None:
+            self.unsaved += len(articles) + len(not_modified) + len(errors)
+            return
+        try:
+            outcomes = self.store.save_batch(articles, errors, self.run_ids, not_modified,
+                                             self.counted)
+        except StoreError as exc:
+            self.unsaved += len(articles) + len(not_modified) + len(errors)
+            self._fail(exc)
+            return
         for (_source, outcome), n in outcomes.items():
             self.stats.inc_value(f"newsmill/articles_{outcome}", n)
 
@@ -98,9 +148,20 @@ class StoragePipeline:
         if self.store is None:
             return
         self._record_limits()
+        if self.unsaved:
+            logger.error("%d articles and errors fetched in this run were not stored", self.unsaved)
+        try:
+            self._finish_runs(reason)
+        except StoreError as exc:  # the run stays `running`; the next open marks it interrupted
+            logger.error("could not record how the runs ended: %s", exc)
+        self.store.close()
+
+    def _finish_runs(self, reason: str) -> None:
         for source, run_id in self.run_ids.items():
             pages = self.stats.get_value(f"newsmill/pages/{source}", 0)
-            if reason != "finished":
+            if reason == STORE_FAILED or self.store_failure is not None:
+                status = "failed"
+            elif reason != "finished":
                 status = "interrupted"
             elif pages == 0 and self.failures[source]:
                 status = "failed"
@@ -113,4 +174,3 @@ class StoragePipeline:
                 bytes=self.stats.get_value(f"newsmill/bytes/{source}", 0),
                 not_articles=self.stats.get_value(f"newsmill/not_article/{source}", 0),
             )
-        self.store.close()

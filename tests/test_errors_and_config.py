@@ -1,6 +1,7 @@
-"""What goes wrong is recorded and reported: HTTP errors, robots.txt, bad sources files."""
+"""What goes wrong is recorded and reported: HTTP errors, robots.txt, usage errors.
 
-import pytest
+Bad sources files are in tests/hostile/test_bad_config.py.
+"""
 
 from tests.sites import article_html, rss_feed
 
@@ -52,38 +53,6 @@ def test_not_an_html_page_is_an_error_of_its_own_kind(site, newsmill):
     newsmill.crawl("--kind", "article", url)
     assert newsmill.rows("select kind from errors")[0]["kind"] == "content_type"
     assert newsmill.count("articles") == 0
-
-
-BAD_SOURCES = [
-    ("[[sources]]\nname = 'a'\nurls = ['http://127.0.0.1/']\nfolow = ['x']\n",
-     ["source 'a'", "'folow'", "unknown key"]),
-    ("[[sources]]\nurls = ['http://127.0.0.1/']\n", ["sources entry #1", "'name'"]),
-    ("[[sources]]\nname = 'a'\nurls = ['http://127.0.0.1/']\n"
-     "[[sources]]\nname = 'a'\nurls = ['http://127.0.0.1/x']\n", ["source 'a'", "duplicate"]),
-    ("[[sources]]\nname = 'a'\nurls = ['http://127.0.0.1/']\nfollow = ['(unclosed']\n",
-     ["source 'a'", "'follow'", "(unclosed"]),
-    ("[[sources]]\nname = 'a'\nurls = ['http://127.0.0.1/']\nevery = 'often'\n",
-     ["source 'a'", "'every'", "often"]),
-    ("[[sources]]\nname = 'a'\nurls = ['http://127.0.0.1/']\ncron = '61 * * * *'\n",
-     ["source 'a'", "'cron'"]),
-    ("[[sources]]\nname = 'a'\nurls = ['file:///etc/passwd']\n", ["source 'a'", "'urls'", "file:///etc/passwd"]),
-    ("[defaults]\nevry = '1h'\n[[sources]]\nname = 'a'\nurls = ['http://127.0.0.1/']\n",
-     ["[defaults]", "'evry'"]),
-    ("[[sources]\nname = 'a'\n", ["TOML syntax error", "line 1"]),
-]
-
-
-@pytest.mark.parametrize("text,expected", BAD_SOURCES)
-def test_bad_sources_file_stops_with_one_clear_message(newsmill, text, expected):
-    result = newsmill.crawl(sources=text)
-    assert result.returncode == 2
-    message = result.stderr.strip()
-    assert message.startswith("newsmill: ") and str(newsmill.tmp / "sources.toml") in message
-    for part in expected:
-        assert part in message
-    assert "Traceback" not in result.stderr
-    assert len(message.splitlines()) == 1
-    assert not newsmill.db_path.exists()  # nothing ran
 
 
 def test_unknown_source_name_is_a_usage_error(newsmill):
