@@ -85,8 +85,25 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
     db["errors"].create_index(["kind"])
 
 
+def _v2_daemon(db: sqlite_utils.Database) -> None:
+    """What `newsmill daemon` records so `newsmill status` can report it."""
+    db["daemon"].create(  # one row per daemon start; the latest one is the current daemon
+        {"id": int, "pid": int, "host": str, "started": str, "heartbeat": str, "stopped": str,
+         "sources_file": str, "max_parallel": int, "heartbeat_seconds": float},
+        pk="id",
+        not_null={"pid", "started", "heartbeat"},
+    )
+    db["daemon_sources"].create(  # the daemon's view of each source's schedule
+        {"source": str, "schedule": str, "next_run": str, "failures": int,
+         "backoff_until": str, "last_note": str, "updated": str},
+        pk="source",
+        not_null={"failures"},
+        defaults={"failures": 0},
+    )
+
+
 # Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
-MIGRATIONS = [_v1_initial]
+MIGRATIONS = [_v1_initial, _v2_daemon]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 RUN_STATUSES = ("running", "ok", "partial", "failed", "interrupted")
@@ -159,6 +176,83 @@ class ArticleStore:
     def finish_run(self, run_id: int, status: str, **counts) -> None:
         with self.write():
             self.db["runs"].update(run_id, {"finished": utcnow(), "status": status, **counts})
+
+    def interrupt_run(self, run_id: int) -> bool:
+        """Mark a run `interrupted` if it is still `running`; its counters stay as stored."""
+        with self.write():
+            cursor = self.db.execute(
+                "UPDATE runs SET status = 'interrupted', finished = ? "
+                "WHERE id = ? AND status = 'running'", [utcnow(), run_id])
+            return cursor.rowcount > 0
+
+    def record_failed_run(self, source: str, pid: int | None = None) -> int:
+        """A run that failed before the crawl could record one itself (e.g. it never started)."""
+        with self.write():
+            now = utcnow()
+            table = self.db["runs"]
+            table.insert({"source": source, "started": now, "finished": now, "status": "failed",
+                          "pid": pid})
+            return table.last_pk
+
+    def get_run(self, run_id: int) -> dict | None:
+        return self._one("SELECT * FROM runs WHERE id = ?", [run_id])
+
+    def run_of_process(self, source: str, pid: int) -> dict | None:
+        """The run a crawl process started for a source (the latest, should a pid recur)."""
+        return self._one("SELECT * FROM runs WHERE source = ? AND pid = ? ORDER BY id DESC "
+                         "LIMIT 1", [source, pid])
+
+    def running_runs(self, source: str | None = None) -> list[dict]:
+        if source is None:
+            return list(self.db.query("SELECT * FROM runs WHERE status = 'running' ORDER BY id"))
+        return list(self.db.query("SELECT * FROM runs WHERE status = 'running' AND source = ? "
+                                  "ORDER BY id", [source]))
+
+    def last_runs(self) -> dict[str, dict]:
+        """Each source's latest run."""
+        rows = self.db.query("SELECT * FROM runs WHERE id IN "
+                             "(SELECT max(id) FROM runs GROUP BY source)")
+        return {r["source"]: r for r in rows}
+
+    def _one(self, sql: str, params) -> dict | None:
+        return next(iter(self.db.query(sql, params)), None)
+
+    # --- the daemon ------------------------------------------------------------------
+    def daemon_started(self, pid: int, host: str, sources_file: str, max_parallel: int,
+                       heartbeat_seconds: float) -> int:
+        with self.write():
+            now = utcnow()
+            table = self.db["daemon"]
+            table.insert({"pid": pid, "host": host, "started": now, "heartbeat": now,
+                          "sources_file": sources_file, "max_parallel": max_parallel,
+                          "heartbeat_seconds": heartbeat_seconds})
+            return table.last_pk
+
+    def daemon_heartbeat(self, daemon_id: int, schedules: dict[str, dict] | None = None) -> None:
+        """The daemon is alive; optionally with each source's current schedule state."""
+        with self.write():
+            now = utcnow()
+            self.db["daemon"].update(daemon_id, {"heartbeat": now})
+            for source, state in (schedules or {}).items():
+                self.db["daemon_sources"].upsert({"source": source, **state, "updated": now},
+                                                 pk="source")
+
+    def daemon_stopped(self, daemon_id: int) -> None:
+        with self.write():
+            now = utcnow()
+            self.db["daemon"].update(daemon_id, {"heartbeat": now, "stopped": now})
+
+    def forget_source_schedules(self, keep: list[str]) -> None:
+        """Drop the schedule state of sources that are no longer in the sources file."""
+        with self.write():
+            marks = ", ".join("?" for _ in keep) or "''"
+            self.db.execute(f"DELETE FROM daemon_sources WHERE source NOT IN ({marks})", keep)
+
+    def latest_daemon(self) -> dict | None:
+        return self._one("SELECT * FROM daemon ORDER BY id DESC LIMIT 1", [])
+
+    def source_schedules(self) -> dict[str, dict]:
+        return {r["source"]: r for r in self.db.query("SELECT * FROM daemon_sources")}
 
     def add_to_run(self, run_id: int, **counts) -> None:
         """Add to a running run's counters (kept current while a crawl goes on)."""
