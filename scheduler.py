@@ -405,7 +405,9 @@ class Daemon:
         """Schedule new and changed sources, unschedule removed and paused ones."""
         old = self.entries
         new = {s.name: ScheduledSource.build(s, self.settings) for s in sources}
-        last_runs = store.last_runs()
+        # A run that was interrupted (the daemon stopped, the machine went down) does not
+        # count: such a source is due at once.
+        last_runs = store.last_runs(completed=True)
         added, changed, removed = [], [], []
         for name in old.keys() - new.keys():
             removed.append(name)

@@ -208,10 +208,11 @@ class ArticleStore:
         return list(self.db.query("SELECT * FROM runs WHERE status = 'running' AND source = ? "
                                   "ORDER BY id", [source]))
 
-    def last_runs(self) -> dict[str, dict]:
-        """Each source's latest run."""
+    def last_runs(self, completed: bool = False) -> dict[str, dict]:
+        """Each source's latest run; with `completed`, its latest that ran to its end."""
+        where = "WHERE status NOT IN ('running', 'interrupted')" if completed else ""
         rows = self.db.query("SELECT * FROM runs WHERE id IN "
-                             "(SELECT max(id) FROM runs GROUP BY source)")
+                             f"(SELECT max(id) FROM runs {where} GROUP BY source)")
         return {r["source"]: r for r in rows}
 
     def _one(self, sql: str, params) -> dict | None:
