@@ -23,6 +23,10 @@ setup: $(STAMP)
 crawl: $(STAMP)
 	$(BIN)/newsmill crawl --sources $(SOURCES) --db $(DB)
 
+# The scheduler, in the foreground until Ctrl-C (see contrib/newsmill.service for a service).
+daemon: $(STAMP)
+	$(BIN)/newsmill daemon --sources $(SOURCES) --db $(DB)
+
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
