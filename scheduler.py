@@ -194,15 +194,17 @@ class ScheduledSource:
 
     def first_run(self, last_started: datetime | None, backoff_until: datetime | None,
                   now: datetime) -> datetime:
-        """When to start first: at once if a start was missed (one catch-up, not N)."""
-        if last_started is None:
-            due = now
-        elif self.source.cron:
-            due = self.trigger.get_next_fire_time(None, last_started + timedelta(seconds=1))
+        """When to start first: at once if a start was missed (one catch-up, not N).
+
+        A source never crawled starts at once on an interval, at its next time on cron.
+        """
+        if self.source.cron:  # the trigger adds its jitter itself
+            due = self.trigger.get_next_fire_time(
+                None, last_started + timedelta(seconds=1) if last_started else now)
         else:
-            due = last_started + timedelta(seconds=self.period)
-        due = max(due, now, backoff_until or now)
-        return due + timedelta(seconds=random.uniform(0, self.trigger.jitter or 0))
+            due = max(last_started + timedelta(seconds=self.period) if last_started else now, now)
+            due += timedelta(seconds=random.uniform(0, self.trigger.jitter or 0))
+        return max(due, now, backoff_until or now)
 
     def backoff(self, failures: int, max_backoff: float) -> float:
         """Seconds to wait after `failures` failures in a row: doubling, capped."""
@@ -304,6 +306,7 @@ class Daemon:
     # --- life cycle ------------------------------------------------------------------
     def run(self) -> int:
         """Run until stopped; returns the exit status (0 after a clean stop)."""
+        self._install_signal_handlers()  # from the start: a signal is never a traceback
         lock = DaemonLock(self.db_path).acquire()
         try:
             try:
@@ -319,7 +322,6 @@ class Daemon:
                                   "backoff_until": row["backoff_until"],
                                   "last_note": row["last_note"]}
                            for name, row in store.source_schedules().items()}
-            self._install_signal_handlers()
             self.scheduler = BackgroundScheduler(
                 executors={"default": ThreadPoolExecutor(self.max_parallel)})
             self.scheduler.add_listener(self._on_skipped_start, EVENT_JOB_MAX_INSTANCES)

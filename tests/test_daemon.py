@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import psutil
 import pytest
@@ -184,6 +185,33 @@ def test_a_failing_source_backs_off_and_status_shows_it(site, newsmill, start_da
     assert gaps and gaps[-1] >= 2  # after two failures in a row the wait doubled, at least
 
 
+def test_missed_starts_become_one_catch_up_run_judged_from_the_runs_table(site, newsmill,
+                                                                          start_daemon):
+    sources = sources_toml(stale={"urls": [news_site(site, "stale")], "every": "1h"},
+                           fresh={"urls": [news_site(site, "fresh")], "every": "1h"})
+    (newsmill.tmp / "sources.toml").write_text(sources)
+    assert newsmill.crawl(sources=sources).returncode == 0  # both crawled once, just now
+    db = newsmill.db
+    with db.conn:  # as if "stale" was last crawled five hours ago: four starts were missed
+        db.execute("update runs set started = '2020-01-01T00:00:00+00:00', "
+                   "finished = '2020-01-01T00:00:01+00:00' where source = 'stale'")
+    db.close()
+
+    daemon = start_daemon(sources)
+    daemon.wait_for("the catch-up run", lambda: finished(daemon.runs("stale"))[1:])
+    report = daemon.wait_for("both next runs in status", lambda: [
+        s for s in status_json(newsmill, daemon)["sources"] if s["next_run"]][1:] and
+        status_json(newsmill, daemon))
+    assert daemon.stop() == 0
+
+    assert len(daemon.runs("stale")) == 2  # one catch-up, not one per missed hour
+    assert len(daemon.runs("fresh")) == 1  # crawled within its interval: waits
+    for source in report["sources"]:
+        wait = datetime.fromisoformat(source["next_run"]) - datetime.fromisoformat(
+            source["last_run"]["started"])
+        assert 3500 <= wait.total_seconds() <= 3700, source
+
+
 # --- signals -----------------------------------------------------------------------------
 def test_sigterm_during_a_crawl_exits_0_marks_the_run_and_keeps_every_fetched_article(
         site, newsmill, start_daemon):
@@ -311,9 +339,13 @@ def _pgid(pid: int) -> int | None:
 def test_status_reports_schedules_runs_and_whether_the_daemon_is_alive(site, newsmill,
                                                                         start_daemon):
     feed = news_site(site, "news")
+    log_file = newsmill.tmp / "logs" / "daemon.log"
     daemon = start_daemon(sources_toml(news={"urls": [feed], "every": "1h"},
                                        paused={"urls": [feed], "every": "15m",
-                                               "enabled": False}))
+                                               "enabled": False},
+                                       nightly={"urls": [feed], "cron": "30 3 * * *",
+                                                "timezone": "Europe/Paris"}),
+                          "--log-file", str(log_file))
     daemon.wait_for("a finished run", lambda: finished(daemon.runs("news")))
     daemon.wait_for("its next run in status",
                     lambda: status_json(newsmill, daemon)["sources"][0]["next_run"])
@@ -324,8 +356,12 @@ def test_status_reports_schedules_runs_and_whether_the_daemon_is_alive(site, new
     after = status_json(newsmill, daemon)
 
     assert report["daemon"]["alive"] is True and report["daemon"]["pid"] == daemon.process.pid
-    news, paused = report["sources"]
+    news, paused, nightly = report["sources"]
     assert news["schedule"] == "every 1h" and paused["schedule"] == "every 15m (paused)"
+    assert nightly["schedule"] == "cron 30 3 * * * (Europe/Paris)"
+    assert datetime.fromisoformat(nightly["next_run"]).astimezone(
+        ZoneInfo("Europe/Paris")).strftime("%H:%M") == "03:30"
+    assert nightly["last_run"] is None  # a cron source waits for its time
     assert news["last_run"]["status"] == "ok" and news["last_run"]["articles_new"] == 2
     assert news["running"] is False and news["failures"] == 0
     assert datetime.fromisoformat(news["next_run"]) > datetime.fromisoformat(
@@ -333,6 +369,7 @@ def test_status_reports_schedules_runs_and_whether_the_daemon_is_alive(site, new
     assert paused["last_run"] is None and paused["next_run"] is None
     assert "daemon: alive" in text and "news (every 1h)" in text and "2 new" in text
     assert after["daemon"]["alive"] is False
+    assert "news: crawl started" in log_file.read_text()
 
 
 def test_daemon_with_a_broken_sources_file_exits_2_at_once(newsmill):
