@@ -131,7 +131,8 @@ def test_sources_run_on_their_schedule_and_a_source_never_overlaps_itself(site, 
     quick = news_site(site, "quick")
     slow = news_site(site, "slow", delay=2.0)  # each run takes longer than the 1s interval
     daemon = start_daemon(sources_toml(quick={"urls": [quick], "every": "1s"},
-                                       slow={"urls": [slow], "every": "1s"}))
+                                       slow={"urls": [slow], "every": "1s"}),
+                          "--max-parallel", "4")  # room for overlap: only the daemon prevents it
 
     daemon.wait_for("three finished runs of each source",
                     lambda: all(len(finished(daemon.runs(s))) >= 3 for s in ("quick", "slow")),
@@ -145,6 +146,23 @@ def test_sources_run_on_their_schedule_and_a_source_never_overlaps_itself(site, 
             assert after["started"] >= before["finished"], f"{source} runs overlap: {runs}"
     assert "slow: start skipped" in daemon.log
     assert newsmill.count("articles") == 4
+
+
+def test_no_more_crawls_run_at_once_than_max_parallel(site, newsmill, start_daemon):
+    daemon = start_daemon(sources_toml(**{name: {"urls": [news_site(site, name, delay=1.0)],
+                                                 "every": "1s"} for name in ("one", "two")}),
+                          "--max-parallel", "1")
+
+    daemon.wait_for("two finished runs of each source",
+                    lambda: all(len(finished(daemon.runs(s))) >= 2 for s in ("one", "two")))
+    assert daemon.stop() == 0
+
+    runs = daemon.runs()
+    for a in runs:
+        for b in runs:
+            if a["id"] < b["id"]:
+                assert not (b["started"] < a["finished"] and a["started"] < b["finished"]), \
+                    f"runs {a['id']} and {b['id']} ran at the same time"
 
 
 def test_a_crawl_past_its_timeout_is_stopped_and_the_next_run_still_happens(site, newsmill,
