@@ -17,6 +17,7 @@ import os
 import random
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -33,7 +34,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.sources import Source, SourcesError, load_sources, parse_duration
-from pipelines.database import ArticleStore
+from pipelines.database import ArticleStore, StoreError
 
 logger = logging.getLogger("newsmill.daemon")
 
@@ -117,7 +118,7 @@ class DaemonLock:
 
     def acquire(self) -> DaemonLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")
+        handle = open(self.path, "a+")  # noqa: SIM115 (held open: the open file is the lock)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -355,9 +356,9 @@ class Daemon:
         while not self.stop_signals:
             if self.reload_requested:
                 self.reload_requested = False
-                self._reload(store)
+                self._without_crashing(self._reload, store)
             if time.monotonic() >= next_beat:
-                self._heartbeat(store)
+                self._without_crashing(self._heartbeat, store)
                 next_beat = time.monotonic() + self.settings.heartbeat
             time.sleep(0.2)
 
@@ -385,9 +386,17 @@ class Daemon:
         deadline = time.monotonic() + self.settings.kill_grace + 10
         while self.active_jobs and time.monotonic() < deadline:
             time.sleep(0.1)
-        self._heartbeat(store)
-        store.daemon_stopped(self.daemon_id)
+        self._without_crashing(self._heartbeat, store)
+        self._without_crashing(lambda store: store.daemon_stopped(self.daemon_id), store)
         logger.info("daemon stopped")
+
+    @staticmethod
+    def _without_crashing(write, store: ArticleStore) -> None:
+        """A database that is busy or failing for a while must not end the daemon."""
+        try:
+            write(store)
+        except (sqlite3.Error, StoreError) as exc:
+            logger.error("cannot write to the database, will retry: %s", exc)
 
     def _running_children(self) -> list[CrawlProcess]:
         with self.lock:

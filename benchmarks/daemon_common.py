@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.sites import Site, article_html, rss_feed  # noqa: E402
+from tests.sites import Site, article_html, rss_feed
 
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "RETRY_TIMES=0",
         "-s", "NEWSMILL_DAEMON_HEARTBEAT=2"]
@@ -36,7 +36,7 @@ class DaemonBench:
                                  "application/rss+xml")
             lines += ["[[sources]]", f'name = "s{n}"', f'urls = ["{feed}"]', f'every = "{every}"']
         (self.tmp / "sources.toml").write_text("\n".join(lines) + "\n")
-        self.log = open(self.tmp / "daemon.log", "w")
+        self.log = open(self.tmp / "daemon.log", "w")  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(
             [sys.executable, "-m", "crawler.cli", "daemon", "--sources",
              str(self.tmp / "sources.toml"), "--db", str(self.db), "--max-parallel",

@@ -12,7 +12,6 @@ import sys
 import time
 
 import psutil
-
 from daemon_common import DaemonBench
 
 WARM_UP = 10
@@ -35,7 +34,8 @@ def main() -> int:
     statuses = dict(bench.query("select status, count(*) from runs group by status"))
     mib = 1024 * 1024
     ratio = at_end / baseline
-    print(f"crawls finished:        {total} in {elapsed:.0f}s ({total / elapsed:.2f}/s), {statuses}")
+    print(f"crawls finished:        {total} in {elapsed:.0f}s ({total / elapsed:.2f}/s), "
+          f"{statuses}")
     print(f"daemon RSS at start:    {at_start / mib:.1f} MiB (before any crawl)")
     print(f"daemon RSS baseline:    {baseline / mib:.1f} MiB (after {WARM_UP} crawls)")
     print(f"daemon RSS at the end:  {at_end / mib:.1f} MiB (after {total} crawls)")

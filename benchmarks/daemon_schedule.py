@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from itertools import pairwise
 
 from daemon_common import DaemonBench
 
@@ -22,7 +23,7 @@ def main() -> int:
     for name in ("s0", "s1"):
         runs = bench.query(f"select started, finished, status from runs where source = '{name}' "
                            "order by id")
-        overlaps = sum(b[0] < a[1] for a, b in zip(runs, runs[1:]))
+        overlaps = sum(b[0] < a[1] for a, b in pairwise(runs))
         failed = sum(r[2] == "failed" for r in runs)
         statuses = sorted({r[2] for r in runs})
         print(f"{name}: {len(runs)} runs ({len(runs) / (seconds / 2):.2f} of the schedule's "

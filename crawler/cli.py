@@ -232,7 +232,8 @@ def print_status(report: dict) -> None:
         else:
             click.echo("  last run:  never")
         click.echo(f"  next run:  {source['next_run'] or '-'}")
-        click.echo(f"  running:   {'since ' + source['running_since'] if source['running'] else 'no'}")
+        running = f"since {source['running_since']}" if source["running"] else "no"
+        click.echo(f"  running:   {running}")
         failures = f"  failures:  {source['failures'] or 0} in a row"
         if source["backoff_until"]:
             failures += f", backing off until {source['backoff_until']}"

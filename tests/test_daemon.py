@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from datetime import datetime
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import psutil
@@ -74,8 +76,8 @@ class Daemon:
             try:
                 if result := condition():
                     return result
-            except Exception:  # the database may not exist yet, or be mid-migration
-                pass
+            except sqlite3.Error:  # the database may not exist yet, or be mid-migration
+                result = None
             assert self.process.poll() is None, f"daemon exited early:\n{self.log}"
             time.sleep(0.2)
         raise AssertionError(f"timed out waiting for {what}; daemon log:\n{self.log}")
@@ -91,7 +93,7 @@ class Daemon:
             self.process.wait()
         try:
             runs = self.runs(where="status = 'running'")
-        except Exception:
+        except sqlite3.Error:
             runs = []
         for run in runs:
             try:
@@ -142,7 +144,7 @@ def test_sources_run_on_their_schedule_and_a_source_never_overlaps_itself(site, 
     for source in ("quick", "slow"):
         runs = daemon.runs(source)
         assert {r["status"] for r in runs} == {"ok"}, runs
-        for before, after in zip(runs, runs[1:]):
+        for before, after in pairwise(runs):
             assert after["started"] >= before["finished"], f"{source} runs overlap: {runs}"
     assert "slow: start skipped" in daemon.log
     assert newsmill.count("articles") == 4
@@ -199,7 +201,7 @@ def test_a_failing_source_backs_off_and_status_shows_it(site, newsmill, start_da
     assert report["backoff_until"] is not None
     runs = daemon.runs("broken")
     gaps = [(datetime.fromisoformat(b["started"]) - datetime.fromisoformat(a["finished"]))
-            .total_seconds() for a, b in zip(runs, runs[1:])]
+            .total_seconds() for a, b in pairwise(runs)]
     assert gaps and gaps[-1] >= 2  # after two failures in a row the wait doubled, at least
 
 
@@ -311,7 +313,8 @@ def test_a_one_off_crawl_alongside_the_daemon_works(site, newsmill, start_daemon
 def test_a_crawl_process_killed_with_sigkill_is_survived(site, newsmill, start_daemon):
     feed = news_site(site, "news", delay=30)
     daemon = start_daemon(sources_toml(news={"urls": [feed], "every": "1s"}))
-    victim = daemon.wait_for("a running crawl", lambda: daemon.runs("news", "status = 'running'"))[0]
+    victim = daemon.wait_for("a running crawl",
+                             lambda: daemon.runs("news", "status = 'running'"))[0]
 
     os.kill(victim["pid"], signal.SIGKILL)
     for route in site.routes.values():
@@ -331,7 +334,8 @@ def test_runs_orphaned_by_a_killed_daemon_are_marked_interrupted_on_the_next_sta
     feed = news_site(site, "news", delay=30)
     sources = sources_toml(news={"urls": [feed], "every": "1h"})
     daemon = start_daemon(sources)
-    orphan = daemon.wait_for("a running crawl", lambda: daemon.runs("news", "status = 'running'"))[0]
+    orphan = daemon.wait_for("a running crawl",
+                             lambda: daemon.runs("news", "status = 'running'"))[0]
     daemon.process.kill()  # kill -9 the daemon, then its crawl: nobody closes the run
     daemon.process.wait()
     os.killpg(orphan["pid"], signal.SIGKILL)
