@@ -13,12 +13,13 @@ from __future__ import annotations
 import fcntl
 import logging
 import logging.handlers
+import multiprocessing
+import multiprocessing.context
 import os
 import random
 import signal
 import socket
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
@@ -213,6 +214,42 @@ class ScheduledSource:
 
 
 # --- one crawl ----------------------------------------------------------------------------
+# What a crawl imports, imported once in the forkserver that forks every crawl process, so
+# a crawl does not spend half a second of CPU importing them each time. None of them
+# installs or starts a Twisted reactor: each crawl still gets a fresh runtime of its own.
+CRAWL_PRELOAD = [
+    "crawler.cli", "crawler.runner", "crawler.spiders.articles", "crawler.extensions",
+    "pipelines.extraction", "pipelines.storage", "scrapy.core.engine", "scrapy.core.scraper",
+    "scrapy.core.downloader.handlers.http11", "scrapy.downloadermiddlewares.robotstxt",
+    "scrapy.extensions.closespider", "rich.table", "rich.console",
+]
+
+
+def crawl_process_context() -> multiprocessing.context.BaseContext:
+    """Crawl processes are forked from a forkserver that preloaded CRAWL_PRELOAD.
+
+    Not plain fork: the daemon has threads (APScheduler's) that a fork would copy mid-flight;
+    the forkserver is single-threaded and never runs a crawl itself.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(CRAWL_PRELOAD)
+    return context
+
+
+def run_crawl_process(arguments: list[str], log_pipe) -> None:
+    """The body of a crawl process: `newsmill crawl ARGUMENTS`, its stderr into the daemon."""
+    os.setsid()  # its own session and process group (extraction workers included)
+    os.dup2(log_pipe.fileno(), 2)
+    log_pipe.close()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)  # the summary table is for people at a terminal
+    sys.argv = ["newsmill", *arguments]
+    from crawler.cli import main
+
+    main()
+
+
 class CrawlProcess:
     """One crawl of one source in its own process, and its own process group.
 
@@ -220,11 +257,16 @@ class CrawlProcess:
     behind; being a separate session keeps a terminal's Ctrl-C for the daemon to handle.
     """
 
-    def __init__(self, name: str, command: list[str]):
+    def __init__(self, name: str, arguments: list[str],
+                 context: multiprocessing.context.BaseContext):
         self.name = name
-        self.process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True)
+        reader, writer = context.Pipe(duplex=False)
+        self.process = context.Process(target=run_crawl_process, args=(arguments, writer),
+                                       name=f"newsmill crawl {name}")
+        self.process.start()
+        writer.close()
+        self.log = open(os.dup(reader.fileno()), errors="replace")  # noqa: SIM115 (reap closes)
+        reader.close()
         self.pid = self.process.pid
         self.started = time.monotonic()
         self.stop_lock = threading.Lock()
@@ -234,7 +276,7 @@ class CrawlProcess:
 
     def _relay_log(self) -> None:
         """The crawl's warnings and errors go into the daemon's log."""
-        for line in self.process.stderr:
+        for line in self.log:
             if line.strip():
                 logger.warning("%s: %s", self.name, line.rstrip())
 
@@ -243,10 +285,9 @@ class CrawlProcess:
         return time.monotonic() - self.started
 
     def wait(self, seconds: float) -> int | None:
-        try:
-            return self.process.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            return None
+        """The exit status (negative: killed by that signal), or None if still running."""
+        self.process.join(seconds)
+        return self.process.exitcode
 
     def stop(self, kill_grace: float) -> None:
         """SIGTERM (Scrapy closes the spider, flushes and marks its run), then SIGKILL.
@@ -270,6 +311,7 @@ class CrawlProcess:
             pass
 
     def kill_group(self) -> None:
+        self.signal(signal.SIGKILL)  # in case it had no group of its own yet
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -277,8 +319,10 @@ class CrawlProcess:
 
     def reap(self) -> None:
         self.kill_group()  # extraction workers a killed crawl left behind
+        self.process.join()
         self.relay.join(timeout=2)
-        self.process.stderr.close()
+        self.log.close()
+        self.process.close()
 
 
 # --- the daemon --------------------------------------------------------------------------
@@ -303,6 +347,7 @@ class Daemon:
         self.active_jobs = 0
         self.scheduler: BackgroundScheduler | None = None
         self.daemon_id: int | None = None
+        self.crawl_context = crawl_process_context()
 
     # --- life cycle ------------------------------------------------------------------
     def run(self) -> int:
@@ -481,15 +526,15 @@ class Daemon:
                     "for a free slot", event.job_id)
 
     # --- one crawl -----------------------------------------------------------------------
-    def crawl_command(self, entry: ScheduledSource) -> list[str]:
+    def crawl_arguments(self, entry: ScheduledSource) -> list[str]:
         """`newsmill crawl` for one source; every -s given to the daemon is passed on."""
         settings = {"EXTRACT_WORKERS": self.settings.extract_workers,
                     # Scrapy's CloseSpider stops the crawl cleanly at its timeout; the daemon
                     # only steps in from outside if that does not work.
                     "CLOSESPIDER_TIMEOUT": int(entry.timeout) or 1,
                     "NEWSMILL_PROGRESS": "off", **self.overrides}
-        command = [sys.executable, "-m", "crawler.cli", "crawl", "--sources", self.sources_file,
-                   "--source", entry.source.name, "--db", self.db_path, "--log-level", "WARNING"]
+        command = ["crawl", "--sources", self.sources_file, "--source", entry.source.name,
+                   "--db", self.db_path, "--log-level", "WARNING"]
         for name, value in settings.items():
             command += ["-s", f"{name}={value}"]
         return command
@@ -519,7 +564,7 @@ class Daemon:
             with self.lock:
                 if self.stopping.is_set():
                     return
-                child = CrawlProcess(name, self.crawl_command(entry))
+                child = CrawlProcess(name, self.crawl_arguments(entry), self.crawl_context)
                 self.children[name] = child
             logger.info("%s: crawl started (pid %d, timeout %.0fs)", name, child.pid,
                         entry.timeout)
