@@ -1,9 +1,9 @@
 """The newsmill daemon: runs each source's crawl on its own schedule, for months, unattended.
 
 APScheduler decides *when*: one job per source, on an interval or cron trigger, never two
-at once, missed starts coalesced, a little jitter. Each crawl runs as its own
-`newsmill crawl` process (a fresh Scrapy/Twisted runtime every time), so a crash, a hang or
-a leak in one crawl never reaches the daemon. The `runs` table is the record of what
+at once, missed starts coalesced, a little jitter. Each crawl runs `newsmill crawl` in a
+process of its own (a fresh Scrapy/Twisted runtime every time, forked from a forkserver that
+has the code imported), so a crash, a hang or a leak in one crawl never reaches the daemon. The `runs` table is the record of what
 happened: the daemon reads it to catch up after downtime and to judge each crawl, and
 writes a heartbeat and each source's schedule state there for `newsmill status`.
 """
@@ -270,6 +270,7 @@ class CrawlProcess:
         self.pid = self.process.pid
         self.started = time.monotonic()
         self.stop_lock = threading.Lock()
+        self.wait_lock = threading.Lock()
         self.stopping = False
         self.relay = threading.Thread(target=self._relay_log, daemon=True)
         self.relay.start()
@@ -285,9 +286,19 @@ class CrawlProcess:
         return time.monotonic() - self.started
 
     def wait(self, seconds: float) -> int | None:
-        """The exit status (negative: killed by that signal), or None if still running."""
-        self.process.join(seconds)
-        return self.process.exitcode
+        """The exit status (negative: killed by that signal), or None if still running.
+
+        One thread at a time: multiprocessing reads a forkserver child's exit status from a
+        pipe, and a second reader at the same moment would see 255 instead.
+        """
+        deadline = time.monotonic() + seconds
+        if not self.wait_lock.acquire(timeout=seconds):
+            return None
+        try:
+            self.process.join(max(0.0, deadline - time.monotonic()))
+            return self.process.exitcode
+        finally:
+            self.wait_lock.release()
 
     def stop(self, kill_grace: float) -> None:
         """SIGTERM (Scrapy closes the spider, flushes and marks its run), then SIGKILL.
@@ -319,7 +330,8 @@ class CrawlProcess:
 
     def reap(self) -> None:
         self.kill_group()  # extraction workers a killed crawl left behind
-        self.process.join()
+        while self.wait(1.0) is None:
+            pass
         self.relay.join(timeout=2)
         self.log.close()
         self.process.close()
