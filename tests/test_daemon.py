@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import psutil
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import FAST, ROOT
 from tests.sites import article_html, rss_feed
 
 # Fast against loopback; short heartbeats and kill grace so every test stays in seconds.
@@ -308,6 +308,42 @@ def test_a_one_off_crawl_alongside_the_daemon_works(site, newsmill, start_daemon
     assert daemon.stop() == 0
     assert newsmill.count("articles", "source = 'adhoc'") == 2
     assert {r["status"] for r in daemon.runs()} == {"ok"}
+
+
+def test_a_source_a_one_off_crawl_is_crawling_is_not_started_by_the_daemon(site, newsmill,
+                                                                            start_daemon):
+    sources = sources_toml(news={"urls": [news_site(site, "news", delay=3.0)], "every": "1s"})
+    path = newsmill.tmp / "sources.toml"
+    path.write_text(sources)
+    one_off = subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "crawl", "--sources", str(path), "--db",
+         str(newsmill.db_path), *FAST], cwd=newsmill.tmp, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 60
+        while not (newsmill.db_path.exists() and _has_running_run(newsmill)):
+            assert time.monotonic() < deadline and one_off.poll() is None, "one-off never ran"
+            time.sleep(0.2)
+        daemon = start_daemon(sources)
+        daemon.wait_for("the skipped start", lambda: "of this source is still running"
+                        in daemon.log)
+        assert one_off.wait(timeout=60) == 0
+    finally:
+        if one_off.poll() is None:
+            one_off.kill()
+    daemon.wait_for("a daemon run after it", lambda: finished(daemon.runs("news"))[1:])
+    assert daemon.stop() == 0
+
+    runs = daemon.runs("news")
+    for before, after in pairwise(runs):
+        assert after["started"] >= before["finished"], f"runs overlap: {runs}"
+
+
+def _has_running_run(newsmill) -> bool:
+    try:
+        return newsmill.count("runs", "status = 'running'") > 0
+    except sqlite3.Error:  # not created yet
+        return False
 
 
 def test_a_crawl_process_killed_with_sigkill_is_survived(site, newsmill, start_daemon):
