@@ -323,15 +323,22 @@ class CrawlProcess:
 
     def kill_group(self) -> None:
         self.signal(signal.SIGKILL)  # in case it had no group of its own yet
+        self._kill_leftovers()
+
+    def _kill_leftovers(self) -> None:
+        # The group outlives its leader while any member lives, so its id cannot be reused.
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
 
     def reap(self) -> None:
-        self.kill_group()  # extraction workers a killed crawl left behind
+        """After the crawl process ended: what it left behind, its log, its handles."""
         while self.wait(1.0) is None:
             pass
+        # Only the group: the process itself is gone and the forkserver (its parent) has
+        # reaped it, so its pid may already belong to someone else.
+        self._kill_leftovers()  # extraction workers of a killed crawl
         self.relay.join(timeout=2)
         self.log.close()
         self.process.close()
