@@ -26,6 +26,10 @@ crawl: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/newsmill serve --db $(DB)
 
+# The scheduler, in the foreground until Ctrl-C (see contrib/newsmill.service for a service).
+daemon: $(STAMP)
+	$(BIN)/newsmill daemon --sources $(SOURCES) --db $(DB)
+
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

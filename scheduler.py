@@ -1,4 +1,692 @@
-"""The newsmill daemon: runs each source's crawl on its own schedule.
+"""The newsmill daemon: runs each source's crawl on its own schedule, for months, unattended.
 
-Filled in by the daemon issue; a one-off crawl is `newsmill crawl`.
+APScheduler decides *when*: one job per source, on an interval or cron trigger, never two
+at once, missed starts coalesced, a little jitter. Each crawl runs `newsmill crawl` in a
+process of its own (a fresh Scrapy/Twisted runtime every time, forked from a forkserver that
+has the code imported), so a crash, a hang or a leak in one crawl never reaches the daemon. The `runs` table is the record of what
+happened: the daemon reads it to catch up after downtime and to judge each crawl, and
+writes a heartbeat and each source's schedule state there for `newsmill status`.
 """
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import logging.handlers
+import multiprocessing
+import multiprocessing.context
+import os
+import random
+import signal
+import socket
+import sqlite3
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from crawler.sources import Source, SourcesError, load_sources, parse_duration
+from pipelines.database import ArticleStore, StoreError, process_is_alive
+
+logger = logging.getLogger("newsmill.daemon")
+
+
+class DaemonError(RuntimeError):
+    """The daemon cannot start; the message is meant for people."""
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
+
+
+# --- settings, locks, logging -------------------------------------------------------
+@dataclass(frozen=True)
+class DaemonSettings:
+    """The NEWSMILL_DAEMON_* settings (documented in crawler/settings.py)."""
+
+    heartbeat: float
+    jitter: float
+    min_timeout: float
+    max_timeout: float
+    kill_grace: float
+    max_backoff: float
+    extract_workers: int
+
+    @classmethod
+    def from_overrides(cls, overrides: dict) -> DaemonSettings:
+        from scrapy.settings import Settings
+
+        settings = Settings()
+        settings.setmodule("crawler.settings", priority="project")
+        settings.setdict(overrides, priority="cmdline")
+        get = settings.getfloat
+        return cls(
+            heartbeat=get("NEWSMILL_DAEMON_HEARTBEAT"), jitter=get("NEWSMILL_DAEMON_JITTER"),
+            min_timeout=get("NEWSMILL_DAEMON_MIN_TIMEOUT"),
+            max_timeout=get("NEWSMILL_DAEMON_MAX_TIMEOUT"),
+            kill_grace=get("NEWSMILL_DAEMON_KILL_GRACE"),
+            max_backoff=get("NEWSMILL_DAEMON_MAX_BACKOFF"),
+            extract_workers=settings.getint("NEWSMILL_DAEMON_EXTRACT_WORKERS"),
+        )
+
+
+class DaemonLock:
+    """One daemon per database: an exclusive flock on `<db>.daemon.lock`.
+
+    The OS drops the lock when the process ends, however it ends (kill -9 included), so
+    there is never a stale lock to clean up by hand.
+    """
+
+    def __init__(self, db_path: str | Path):
+        self.db_path = db_path
+        self.path = Path(f"{db_path}.daemon.lock")
+        self.file = None
+
+    def acquire(self) -> DaemonLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            handle.close()
+            raise DaemonError(f"{self.db_path}: another newsmill daemon (pid {holder}) is already "
+                              f"running on this database (lock file {self.path}); stop it first, "
+                              "or give this one another --db") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self.file = handle
+        return self
+
+    def release(self) -> None:
+        if self.file is not None:
+            self.file.close()  # closing the file releases the lock
+            self.file = None
+
+
+def configure_logging(level: str = "INFO", log_file: str | None = None) -> None:
+    """One line per event to stderr and, with --log-file, to a rotating file."""
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.handlers.RotatingFileHandler(
+            log_file, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"))
+    root = logging.getLogger()
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    root.setLevel(level.upper())
+    # The daemon logs skipped starts in its own words; APScheduler's INFO lines are noise.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+
+
+# --- schedules ------------------------------------------------------------------------
+def describe_schedule(source: Source) -> str:
+    if source.cron:
+        return f"cron {source.cron}" + (f" ({source.timezone})" if source.timezone else "")
+    return f"every {source.every}"
+
+
+@dataclass
+class ScheduledSource:
+    """A source with its trigger and the limits the daemon holds it to."""
+
+    source: Source
+    trigger: IntervalTrigger | CronTrigger
+    period: float  # seconds between two starts
+    timeout: float  # seconds a crawl may run
+    schedule: str
+
+    @classmethod
+    def build(cls, source: Source, settings: DaemonSettings) -> ScheduledSource:
+        if source.cron:
+            # No timezone: the machine's local time, as crontab reads its lines.
+            trigger = CronTrigger.from_crontab(source.cron, timezone=source.timezone)
+            first = trigger.get_next_fire_time(None, now_utc())
+            second = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
+            period = (second - first).total_seconds()
+        else:
+            period = float(source.interval_seconds)
+            trigger = IntervalTrigger(seconds=period)
+        trigger.jitter = min(settings.jitter, period / 10) or None
+        if source.timeout:
+            timeout = float(parse_duration(source.timeout))
+        else:
+            timeout = min(max(period * 0.9, settings.min_timeout), settings.max_timeout)
+        return cls(source, trigger, period, timeout, describe_schedule(source))
+
+    def first_run(self, last_started: datetime | None, backoff_until: datetime | None,
+                  now: datetime) -> datetime:
+        """When to start first: at once if a start was missed (one catch-up, not N).
+
+        A source never crawled starts at once on an interval, at its next time on cron.
+        """
+        if self.source.cron:  # the trigger adds its jitter itself
+            due = self.trigger.get_next_fire_time(
+                None, last_started + timedelta(seconds=1) if last_started else now)
+        else:
+            due = max(last_started + timedelta(seconds=self.period) if last_started else now, now)
+            due += timedelta(seconds=random.uniform(0, self.trigger.jitter or 0))
+        return max(due, now, backoff_until or now)
+
+    def backoff(self, failures: int, max_backoff: float) -> float:
+        """Seconds to wait after `failures` failures in a row: doubling, capped."""
+        return min(self.period * 2 ** failures, max(max_backoff, self.period))
+
+
+# --- one crawl ----------------------------------------------------------------------------
+# What a crawl imports, imported once in the forkserver that forks every crawl process, so
+# a crawl does not spend half a second of CPU importing them each time. None of them
+# installs or starts a Twisted reactor: each crawl still gets a fresh runtime of its own.
+CRAWL_PRELOAD = [
+    "crawler.cli", "crawler.runner", "crawler.spiders.articles", "crawler.extensions",
+    "pipelines.extraction", "pipelines.storage", "scrapy.core.engine", "scrapy.core.scraper",
+    "scrapy.core.downloader.handlers.http11", "scrapy.downloadermiddlewares.robotstxt",
+    "scrapy.extensions.closespider", "rich.table", "rich.console",
+]
+
+
+def crawl_process_context() -> multiprocessing.context.BaseContext:
+    """Crawl processes are forked from a forkserver that preloaded CRAWL_PRELOAD.
+
+    Not plain fork: the daemon has threads (APScheduler's) that a fork would copy mid-flight;
+    the forkserver is single-threaded and never runs a crawl itself.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(CRAWL_PRELOAD)
+    return context
+
+
+def run_crawl_process(arguments: list[str], log_pipe) -> None:
+    """The body of a crawl process: `newsmill crawl ARGUMENTS`, its stderr into the daemon."""
+    os.setsid()  # its own session and process group (extraction workers included)
+    os.dup2(log_pipe.fileno(), 2)
+    log_pipe.close()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)  # the summary table is for people at a terminal
+    sys.argv = ["newsmill", *arguments]
+    from crawler.cli import main
+
+    main()
+
+
+class CrawlProcess:
+    """One crawl of one source in its own process, and its own process group.
+
+    The process group holds the crawl's extraction workers too, so a kill leaves nothing
+    behind; being a separate session keeps a terminal's Ctrl-C for the daemon to handle.
+    """
+
+    def __init__(self, name: str, arguments: list[str],
+                 context: multiprocessing.context.BaseContext):
+        self.name = name
+        reader, writer = context.Pipe(duplex=False)
+        self.process = context.Process(target=run_crawl_process, args=(arguments, writer),
+                                       name=f"newsmill crawl {name}")
+        self.process.start()
+        writer.close()
+        self.log = open(os.dup(reader.fileno()), errors="replace")
+        reader.close()
+        self.pid = self.process.pid
+        self.started = time.monotonic()
+        self.stop_lock = threading.Lock()
+        self.wait_lock = threading.Lock()
+        self.stopping = False
+        self.relay = threading.Thread(target=self._relay_log, daemon=True)
+        self.relay.start()
+
+    def _relay_log(self) -> None:
+        """The crawl's warnings and errors go into the daemon's log."""
+        for line in self.log:
+            if line.strip():
+                logger.warning("%s: %s", self.name, line.rstrip())
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def wait(self, seconds: float) -> int | None:
+        """The exit status (negative: killed by that signal), or None if still running.
+
+        One thread at a time: multiprocessing reads a forkserver child's exit status from a
+        pipe, and a second reader at the same moment would see 255 instead.
+        """
+        deadline = time.monotonic() + seconds
+        if not self.wait_lock.acquire(timeout=seconds):
+            return None
+        try:
+            self.process.join(max(0.0, deadline - time.monotonic()))
+            return self.process.exitcode
+        finally:
+            self.wait_lock.release()
+
+    def stop(self, kill_grace: float) -> None:
+        """SIGTERM (Scrapy closes the spider, flushes and marks its run), then SIGKILL.
+
+        Only once: a second SIGTERM makes Scrapy skip that clean close.
+        """
+        with self.stop_lock:
+            if self.stopping:
+                return
+            self.stopping = True
+        self.signal(signal.SIGTERM)
+        if self.wait(kill_grace) is None:
+            logger.warning("%s: crawl (pid %d) did not stop within %.0fs; killing it",
+                           self.name, self.pid, kill_grace)
+            self.kill_group()
+
+    def signal(self, signum: int) -> None:
+        try:
+            os.kill(self.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def kill_group(self) -> None:
+        self.signal(signal.SIGKILL)  # in case it had no group of its own yet
+        self._kill_leftovers()
+
+    def _kill_leftovers(self) -> None:
+        # The group outlives its leader while any member lives, so its id cannot be reused.
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def reap(self) -> None:
+        """After the crawl process ended: what it left behind, its log, its handles."""
+        while self.wait(1.0) is None:
+            pass
+        # Only the group: the process itself is gone and the forkserver (its parent) has
+        # reaped it, so its pid may already belong to someone else.
+        self._kill_leftovers()  # extraction workers of a killed crawl
+        self.relay.join(timeout=2)
+        self.log.close()
+        self.process.close()
+
+
+# --- the daemon --------------------------------------------------------------------------
+class Daemon:
+    """Runs until SIGTERM/SIGINT; SIGHUP re-reads the sources file."""
+
+    def __init__(self, sources_file: str, db_path: str, max_parallel: int = 2,
+                 grace: float = 30.0, overrides: dict | None = None):
+        self.sources_file = str(Path(sources_file).resolve())
+        self.db_path = str(Path(db_path).resolve())
+        self.max_parallel = max_parallel
+        self.grace = grace
+        self.overrides = dict(overrides or {})
+        self.settings = DaemonSettings.from_overrides(self.overrides)
+        self.entries: dict[str, ScheduledSource] = {}
+        self.states: dict[str, dict] = {}  # failures, backoff_until, last_note per source
+        self.children: dict[str, CrawlProcess] = {}
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.stop_signals = 0
+        self.reload_requested = False
+        self.active_jobs = 0
+        self.scheduler: BackgroundScheduler | None = None
+        self.daemon_id: int | None = None
+        self.crawl_context = crawl_process_context()
+
+    # --- life cycle ------------------------------------------------------------------
+    def run(self) -> int:
+        """Run until stopped; returns the exit status (0 after a clean stop)."""
+        self._install_signal_handlers()  # from the start: a signal is never a traceback
+        lock = DaemonLock(self.db_path).acquire()
+        try:
+            try:
+                sources = load_sources(self.sources_file)
+            except SourcesError as exc:
+                raise DaemonError(str(exc)) from exc
+            store = ArticleStore(self.db_path)
+            self._interrupt_orphaned_runs(store)
+            self.daemon_id = store.daemon_started(os.getpid(), socket.gethostname(),
+                                                  self.sources_file, self.max_parallel,
+                                                  self.settings.heartbeat)
+            self.states = {name: {"failures": row["failures"],
+                                  "backoff_until": row["backoff_until"],
+                                  "last_note": row["last_note"]}
+                           for name, row in store.source_schedules().items()}
+            self.scheduler = BackgroundScheduler(
+                executors={"default": ThreadPoolExecutor(self.max_parallel)})
+            self.scheduler.add_listener(self._on_skipped_start, EVENT_JOB_MAX_INSTANCES)
+            self.scheduler.start(paused=True)
+            self._apply_sources(sources, store)
+            self.scheduler.resume()
+            logger.info("daemon started (pid %d): %d sources from %s into %s, at most %d "
+                        "crawls at once", os.getpid(), len(sources), self.sources_file,
+                        self.db_path, self.max_parallel)
+            self._main_loop(store)
+            self._shut_down(store)
+            store.close()
+            return 0
+        finally:
+            lock.release()
+
+    def _install_signal_handlers(self) -> None:
+        def stop(signum, frame):
+            self.stop_signals += 1
+
+        def reload(signum, frame):
+            self.reload_requested = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, reload)
+
+    def _main_loop(self, store: ArticleStore) -> None:
+        # Signal handlers only set flags; the work happens here, on the main thread.
+        next_beat = 0.0
+        while not self.stop_signals:
+            if self.reload_requested:
+                self.reload_requested = False
+                self._without_crashing(self._reload, store)
+            if time.monotonic() >= next_beat:
+                self._without_crashing(self._heartbeat, store)
+                next_beat = time.monotonic() + self.settings.heartbeat
+            time.sleep(0.2)
+
+    def _shut_down(self, store: ArticleStore) -> None:
+        self.stopping.set()
+        self.scheduler.shutdown(wait=False)
+        running = self._running_children()
+        logger.info("stopping: no new crawls; %d running, given %.0fs to finish",
+                    len(running), self.grace)
+        deadline = time.monotonic() + self.grace
+        while self._running_children() and time.monotonic() < deadline \
+                and self.stop_signals < 2:  # a second signal: stop them now
+            time.sleep(0.2)
+        running = self._running_children()
+        if running:
+            logger.info("stopping %d crawl(s): %s", len(running),
+                        ", ".join(c.name for c in running))
+            stoppers = [threading.Thread(target=c.stop, args=(self.settings.kill_grace,))
+                        for c in running]
+            for thread in stoppers:
+                thread.start()
+            for thread in stoppers:
+                thread.join()
+        # The crawl jobs record how their runs ended; wait for them.
+        deadline = time.monotonic() + self.settings.kill_grace + 10
+        while self.active_jobs and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self._without_crashing(self._heartbeat, store)
+        self._without_crashing(lambda store: store.daemon_stopped(self.daemon_id), store)
+        logger.info("daemon stopped")
+
+    @staticmethod
+    def _without_crashing(write, store: ArticleStore) -> None:
+        """A database that is busy or failing for a while must not end the daemon."""
+        try:
+            write(store)
+        except (sqlite3.Error, StoreError) as exc:
+            logger.error("cannot write to the database, will retry: %s", exc)
+
+    def _running_children(self) -> list[CrawlProcess]:
+        with self.lock:
+            return list(self.children.values())
+
+    def _interrupt_orphaned_runs(self, store: ArticleStore) -> None:
+        """Runs left `running` by a crawl that died with its daemon (or was kill -9'd)."""
+        for run in store.mark_orphaned_runs():
+            logger.warning("%s: run %d was left running by a crawl that is gone "
+                           "(pid %s); marked interrupted", run["source"], run["id"], run["pid"])
+
+    # --- schedules -------------------------------------------------------------------
+    def _apply_sources(self, sources: list[Source], store: ArticleStore) -> None:
+        """Schedule new and changed sources, unschedule removed and paused ones."""
+        old = self.entries
+        new = {s.name: ScheduledSource.build(s, self.settings) for s in sources}
+        # A run that was interrupted (the daemon stopped, the machine went down) does not
+        # count: such a source is due at once.
+        last_runs = store.last_runs(completed=True)
+        added, changed, removed = [], [], []
+        for name in old.keys() - new.keys():
+            removed.append(name)
+            self._unschedule(name)
+        for name, entry in new.items():
+            before = old.get(name)
+            if before is not None and before.source == entry.source:
+                new[name] = before
+                continue
+            (changed if before else added).append(name)
+            self._unschedule(name)
+            if not entry.source.enabled:
+                continue
+            state = self.states.setdefault(name, {"failures": 0, "backoff_until": None,
+                                                  "last_note": None})
+            last = last_runs.get(name)
+            first = entry.first_run(parse_time(last["started"]) if last else None,
+                                    parse_time(state["backoff_until"]), now_utc())
+            self.scheduler.add_job(
+                self._crawl_job, entry.trigger, args=[name], id=name, name=name,
+                next_run_time=first, max_instances=1, coalesce=True,
+                misfire_grace_time=None,  # late (the machine slept): run once, not never
+                replace_existing=True)
+        self.entries = new
+        store.forget_source_schedules(list(new))
+        if old:
+            logger.info("sources re-read: %d scheduled; added %s; changed %s; removed %s",
+                        sum(e.source.enabled for e in new.values()), added or "none",
+                        changed or "none", removed or "none")
+        self._heartbeat(store)
+
+    def _unschedule(self, name: str) -> None:
+        if self.scheduler.get_job(name):
+            self.scheduler.remove_job(name)
+
+    def _reload(self, store: ArticleStore) -> None:
+        try:
+            sources = load_sources(self.sources_file)
+        except SourcesError as exc:
+            logger.error("SIGHUP: %s; keeping the previous schedule", exc)
+            return
+        self._apply_sources(sources, store)
+
+    def _heartbeat(self, store: ArticleStore) -> None:
+        schedules = {}
+        for name, entry in self.entries.items():
+            job = None if self.stopping.is_set() else self.scheduler.get_job(name)
+            state = self.states.get(name, {})
+            schedules[name] = {
+                "schedule": entry.schedule + ("" if entry.source.enabled else " (paused)"),
+                "next_run": iso(job.next_run_time) if job and job.next_run_time else None,
+                "failures": state.get("failures", 0),
+                "backoff_until": state.get("backoff_until"),
+                "last_note": state.get("last_note"),
+            }
+        store.daemon_heartbeat(self.daemon_id, schedules)
+
+    def _on_skipped_start(self, event) -> None:
+        logger.info("%s: start skipped, its previous crawl is still running or waiting "
+                    "for a free slot", event.job_id)
+
+    # --- one crawl -----------------------------------------------------------------------
+    def crawl_arguments(self, entry: ScheduledSource) -> list[str]:
+        """`newsmill crawl` for one source; every -s given to the daemon is passed on."""
+        settings = {"EXTRACT_WORKERS": self.settings.extract_workers,
+                    # Scrapy's CloseSpider stops the crawl cleanly at its timeout; the daemon
+                    # only steps in from outside if that does not work.
+                    "CLOSESPIDER_TIMEOUT": int(entry.timeout) or 1,
+                    "NEWSMILL_PROGRESS": "off", **self.overrides}
+        command = ["crawl", "--sources", self.sources_file, "--source", entry.source.name,
+                   "--db", self.db_path, "--log-level", "WARNING"]
+        for name, value in settings.items():
+            command += ["-s", f"{name}={value}"]
+        return command
+
+    def _crawl_job(self, name: str) -> None:
+        with self.lock:
+            self.active_jobs += 1
+        try:
+            self._crawl(name)
+        except Exception:  # a bug here must not end the schedule of this source
+            logger.exception("%s: the daemon failed to run a crawl", name)
+        finally:
+            with self.lock:
+                self.active_jobs -= 1
+
+    def _crawl(self, name: str) -> None:
+        entry = self.entries.get(name)
+        if self.stopping.is_set() or entry is None:
+            return
+        store = ArticleStore(self.db_path)
+        try:
+            busy = [r for r in store.running_runs(name) if process_is_alive(r["pid"], r["started"])]
+            if busy:
+                logger.info("%s: start skipped, run %d (pid %d) of this source is still "
+                            "running", name, busy[0]["id"], busy[0]["pid"])
+                return
+            with self.lock:
+                if self.stopping.is_set():
+                    return
+                child = CrawlProcess(name, self.crawl_arguments(entry), self.crawl_context)
+                self.children[name] = child
+            logger.info("%s: crawl started (pid %d, timeout %.0fs)", name, child.pid,
+                        entry.timeout)
+            deadline = entry.timeout + self.settings.kill_grace
+            while (status := child.wait(0.5)) is None:
+                if child.elapsed > deadline and not child.stopping:
+                    logger.warning("%s: crawl (pid %d) still running %.0fs after its timeout; "
+                                   "stopping it", name, child.pid, self.settings.kill_grace)
+                    child.stop(self.settings.kill_grace)
+            child.reap()
+            with self.lock:
+                self.children.pop(name, None)
+            self._record_outcome(store, entry, child, status)
+        finally:
+            store.close()
+
+    def _record_outcome(self, store: ArticleStore, entry: ScheduledSource,
+                        child: CrawlProcess, exit_status: int) -> None:
+        """Make sure the run is recorded and closed, judge it, back off if it failed."""
+        name = entry.source.name
+        run = store.run_of_process(name, child.pid)
+        if run is None:
+            run = store.get_run(store.record_failed_run(name, child.pid))
+            note = f"the crawl process exited with status {exit_status} before it started"
+        elif run["status"] == "running":  # killed before Scrapy could close the run itself
+            store.interrupt_run(run["id"])
+            run = store.get_run(run["id"])
+            note = f"the crawl process ended abruptly (exit status {exit_status})"
+        else:
+            note = None
+        stored = run["articles_new"] + run["articles_updated"] + run["articles_unchanged"]
+        state = self.states.setdefault(name, {"failures": 0})
+        status = run["status"]
+        if status == "interrupted" and self.stopping.is_set():
+            note = "stopped with the daemon"
+            failed = None  # neither a success nor a failure of the source
+        elif status == "interrupted" and child.elapsed >= entry.timeout:
+            note = f"stopped at its timeout ({entry.timeout:.0f}s)"
+            failed = stored == 0  # a slow source that still delivers is not failing
+        elif status == "interrupted":
+            failed = True
+        else:
+            failed = status == "failed"
+            note = note or ("every request failed" if failed else None)
+        if failed is not None:
+            state["failures"] = state.get("failures", 0) + 1 if failed else 0
+        state["last_note"] = note
+        state["backoff_until"] = None
+        logger.info("%s: run %d %s in %.1fs: %d pages, %d new, %d updated, %d unchanged, "
+                    "%d errors%s", name, run["id"], status, child.elapsed, run["pages"],
+                    run["articles_new"], run["articles_updated"], run["articles_unchanged"],
+                    run["errors"], f" ({note})" if note else "")
+        if failed and not self.stopping.is_set():
+            wait = entry.backoff(state["failures"], self.settings.max_backoff)
+            until = now_utc() + timedelta(seconds=wait)
+            state["backoff_until"] = iso(until)
+            job = self.scheduler.get_job(name)
+            if job is not None and job.next_run_time and job.next_run_time < until:
+                job.modify(next_run_time=until)
+            logger.warning("%s: %d failure(s) in a row; next try not before %s", name,
+                           state["failures"], iso(until))
+        if not self.stopping.is_set():
+            self._heartbeat(store)
+
+
+# --- newsmill status -------------------------------------------------------------------
+def status_report(db_path: str, sources_file: str | None = None,
+                  fallback_sources: str | None = None) -> dict:
+    """What `newsmill status` shows, as plain data (its --json output)."""
+    store = ArticleStore(db_path)
+    try:
+        daemon = store.latest_daemon()
+        schedules = store.source_schedules()
+        last_runs = store.last_runs()
+        running = store.running_runs()
+    finally:
+        store.close()
+    report: dict = {"database": str(db_path), "daemon": None, "sources": []}
+    alive = False
+    if daemon:
+        age = (now_utc() - parse_time(daemon["heartbeat"])).total_seconds()
+        stale_after = max(3 * (daemon["heartbeat_seconds"] or 5), 15)
+        same_host = daemon["host"] == socket.gethostname()
+        alive = (not daemon["stopped"] and age <= stale_after
+                 and (not same_host or process_is_alive(daemon["pid"], daemon["started"])))
+        report["daemon"] = {**{k: daemon[k] for k in ("pid", "host", "started", "heartbeat",
+                                                      "stopped", "sources_file",
+                                                      "max_parallel")},
+                            "alive": alive, "heartbeat_age": round(age, 1)}
+    sources_file = sources_file or (daemon or {}).get("sources_file")
+    if not sources_file and fallback_sources and Path(fallback_sources).exists():
+        sources_file = fallback_sources
+    sources: list[Source] = []
+    if sources_file:
+        try:
+            sources = load_sources(sources_file)
+        except SourcesError as exc:
+            report["sources_error"] = str(exc)
+    report["sources_file"] = sources_file
+    names = [s.name for s in sources] + sorted(set(schedules) - {s.name for s in sources})
+    by_name = {s.name: s for s in sources}
+    for name in names:
+        source, schedule = by_name.get(name), schedules.get(name, {})
+        last = last_runs.get(name)
+        live = [r for r in running if r["source"] == name
+                and process_is_alive(r["pid"], r["started"])]
+        report["sources"].append({
+            "name": name,
+            "schedule": (describe_schedule(source) + ("" if source.enabled else " (paused)"))
+            if source else schedule.get("schedule"),
+            "enabled": source.enabled if source else None,
+            "next_run": schedule.get("next_run") if alive else None,
+            "running": bool(live),
+            "running_since": live[0]["started"] if live else None,
+            "failures": schedule.get("failures", 0),
+            "backoff_until": schedule.get("backoff_until"),
+            "note": schedule.get("last_note"),
+            "last_run": _run_summary(last) if last else None,
+        })
+    return report
+
+
+def _run_summary(run: dict) -> dict:
+    finished = parse_time(run["finished"])
+    duration = (finished - parse_time(run["started"])).total_seconds() if finished else None
+    keys = ("id", "started", "finished", "status", "pages", "articles_new", "articles_updated",
+            "articles_unchanged", "not_articles", "errors")
+    return {**{k: run[k] for k in keys}, "duration": duration}

@@ -8,6 +8,7 @@ database that cannot be opened or written at all (nothing was started).
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 from datetime import datetime
 
@@ -207,6 +208,116 @@ def serve(db_path, port, host, open_browser):
         run_datasette(db_path, host, port, open_browser)
     except ServeError as exc:
         fail_config(str(exc))
+
+
+@cli.command()
+@click.option("--sources", "sources_file", default=DEFAULT_SOURCES, show_default=True,
+              help="Sources file (TOML); each source's every/cron, timeout and enabled apply.")
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, help="SQLite database.")
+@click.option("--max-parallel", type=click.IntRange(min=1), default=2, show_default=True,
+              help="At most N crawls at once.")
+@click.option("--grace", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="On SIGTERM/SIGINT, seconds running crawls get to finish before being stopped.")
+@click.option("-s", "--set", "overrides", multiple=True, metavar="SETTING=VALUE",
+              help="Override a setting, for the daemon (NEWSMILL_DAEMON_*) and every crawl.")
+@click.option("--log-file", type=click.Path(dir_okay=False), default=None,
+              help="Also log to this file, rotated at 10 MB (5 kept).")
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+def daemon(sources_file, db_path, max_parallel, grace, overrides, log_file, log_level):
+    """Crawl every enabled source on its own schedule, until stopped.
+
+    Each crawl runs in its own process; one that runs past its source's timeout is
+    stopped and its run marked interrupted. SIGTERM or SIGINT: start nothing new, give
+    running crawls --grace seconds, stop them, exit 0. SIGHUP: re-read the sources file
+    (on an error the old schedule stays). One daemon per database.
+
+    \b
+    Examples:
+      newsmill daemon --sources data/sources.toml --db data/newsmill.db
+      newsmill daemon --max-parallel 4 --log-file /var/log/newsmill/daemon.log
+    """
+    from scheduler import Daemon, DaemonError, configure_logging
+
+    try:
+        if not any(s.enabled for s in load_sources(sources_file)):
+            click.echo(f"newsmill: {sources_file}: every source is disabled; the daemon will "
+                       "wait for a SIGHUP", err=True)
+        ArticleStore(db_path).close()
+    except (SourcesError, StoreError) as exc:
+        fail_config(str(exc))
+    configure_logging(log_level, log_file)
+    try:
+        code = Daemon(sources_file, db_path, max_parallel, grace, parse_settings(overrides)).run()
+    except DaemonError as exc:
+        fail_config(str(exc))
+    sys.exit(code)
+
+
+@cli.command()
+@click.option("--sources", "sources_file", default=None,
+              help="Sources file for the schedules (default: the daemon's, else "
+                   f"{DEFAULT_SOURCES}).")
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, help="SQLite database.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts and monitoring).")
+def status(sources_file, db_path, as_json):
+    """Show each source's schedule, last and next run, and whether the daemon is alive.
+
+    Works while the daemon runs (it reads the heartbeat and runs the daemon records).
+
+    \b
+    Examples:
+      newsmill status
+      newsmill status --db data/newsmill.db --json
+    """
+    from pathlib import Path
+
+    from scheduler import status_report
+
+    if not Path(db_path).exists():
+        fail_config(f"{db_path}: no such database (crawl or start the daemon first)")
+    try:
+        report = status_report(db_path, sources_file, fallback_sources=DEFAULT_SOURCES)
+    except StoreError as exc:
+        fail_config(str(exc))
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        print_status(report)
+
+
+def print_status(report: dict) -> None:
+    """A few lines per source: easy to read, and to grep."""
+    daemon = report["daemon"]
+    if daemon is None:
+        click.echo(f"daemon: never started on {report['database']}")
+    elif daemon["alive"]:
+        click.echo(f"daemon: alive (pid {daemon['pid']} on {daemon['host']}, since "
+                   f"{daemon['started']}, heartbeat {daemon['heartbeat_age']:.0f}s ago)")
+    else:
+        stopped = f", stopped {daemon['stopped']}" if daemon["stopped"] else ""
+        click.echo(f"daemon: not running (last heartbeat {daemon['heartbeat']}{stopped})")
+    click.echo(f"sources: {report.get('sources_error') or report['sources_file'] or 'none'}")
+    for source in report["sources"]:
+        click.echo(f"\n{source['name']} ({source['schedule'] or 'not in the sources file'})")
+        last = source["last_run"]
+        if last:
+            took = "" if last["duration"] is None else f" in {last['duration']:.0f}s"
+            click.echo(f"  last run:  #{last['id']} {last['started']} {last['status']}{took}: "
+                       f"{last['pages']} pages, {last['articles_new']} new, "
+                       f"{last['articles_updated']} updated, {last['articles_unchanged']} "
+                       f"unchanged, {last['errors']} errors")
+        else:
+            click.echo("  last run:  never")
+        click.echo(f"  next run:  {source['next_run'] or '-'}")
+        running = f"since {source['running_since']}" if source["running"] else "no"
+        click.echo(f"  running:   {running}")
+        failures = f"  failures:  {source['failures'] or 0} in a row"
+        if source["backoff_until"]:
+            failures += f", backing off until {source['backoff_until']}"
+        if source["note"]:
+            failures += f" ({source['note']})"
+        click.echo(failures)
 
 
 def main() -> None:

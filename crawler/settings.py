@@ -125,3 +125,23 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "crawler.extensions.CrawlProgress": 500,
 }
+
+# --- the daemon (`newsmill daemon -s NAME=VALUE` sets these, and passes every -s to its crawls)
+# Seconds between the daemon's heartbeats in the database (what `newsmill status` reads).
+NEWSMILL_DAEMON_HEARTBEAT = 5.0
+# Each scheduled start is delayed by a random 0..N seconds (at most a tenth of the source's
+# interval), so sources sharing a schedule do not all start at the same instant.
+NEWSMILL_DAEMON_JITTER = 30.0
+# A source without its own `timeout` is stopped after 90% of its interval, kept within these
+# bounds (seconds).
+NEWSMILL_DAEMON_MIN_TIMEOUT = 60
+NEWSMILL_DAEMON_MAX_TIMEOUT = 3600
+# Seconds a crawl gets to stop cleanly (flush, mark its run) after SIGTERM before it is killed;
+# also the slack after its timeout before the daemon stops it from outside.
+NEWSMILL_DAEMON_KILL_GRACE = 10.0
+# A failing source waits its interval times 2, 4, 8, ... failures in a row, up to this many
+# seconds (never less than its own interval).
+NEWSMILL_DAEMON_MAX_BACKOFF = 21600
+# EXTRACT_WORKERS for each scheduled crawl unless -s EXTRACT_WORKERS is given: every crawl is
+# a fresh process, and one warm worker starts faster and costs less CPU than one per core.
+NEWSMILL_DAEMON_EXTRACT_WORKERS = 1

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import sqlite3
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import sqlite_utils
 
 from crawler.urls import scheme_and_www_variants
@@ -159,8 +159,25 @@ def _v3_run_host(db: sqlite_utils.Database) -> None:
     db["runs"].add_column("host", str)
 
 
+def _v4_daemon(db: sqlite_utils.Database) -> None:
+    """What `newsmill daemon` records so `newsmill status` can report it."""
+    db["daemon"].create(  # one row per daemon start; the latest one is the current daemon
+        {"id": int, "pid": int, "host": str, "started": str, "heartbeat": str, "stopped": str,
+         "sources_file": str, "max_parallel": int, "heartbeat_seconds": float},
+        pk="id",
+        not_null={"pid", "started", "heartbeat"},
+    )
+    db["daemon_sources"].create(  # the daemon's view of each source's schedule
+        {"source": str, "schedule": str, "next_run": str, "failures": int,
+         "backoff_until": str, "last_note": str, "updated": str},
+        pk="source",
+        not_null={"failures"},
+        defaults={"failures": 0},
+    )
+
+
 # Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
-MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host]
+MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host, _v4_daemon]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 RUN_STATUSES = ("running", "ok", "partial", "failed", "interrupted")
@@ -168,35 +185,28 @@ RUN_STATUSES = ("running", "ok", "partial", "failed", "interrupted")
 OUTCOME_RANK = {"unchanged": 0, "duplicate": 1, "new": 2, "updated": 3}
 
 
-def process_is_alive(pid: int, since: str) -> bool:
-    """Whether process `pid` of this host lives and is the one that started at `since`.
+def process_is_alive(pid: int | None, since: str | None = None) -> bool:
+    """Whether process `pid` of this host lives and is the one already running at `since`.
 
-    A zombie (killed, not yet reaped by its parent) is dead. On Linux, a live pid whose
-    process started after `since` is a reused pid, so the original one is dead too.
+    A zombie (killed, not yet reaped) is dead; a live pid whose process started after
+    `since` is a reused pid, so the original one is dead too.
     """
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        pass
-    except OSError:
+    if not pid:
         return False
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
-                    if line.startswith("btime "))
-    except (OSError, StopIteration, ValueError):
-        return True  # no /proc: trust os.kill
-    fields = stat.rsplit(")", 1)[1].split()  # after "pid (command name)"
-    if fields[0] in ("Z", "X"):
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        born = process.create_time()
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
         return False
-    started_at = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    try:
-        run_started = datetime.fromisoformat(since).timestamp()
-    except (TypeError, ValueError):
+    except psutil.AccessDenied:  # someone else's process: alive
         return True
-    return started_at <= run_started + 2  # seconds of slack: btime and `since` are whole seconds
+    try:
+        started = datetime.fromisoformat(since).timestamp() if since else None
+    except ValueError:
+        started = None
+    return started is None or born <= started + 2  # runs.started has whole seconds
 
 
 class ArticleStore:
@@ -322,6 +332,84 @@ class ArticleStore:
     def finish_run(self, run_id: int, status: str, **counts) -> None:
         with self.write():
             self.db["runs"].update(run_id, {"finished": utcnow(), "status": status, **counts})
+
+    def interrupt_run(self, run_id: int) -> bool:
+        """Mark a run `interrupted` if it is still `running`; its counters stay as stored."""
+        with self.write():
+            cursor = self.db.execute(
+                "UPDATE runs SET status = 'interrupted', finished = ? "
+                "WHERE id = ? AND status = 'running'", [utcnow(), run_id])
+            return cursor.rowcount > 0
+
+    def record_failed_run(self, source: str, pid: int | None = None) -> int:
+        """A run that failed before the crawl could record one itself (e.g. it never started)."""
+        with self.write():
+            now = utcnow()
+            table = self.db["runs"]
+            table.insert({"source": source, "started": now, "finished": now, "status": "failed",
+                          "pid": pid})
+            return table.last_pk
+
+    def get_run(self, run_id: int) -> dict | None:
+        return self._one("SELECT * FROM runs WHERE id = ?", [run_id])
+
+    def run_of_process(self, source: str, pid: int) -> dict | None:
+        """The run a crawl process started for a source (the latest, should a pid recur)."""
+        return self._one("SELECT * FROM runs WHERE source = ? AND pid = ? ORDER BY id DESC "
+                         "LIMIT 1", [source, pid])
+
+    def running_runs(self, source: str | None = None) -> list[dict]:
+        if source is None:
+            return list(self.db.query("SELECT * FROM runs WHERE status = 'running' ORDER BY id"))
+        return list(self.db.query("SELECT * FROM runs WHERE status = 'running' AND source = ? "
+                                  "ORDER BY id", [source]))
+
+    def last_runs(self, completed: bool = False) -> dict[str, dict]:
+        """Each source's latest run; with `completed`, its latest that ran to its end."""
+        where = "WHERE status NOT IN ('running', 'interrupted')" if completed else ""
+        rows = self.db.query("SELECT * FROM runs WHERE id IN "
+                             f"(SELECT max(id) FROM runs {where} GROUP BY source)")
+        return {r["source"]: r for r in rows}
+
+    def _one(self, sql: str, params) -> dict | None:
+        return next(iter(self.db.query(sql, params)), None)
+
+    # --- the daemon ------------------------------------------------------------------
+    def daemon_started(self, pid: int, host: str, sources_file: str, max_parallel: int,
+                       heartbeat_seconds: float) -> int:
+        with self.write():
+            now = utcnow()
+            table = self.db["daemon"]
+            table.insert({"pid": pid, "host": host, "started": now, "heartbeat": now,
+                          "sources_file": sources_file, "max_parallel": max_parallel,
+                          "heartbeat_seconds": heartbeat_seconds})
+            return table.last_pk
+
+    def daemon_heartbeat(self, daemon_id: int, schedules: dict[str, dict] | None = None) -> None:
+        """The daemon is alive; optionally with each source's current schedule state."""
+        with self.write():
+            now = utcnow()
+            self.db["daemon"].update(daemon_id, {"heartbeat": now})
+            for source, state in (schedules or {}).items():
+                self.db["daemon_sources"].upsert({"source": source, **state, "updated": now},
+                                                 pk="source")
+
+    def daemon_stopped(self, daemon_id: int) -> None:
+        with self.write():
+            now = utcnow()
+            self.db["daemon"].update(daemon_id, {"heartbeat": now, "stopped": now})
+
+    def forget_source_schedules(self, keep: list[str]) -> None:
+        """Drop the schedule state of sources that are no longer in the sources file."""
+        with self.write():
+            marks = ", ".join("?" for _ in keep) or "''"
+            self.db.execute(f"DELETE FROM daemon_sources WHERE source NOT IN ({marks})", keep)
+
+    def latest_daemon(self) -> dict | None:
+        return self._one("SELECT * FROM daemon ORDER BY id DESC LIMIT 1", [])
+
+    def source_schedules(self) -> dict[str, dict]:
+        return {r["source"]: r for r in self.db.query("SELECT * FROM daemon_sources")}
 
     def add_to_run(self, run_id: int, **counts) -> None:
         """Add to a running run's counters (kept current while a crawl goes on)."""
