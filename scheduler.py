@@ -4,8 +4,9 @@ APScheduler decides *when*: one job per source, on an interval or cron trigger, 
 at once, missed starts coalesced, a little jitter. Each crawl runs `newsmill crawl` in a
 process of its own (a fresh Scrapy/Twisted runtime every time, forked from a forkserver that
 has the code imported), so a crash, a hang or a leak in one crawl never reaches the daemon.
-The `runs` table is the record of what happened: the daemon reads it to catch up after downtime and to judge each crawl, and
-writes a heartbeat and each source's schedule state there for `newsmill status`.
+The `runs` table is the record of what happened: the daemon reads it to catch up after
+downtime and to judge each crawl, and writes a heartbeat and each source's schedule state
+there for `newsmill status`.
 """
 
 from __future__ import annotations
