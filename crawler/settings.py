@@ -68,6 +68,8 @@ ROBOTSTXT_OBEY = True
 ROBOTSTXT_PARSER = "scrapy.robotstxt.ProtegoRobotParser"
 
 CONCURRENT_REQUESTS = 16
+# Observed with Scrapy 2.19: at DOWNLOAD_DELAY = 0 this limit is not enforced (a slot starts
+# every queued request at once); with any delay above 0 it is. Keep a delay when politeness matters.
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_DELAY = 0.25
 AUTOTHROTTLE_ENABLED = True
