@@ -84,6 +84,7 @@ class PeakMemory:
 
     def __init__(self, pid: int, interval: float = 0.25):
         self.pid, self.interval, self.peak = pid, interval, 0
+        self.cpu = 0.0  # CPU seconds of the root process itself, as last seen
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -91,6 +92,10 @@ class PeakMemory:
     def _run(self) -> None:
         while not self.stopped.is_set():
             self.peak = max(self.peak, tree_rss(self.pid))
+            try:
+                self.cpu = cpu_seconds(self.pid)
+            except (OSError, IndexError, ValueError):
+                pass
             self.stopped.wait(self.interval)
 
     def stop(self) -> int:
@@ -101,14 +106,26 @@ class PeakMemory:
 
 def run_measured(cmd: list[str], env: dict | None = None, cwd: Path | None = None,
                  timeout: float = 3600) -> dict:
-    """Run a command; its wall time, exit status, output tail and peak tree memory."""
+    """Run a command; its wall time, exit status, output tail, peak tree memory and CPU.
+
+    cpu_main is the command's own process, cpu_total it and every descendant it waited for
+    (newsmill's extraction workers).
+    """
+    import resource
+
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     memory = PeakMemory(proc.pid)
     out, err = proc.communicate(timeout=timeout)
-    return {"seconds": time.perf_counter() - started, "exit": proc.returncode,
-            "peak_rss": memory.stop(), "stdout": out[-3000:], "stderr": err[-3000:]}
+    seconds = time.perf_counter() - started
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_total = (children.ru_utime + children.ru_stime
+                 - children_before.ru_utime - children_before.ru_stime)
+    return {"seconds": seconds, "exit": proc.returncode, "peak_rss": memory.stop(),
+            "cpu_main": memory.cpu, "cpu_total": cpu_total,
+            "stdout": out[-3000:], "stderr": err[-3000:]}
 
 
 # --- the site --------------------------------------------------------------------------
@@ -149,22 +166,39 @@ def _plain_extract(page: bytes) -> bool:
     return trafilatura.extract(page.decode("utf-8"), url="http://127.0.0.1/news/x.html") is not None
 
 
+def _plain_extract_metadata(page: bytes) -> bool:
+    import trafilatura
+
+    return trafilatura.extract(page.decode("utf-8"), url="http://127.0.0.1/news/x.html",
+                               with_metadata=True) is not None
+
+
 def _warm() -> None:
     import trafilatura  # noqa: F401
 
     import pipelines.extraction  # noqa: F401
 
 
-def ceiling(site: ArticleSite, count: int, workers: int, function) -> float:
-    """Pages per second of `function` over `count` pages in `workers` processes."""
+def ceilings(site: ArticleSite, count: int, workers: int, functions: list, rounds: int = 2) -> list[float]:
+    """Pages per second of each function over `count` pages in `workers` processes.
+
+    The functions take turns on slices of the pages, so load from other work on the machine
+    falls on all of them alike.
+    """
     pages = [site.page(i) for i in range(count)]
+    step = -(-count // rounds)
+    spent = [0.0] * len(functions)
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_warm) as pool:
-        list(pool.map(function, pages[:workers * 2]))  # warm every worker
-        started = time.perf_counter()
-        done = sum(pool.map(function, pages, chunksize=2))
-        seconds = time.perf_counter() - started
-    assert done >= count * 0.95, f"only {done} of {count} pages extracted"
-    return count / seconds
+        for function in functions:
+            list(pool.map(function, pages[:workers * 2]))  # warm every worker
+        for start in range(0, count, step):
+            chunk = pages[start:start + step]
+            for n, function in enumerate(functions):
+                started = time.perf_counter()
+                done = sum(pool.map(function, chunk, chunksize=2))
+                spent[n] += time.perf_counter() - started
+                assert done >= len(chunk) * 0.95, f"only {done} of {len(chunk)} pages extracted"
+    return [count / s for s in spent]
 
 
 # --- 2. newsmill -------------------------------------------------------------------------
@@ -228,7 +262,7 @@ def peer(site: SiteProcess, pages: ArticleSite, workdir: Path, concurrency: int)
     before = site.stats()
     result = run_measured(cmd, cwd=workdir)
     result["site"] = delta(site.stats(), before)
-    result["stored"] = len(list(out.glob("*"))) if out.exists() else 0
+    result["stored"] = sum(1 for p in out.rglob("*") if p.is_file())
     result["command"] = cmd
     return result
 
@@ -271,10 +305,11 @@ def main() -> None:
     try:
         pages = ArticleSite(args.pages, CORPUS)
         count = min(args.ceiling_pages, args.pages)
-        ceiling_rate = ceiling(pages, count, workers, _newsmill_extract)
-        plain_rate = ceiling(pages, count, workers, _plain_extract)
+        ceiling_rate, plain_rate, meta_rate = ceilings(
+            pages, count, workers, [_newsmill_extract, _plain_extract, _plain_extract_metadata])
         print(f"ceiling: extract_article in {workers} processes: {ceiling_rate:.1f} pages/s; "
-              f"plain trafilatura.extract: {plain_rate:.1f} pages/s ({count} pages; load {load()})",
+              f"trafilatura.extract: {plain_rate:.1f} pages/s, with metadata {meta_rate:.1f} pages/s "
+              f"({count} pages; load {load()})",
               flush=True)
 
         db = workdir / "throughput.db"
@@ -285,6 +320,8 @@ def main() -> None:
         print(f"newsmill: {first['stored']} of {args.pages} stored in {first['seconds']:.1f} s: "
               f"{rate:.1f} pages/s, peak RSS {mb(first['peak_rss'])}, exit {first['exit']}, "
               f"site CPU {first['site']['cpu'] / first['seconds']:.0%} of a core (load {load()})", flush=True)
+        print(f"  CPU per page: crawl process {1000 * first['cpu_main'] / args.pages:.1f} ms, extraction "
+              f"workers {1000 * (first['cpu_total'] - first['cpu_main']) / args.pages:.1f} ms", flush=True)
         if first["exit"] not in (0, 1) or first["stored"] < args.pages * 0.95:
             print(first["stderr"], file=sys.stderr)
         again = crawl(site, db, args.concurrency, extra)
