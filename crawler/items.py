@@ -11,14 +11,19 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Page:
-    """A fetched page that should hold an article; `html` is released after extraction."""
+    """A fetched page that should hold an article; `html` is released after extraction.
+
+    `html` is the response body as it came (bytes, with the `encoding` Scrapy found for
+    it): it is decoded in the extraction worker, off the reactor thread.
+    """
 
     source: str
     url: str  # the URL the response came from (after redirects)
     requested_url: str  # the URL as discovered (feed link, sitemap loc, page link)
-    html: str
+    html: bytes | str
     fetched_at: str
     hints: dict = field(default_factory=dict)  # metadata from the feed or sitemap entry
+    encoding: str = "utf-8"
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 Extraction is CPU-bound, so it never runs on the reactor thread: `ExtractionPipeline`
 hands each page to a `ProcessPoolExecutor` and awaits the result, so downloading
-goes on while the workers parse. The HTML is parsed once per page, in the worker.
+goes on while the workers parse. The body travels as bytes and is decoded and parsed
+once per page, in the worker.
 """
 
 from __future__ import annotations
@@ -32,15 +33,22 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
 
 
-def extract_article(html: str, url: str, hints: dict, options: dict) -> dict:
+def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
+                    encoding: str = "utf-8") -> dict:
     """Extract body text and metadata from one page; runs in a worker process.
 
-    Returns the `Article` fields as a dict, or {"not_article": reason}.
+    `html` may be the raw body with the encoding Scrapy found for it (response.encoding):
+    it is decoded here exactly as Scrapy's response.text would, so the reactor thread
+    neither decodes nor pickles a str. Returns the `Article` fields as a dict, or
+    {"not_article": reason}.
     """
     from trafilatura import bare_extraction
     from trafilatura.utils import load_html, normalize_unicode
     from trafilatura.xml import xmltotxt
+    from w3lib.encoding import html_to_unicode
 
+    if isinstance(html, bytes):
+        html = html_to_unicode(f"charset={encoding}", html)[1]
     tree = load_html(html)
     if tree is None:
         return {"not_article": "not parseable as HTML"}
@@ -157,9 +165,10 @@ class ExtractionPipeline:
     async def process_item(self, item):
         if not isinstance(item, Page):
             return item
-        html, item.html = item.html, ""  # release the body as soon as it is handed over
+        html, item.html = item.html, b""  # release the body as soon as it is handed over
         try:
-            future = self.pool.submit(extract_article, html, item.url, item.hints, self.options)
+            future = self.pool.submit(extract_article, html, item.url, item.hints, self.options,
+                                      item.encoding)
             del html
             result = await asyncio.wrap_future(future)
         except BrokenProcessPool:

@@ -128,8 +128,9 @@ class ArticlesSpider(scrapy.Spider):
                               f"not an HTML page ({response.headers.get('Content-Type', b'?').decode('latin1')})")
         elif kind == "article" or (kind == "auto" and discovery.looks_like_article(response)):
             if kind == "article" or state.take_article():
-                yield Page(state.source.name, response.url, meta["found_as"], response.text, now(),
-                           meta["hints"])
+                # The raw body and its encoding: decoding happens in the extraction worker.
+                yield Page(state.source.name, response.url, meta["found_as"], response.body, now(),
+                           meta["hints"], encoding=response.encoding)
         else:
             yield from self._parse_section(response, state, meta["depth"])
 
