@@ -28,6 +28,9 @@ NEWSMILL_PROGRESS_INTERVAL = 10.0
 
 # Extraction runs in worker processes, off the reactor thread; 0 means one per core.
 EXTRACT_WORKERS = 0
+# The extraction workers are replaced by fresh ones after this many pages (bounds any slow
+# leak over long runs; 0: never). The old workers finish what was queued on them first.
+EXTRACT_RECYCLE_PAGES = 2000
 # Pages whose extracted body has fewer words are counted as "not an article" and not stored
 # (some real articles are a few sentences long: the shared corpus has one of 18 words).
 EXTRACT_MIN_WORDS = 10

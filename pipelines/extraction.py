@@ -125,12 +125,14 @@ def _warm_worker() -> None:
 class ExtractionPipeline:
     """Turns `Page` items into `Article` items in worker processes; drops non-articles."""
 
-    def __init__(self, crawler, workers: int, options: dict):
+    def __init__(self, crawler, workers: int, options: dict, recycle_pages: int = 0):
         self.crawler = crawler
         self.stats = crawler.stats
         self.workers = workers
         self.options = options
+        self.recycle_pages = recycle_pages
         self.pool: ProcessPoolExecutor | None = None
+        self.pool_pages = 0  # pages handed to the current pool
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -143,16 +145,31 @@ class ExtractionPipeline:
             "include_tables": s.getbool("EXTRACT_INCLUDE_TABLES", True),
             "min_words": s.getint("EXTRACT_MIN_WORDS", 10),
         }
-        return cls(crawler, workers, options)
+        return cls(crawler, workers, options, s.getint("EXTRACT_RECYCLE_PAGES", 0))
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn: a forked copy of a running reactor (threads, sockets) is not safe to use.
+        # Not max_tasks_per_child: on Python 3.11-3.13 the pool then stops for good once its
+        # workers have reached the limit (CPython gh-115634); see _pool_for_next_page.
+        self.pool_pages = 0
         return ProcessPoolExecutor(
             self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_warm_worker,
-            max_tasks_per_child=1000,  # bounds any slow leak in a worker over long runs
         )
+
+    def _pool_for_next_page(self) -> ProcessPoolExecutor:
+        """The current pool, replaced by a fresh one every EXTRACT_RECYCLE_PAGES pages.
+
+        Fresh workers bound any slow leak over long runs. The old pool finishes the pages
+        already queued on it and then exits (shutdown without waiting).
+        """
+        if self.recycle_pages and self.pool_pages >= self.recycle_pages:
+            old, self.pool = self.pool, self._new_pool()
+            old.shutdown(wait=False)
+            self.stats.inc_value("newsmill/extraction_pools")
+        self.pool_pages += 1
+        return self.pool
 
     def open_spider(self) -> None:
         self.pool = self._new_pool()
@@ -166,15 +183,17 @@ class ExtractionPipeline:
         if not isinstance(item, Page):
             return item
         html, item.html = item.html, b""  # release the body as soon as it is handed over
+        pool = self._pool_for_next_page()
         try:
-            future = self.pool.submit(extract_article, html, item.url, item.hints, self.options,
-                                      item.encoding)
+            future = pool.submit(extract_article, html, item.url, item.hints, self.options,
+                                 item.encoding)
             del html
             result = await asyncio.wrap_future(future)
         except BrokenProcessPool:
             # A worker died (killed, out of memory): start a fresh pool, record the page.
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = self._new_pool()
+            if pool is self.pool:
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = self._new_pool()
             return self._error(item, "extraction", "extraction worker died on this page")
         except Exception as exc:  # a bug or a pathological page must not stop the crawl
             logger.warning("extraction failed for %s: %r", item.url, exc)
