@@ -29,7 +29,8 @@ NEWSMILL_PROGRESS_INTERVAL = 10.0
 # Extraction runs in worker processes, off the reactor thread; 0 means one per core.
 EXTRACT_WORKERS = 0
 # The extraction workers are replaced by fresh ones after this many pages (bounds any slow
-# leak over long runs; 0: never). The old workers finish what was queued on them first.
+# leak over long runs; 0: never). The old workers finish what was queued on them, then the
+# new ones start: one pool in memory at a time.
 EXTRACT_RECYCLE_PAGES = 2000
 # Pages whose extracted body has fewer words are counted as "not an article" and not stored
 # (some real articles are a few sentences long: the shared corpus has one of 18 words).
@@ -89,6 +90,8 @@ DEPTH_LIMIT = 0
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.HeadMetaRefreshMiddleware": 580,
 }
 
 ITEM_PIPELINES = {

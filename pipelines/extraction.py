@@ -133,6 +133,7 @@ class ExtractionPipeline:
         self.recycle_pages = recycle_pages
         self.pool: ProcessPoolExecutor | None = None
         self.pool_pages = 0  # pages handed to the current pool
+        self.recycling: asyncio.Future | None = None  # set while the pool is being replaced
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -158,16 +159,24 @@ class ExtractionPipeline:
             initializer=_warm_worker,
         )
 
-    def _pool_for_next_page(self) -> ProcessPoolExecutor:
+    async def _pool_for_next_page(self) -> ProcessPoolExecutor:
         """The current pool, replaced by a fresh one every EXTRACT_RECYCLE_PAGES pages.
 
-        Fresh workers bound any slow leak over long runs. The old pool finishes the pages
-        already queued on it and then exits (shutdown without waiting).
+        Fresh workers bound any slow leak over long runs. The old pool first finishes the
+        pages already queued on it, and only then do new workers start, so there is never
+        more than one pool in memory; pages that come meanwhile wait for the new pool.
         """
+        while self.recycling is not None:
+            await self.recycling
         if self.recycle_pages and self.pool_pages >= self.recycle_pages:
-            old, self.pool = self.pool, self._new_pool()
-            old.shutdown(wait=False)
-            self.stats.inc_value("newsmill/extraction_pools")
+            self.recycling = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.to_thread(self.pool.shutdown, wait=True)
+                self.pool = self._new_pool()
+                self.stats.inc_value("newsmill/extraction_pools")
+            finally:
+                self.recycling.set_result(None)
+                self.recycling = None
         self.pool_pages += 1
         return self.pool
 
@@ -183,7 +192,7 @@ class ExtractionPipeline:
         if not isinstance(item, Page):
             return item
         html, item.html = item.html, b""  # release the body as soon as it is handed over
-        pool = self._pool_for_next_page()
+        pool = await self._pool_for_next_page()
         try:
             future = pool.submit(extract_article, html, item.url, item.hints, self.options,
                                  item.encoding)
