@@ -99,7 +99,8 @@ class ArticleSite:
     def __init__(self, pages: int, corpus: Path = CORPUS, feed_items: int = 200):
         self.pages = pages
         self.feed_items = feed_items
-        self.templates = [make_template(p) for p in load_corpus(corpus)]
+        # Copy i is made from corpus page i % len(templates); fewer pages need fewer templates.
+        self.templates = [make_template(p) for p in load_corpus(corpus)[:max(pages, 1)]]
 
     def path(self, i: int) -> str:
         return f"/news/{i:06d}.html"

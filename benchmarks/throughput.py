@@ -153,24 +153,33 @@ def delta(after: dict, before: dict) -> dict:
 
 
 # --- 1. the ceiling ----------------------------------------------------------------------
-def _newsmill_extract(page: bytes) -> bool:
+def _timed(extract, page: bytes) -> float:
+    """CPU seconds one extraction took in this worker; negative when it found nothing."""
+    started = time.process_time()
+    found = extract(page)
+    spent = time.process_time() - started
+    return spent if found else -spent
+
+
+def _newsmill_extract(page: bytes) -> float:
     from pipelines.extraction import extract_article
 
-    return "not_article" not in extract_article(page.decode("utf-8"), "http://127.0.0.1/news/x.html",
-                                                {}, {"min_words": 10})
+    return _timed(lambda p: "not_article" not in extract_article(
+        p, "http://127.0.0.1/news/x.html", {}, {"min_words": 10}, "utf-8"), page)
 
 
-def _plain_extract(page: bytes) -> bool:
+def _plain_extract(page: bytes) -> float:
     import trafilatura
 
-    return trafilatura.extract(page.decode("utf-8"), url="http://127.0.0.1/news/x.html") is not None
+    return _timed(lambda p: trafilatura.extract(p.decode("utf-8"), url="http://127.0.0.1/news/x.html")
+                  is not None, page)
 
 
-def _plain_extract_metadata(page: bytes) -> bool:
+def _plain_extract_metadata(page: bytes) -> float:
     import trafilatura
 
-    return trafilatura.extract(page.decode("utf-8"), url="http://127.0.0.1/news/x.html",
-                               with_metadata=True) is not None
+    return _timed(lambda p: trafilatura.extract(p.decode("utf-8"), url="http://127.0.0.1/news/x.html",
+                                                with_metadata=True) is not None, page)
 
 
 def _warm() -> None:
@@ -179,8 +188,10 @@ def _warm() -> None:
     import pipelines.extraction  # noqa: F401
 
 
-def ceilings(site: ArticleSite, count: int, workers: int, functions: list, rounds: int = 2) -> list[float]:
-    """Pages per second of each function over `count` pages in `workers` processes.
+def ceilings(site: ArticleSite, count: int, workers: int, functions: list,
+             rounds: int = 2) -> list[tuple[float, float]]:
+    """(pages per second, CPU seconds per page) of each function over `count` pages in
+    `workers` processes.
 
     The functions take turns on slices of the pages, so load from other work on the machine
     falls on all of them alike.
@@ -188,6 +199,7 @@ def ceilings(site: ArticleSite, count: int, workers: int, functions: list, round
     pages = [site.page(i) for i in range(count)]
     step = -(-count // rounds)
     spent = [0.0] * len(functions)
+    cpu = [0.0] * len(functions)
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_warm) as pool:
         for function in functions:
             list(pool.map(function, pages[:workers * 2]))  # warm every worker
@@ -195,10 +207,12 @@ def ceilings(site: ArticleSite, count: int, workers: int, functions: list, round
             chunk = pages[start:start + step]
             for n, function in enumerate(functions):
                 started = time.perf_counter()
-                done = sum(pool.map(function, chunk, chunksize=2))
+                results = list(pool.map(function, chunk, chunksize=2))
                 spent[n] += time.perf_counter() - started
+                cpu[n] += sum(abs(r) for r in results)
+                done = sum(1 for r in results if r >= 0)
                 assert done >= len(chunk) * 0.95, f"only {done} of {len(chunk)} pages extracted"
-    return [count / s for s in spent]
+    return [(count / s, c / count) for s, c in zip(spent, cpu, strict=True)]
 
 
 # --- 2. newsmill -------------------------------------------------------------------------
@@ -305,9 +319,10 @@ def main() -> None:
     try:
         pages = ArticleSite(args.pages, CORPUS)
         count = min(args.ceiling_pages, args.pages)
-        ceiling_rate, plain_rate, meta_rate = ceilings(
+        (ceiling_rate, ceiling_cpu), (plain_rate, _), (meta_rate, _) = ceilings(
             pages, count, workers, [_newsmill_extract, _plain_extract, _plain_extract_metadata])
-        print(f"ceiling: extract_article in {workers} processes: {ceiling_rate:.1f} pages/s; "
+        print(f"ceiling: extract_article in {workers} processes: {ceiling_rate:.1f} pages/s, "
+              f"{1000 * ceiling_cpu:.1f} ms CPU per page; "
               f"trafilatura.extract: {plain_rate:.1f} pages/s, with metadata {meta_rate:.1f} pages/s "
               f"({count} pages; load {load()})",
               flush=True)
@@ -330,22 +345,40 @@ def main() -> None:
               f"{again['site']['not_modified']} answered 304 (load {load()})", flush=True)
 
         if args.no_peer:
-            peer_rate = float("nan")
+            peer_rate = peer_cpu = float("nan")
         else:
             other = peer(site, pages, workdir, args.concurrency)
             peer_rate = args.pages / other["seconds"]
+            peer_cpu = other["cpu_total"] / args.pages
             print(f"peer: trafilatura --parallel {args.concurrency}: {other['stored']} of {args.pages} "
                   f"extracted in {other['seconds']:.1f} s: {peer_rate:.1f} pages/s, peak RSS "
                   f"{mb(other['peak_rss'])}, exit {other['exit']} (load {load()})", flush=True)
+            print(f"  CPU per page: {1000 * peer_cpu:.1f} ms, in one process (extraction runs in its "
+                  f"main thread)")
             print("  " + " ".join(other["command"]))
     finally:
         site.stop()
     print("newsmill: " + " ".join(newsmill_command("http://127.0.0.1:PORT", Path("DB"), args.concurrency, extra)))
+    # The same comparison from CPU time, which other work on the machine hardly changes: the
+    # rate each would reach with the machine to itself. newsmill: its cores over its CPU per
+    # page, but no faster than its crawl process alone allows; the peer extracts in its main
+    # thread, so one core over its CPU per page.
+    newsmill_cpu, main_cpu = first["cpu_total"] / args.pages, first["cpu_main"] / args.pages
+    cores = os.cpu_count() or 1
+    newsmill_alone = min(cores / newsmill_cpu, 1 / main_cpu)
+    ceiling_alone = cores / ceiling_cpu
+    peer_alone = 1 / peer_cpu
+    print(f"from CPU time: ceiling {ceiling_alone:.1f} pages/s, newsmill {newsmill_alone:.1f} pages/s "
+          f"({1000 * newsmill_cpu:.1f} ms per page, {1000 * main_cpu:.1f} ms of it in the crawl process), "
+          f"peer {peer_alone:.1f} pages/s")
     print(f"newsmill_vs_ceiling {rate / ceiling_rate:.2f} newsmill_vs_peer {rate / peer_rate:.2f} "
           f"recrawl_time {again['seconds'] / first['seconds']:.3f} "
           f"recrawl_article_bodies {again['site']['article_bodies']} recrawl_bytes {again['site']['bytes']} "
-          f"peak_rss_mb {first['peak_rss'] / 2**20:.0f} newsmill_pps {rate:.1f} ceiling_pps {ceiling_rate:.1f} "
-          f"peer_pps {peer_rate:.1f} pages {args.pages} cores {os.cpu_count()}")
+          f"peak_rss_mb {first['peak_rss'] / 2**20:.0f} "
+          f"cpu_newsmill_vs_ceiling {newsmill_alone / ceiling_alone:.2f} "
+          f"cpu_newsmill_vs_peer {newsmill_alone / peer_alone:.2f} "
+          f"newsmill_pps {rate:.1f} ceiling_pps {ceiling_rate:.1f} "
+          f"peer_pps {peer_rate:.1f} pages {args.pages} cores {cores}")
 
 
 def memory_mode(args, workdir: Path, extra: list[str]) -> None:
