@@ -24,6 +24,7 @@ import gzip
 import hashlib
 import html
 import json
+import os
 import random
 import re
 import sys
@@ -178,7 +179,8 @@ def make_handler(site: ArticleSite, counts: Counts, latency: tuple[float, float]
                 return self._send(200, json.dumps(counts.snapshot()).encode(), "application/json",
                                   count=False)
             time.sleep(random.uniform(*latency))
-            base = f"http://{self.headers.get('Host') or '%s:%d' % self.server.server_address[:2]}"
+            host, port = self.server.server_address[:2]
+            base = f"http://{self.headers.get('Host') or f'{host}:{port}'}"
             i = site.index_of(path)
             if i is not None:
                 validators = {"ETag": site.etag(i),
@@ -193,7 +195,7 @@ def make_handler(site: ArticleSite, counts: Counts, latency: tuple[float, float]
                         "/robots.txt": site.robots}[path](base)
                 ctype = {"/feed.xml": "application/rss+xml", "/sitemap.xml": "application/xml",
                          "/robots.txt": "text/plain"}[path]
-                etag = '"%s"' % hashlib.sha1(body).hexdigest()[:16]
+                etag = f'"{hashlib.sha1(body).hexdigest()[:16]}"'
                 validators = {"ETag": etag,
                               "Last-Modified": formatdate(site.modified(site.pages - 1), usegmt=True)}
                 if self._not_modified(etag, site.modified(site.pages - 1)):
@@ -269,8 +271,7 @@ def main() -> None:
     args = parser.parse_args()
     site = ArticleSite(args.pages, args.corpus)
     servers = serve(site, [f"127.0.0.{n}" for n in range(1, args.hosts + 1)], parse_latency(args.latency))
-    import os
-    print(json.dumps({"urls": ["http://%s:%d" % s.server_address[:2] for s in servers],
+    print(json.dumps({"urls": ["http://{}:{}".format(*s.server_address[:2]) for s in servers],
                       "pid": os.getpid()}), flush=True)
     try:
         while True:
