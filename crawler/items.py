@@ -12,15 +12,20 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Page:
-    """A fetched page that should hold an article; `html` is released after extraction."""
+    """A fetched page that should hold an article; `html` is released after extraction.
+
+    `html` is the response body as it came (bytes, with the charset the response declared
+    in `encoding`): it is decoded in the extraction worker, off the reactor thread.
+    """
 
     source: str
     url: str  # the URL the response came from (after redirects)
     requested_url: str  # the URL as discovered (feed link, sitemap loc, page link)
-    html: str
+    html: bytes | str
     fetched_at: str
     hints: dict = field(default_factory=dict)  # metadata from the feed or sitemap entry
     fetch: dict = field(default_factory=dict)  # urls (request chain), etag, last_modified, lastmod
+    encoding: str | None = None  # the charset the response declared; None: none declared
 
 
 @dataclass

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest
@@ -133,3 +134,21 @@ class RedirectLoopMiddleware:
         if target in visited:
             raise IgnoreRequest(f"redirect loop: {request.url} redirects back to {target}")
         return response
+
+
+class HeadMetaRefreshMiddleware(MetaRefreshMiddleware):
+    """Scrapy's meta-refresh redirects, without decoding pages that cannot hold one.
+
+    Scrapy looks for <meta http-equiv="refresh"> in `response.text[:4096]`, which decodes
+    the whole body and keeps the copy on the response while it waits for extraction
+    (benchmarks/throughput.py: ~0.3 ms of reactor CPU and ~25 MB of peak memory per crawl).
+    Those 4096 characters are at most 16384 bytes in any ASCII-compatible encoding: if the
+    word "refresh" is not among them, there is nothing to find.
+    """
+
+    def process_response(self, request, response):
+        head = response.body[:16384]
+        ascii_compatible = b"\x00" not in head[:256]  # UTF-16/32 pages go the long way
+        if ascii_compatible and b"refresh" not in head.lower():
+            return response
+        return super().process_response(request, response)

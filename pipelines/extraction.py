@@ -2,7 +2,8 @@
 
 Extraction is CPU-bound, so it never runs on the reactor thread: `ExtractionPipeline`
 hands each page to a `ProcessPoolExecutor` and awaits the result, so downloading
-goes on while the workers parse. The HTML is parsed once per page, in the worker.
+goes on while the workers parse. The body travels as bytes and is decoded and parsed
+once per page, in the worker.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 
 from scrapy.exceptions import DropItem
 
+from crawler.discovery import decode_page
 from crawler.items import Article, FetchError, Page
 from crawler.urls import same_site
 from pipelines.dedup import content_hash
@@ -26,15 +28,20 @@ from pipelines.page_metadata import read_page_metadata
 logger = logging.getLogger(__name__)
 
 
-def extract_article(html: str, url: str, hints: dict, options: dict) -> dict:
+def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
+                    encoding: str | None = None) -> dict:
     """Extract body text and metadata from one page; runs in a worker process.
 
-    Returns the `Article` fields as a dict, or {"not_article": reason}.
+    `html` may be the raw body with the charset the response declared (None: none): it is
+    decoded here (crawler.discovery.decode_page), so the reactor thread neither decodes
+    nor pickles a str. Returns the `Article` fields as a dict, or {"not_article": reason}.
     """
     from trafilatura import bare_extraction
     from trafilatura.utils import load_html, normalize_unicode
     from trafilatura.xml import xmltotxt
 
+    if isinstance(html, bytes):
+        html = decode_page(html, encoding)
     tree = load_html(html)
     if tree is None:
         return {"not_article": "not parseable as HTML"}
@@ -43,6 +50,7 @@ def extract_article(html: str, url: str, hints: dict, options: dict) -> dict:
         tree,
         url=url,
         with_metadata=True,
+        date_extraction_params=_date_search(page),
         favor_precision=options.get("favor_precision", False),
         favor_recall=options.get("favor_recall", False),
         include_comments=options.get("include_comments", True),
@@ -79,6 +87,18 @@ def extract_article(html: str, url: str, hints: dict, options: dict) -> dict:
         "word_count": words,
         "content_hash": content_hash(text),
     }
+
+
+def _date_search(page: dict) -> dict:
+    """htmldate's options: no extensive search when the page declares its date.
+
+    The declared date wins over trafilatura's (see "published" above), and htmldate's
+    extensive search (every date-like string in the page, through dateparser) is the
+    largest part of trafilatura's metadata cost; the quick search still reads the page's
+    own markup.
+    """
+    return {"original_date": True, "extensive_search": not page.get("published"),
+            "max_date": datetime.now(UTC).strftime("%Y-%m-%d")}
 
 
 def _clean_list(values) -> list[str]:
@@ -124,12 +144,15 @@ def _die_with_parent(crawl_pid: int) -> None:
 class ExtractionPipeline:
     """Turns `Page` items into `Article` items in worker processes; drops non-articles."""
 
-    def __init__(self, crawler, workers: int, options: dict):
+    def __init__(self, crawler, workers: int, options: dict, recycle_pages: int = 0):
         self.crawler = crawler
         self.stats = crawler.stats
         self.workers = workers
         self.options = options
+        self.recycle_pages = recycle_pages
         self.pool: ProcessPoolExecutor | None = None
+        self.pool_pages = 0  # pages handed to the current pool
+        self.recycling: asyncio.Future | None = None  # set while the pool is being replaced
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -142,17 +165,40 @@ class ExtractionPipeline:
             "include_tables": s.getbool("EXTRACT_INCLUDE_TABLES", True),
             "min_words": s.getint("EXTRACT_MIN_WORDS", 10),
         }
-        return cls(crawler, workers, options)
+        return cls(crawler, workers, options, s.getint("EXTRACT_RECYCLE_PAGES", 0))
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn: a forked copy of a running reactor (threads, sockets) is not safe to use.
+        # Not max_tasks_per_child: on Python 3.11-3.13 the pool then stops for good once its
+        # workers have reached the limit (CPython gh-115634); see _pool_for_next_page.
+        self.pool_pages = 0
         return ProcessPoolExecutor(
             self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_warm_worker,
             initargs=(os.getpid(),),
-            max_tasks_per_child=1000,  # bounds any slow leak in a worker over long runs
         )
+
+    async def _pool_for_next_page(self) -> ProcessPoolExecutor:
+        """The current pool, replaced by a fresh one every EXTRACT_RECYCLE_PAGES pages.
+
+        Fresh workers bound any slow leak over long runs. The old pool first finishes the
+        pages already queued on it, and only then do new workers start, so there is never
+        more than one pool in memory; pages that come meanwhile wait for the new pool.
+        """
+        while self.recycling is not None:
+            await self.recycling
+        if self.recycle_pages and self.pool_pages >= self.recycle_pages:
+            self.recycling = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.to_thread(self.pool.shutdown, wait=True)
+                self.pool = self._new_pool()
+                self.stats.inc_value("newsmill/extraction_pools")
+            finally:
+                self.recycling.set_result(None)
+                self.recycling = None
+        self.pool_pages += 1
+        return self.pool
 
     def open_spider(self) -> None:
         self.pool = self._new_pool()
@@ -165,15 +211,18 @@ class ExtractionPipeline:
     async def process_item(self, item):
         if not isinstance(item, Page):
             return item
-        html, item.html = item.html, ""  # release the body as soon as it is handed over
+        html, item.html = item.html, b""  # release the body as soon as it is handed over
+        pool = await self._pool_for_next_page()
         try:
-            future = self.pool.submit(extract_article, html, item.url, item.hints, self.options)
+            future = pool.submit(extract_article, html, item.url, item.hints, self.options,
+                                 item.encoding)
             del html
             result = await asyncio.wrap_future(future)
         except BrokenProcessPool:
             # A worker died (killed, out of memory): start a fresh pool, record the page.
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = self._new_pool()
+            if pool is self.pool:
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = self._new_pool()
             return self._error(item, "extraction", "extraction worker died on this page")
         except Exception as exc:  # a bug or a pathological page must not stop the crawl
             logger.warning("extraction failed for %s: %r", item.url, exc)

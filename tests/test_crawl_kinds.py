@@ -169,3 +169,14 @@ def test_a_page_that_is_not_an_article_is_counted_not_stored(site, newsmill):
     assert result.returncode == 0, newsmill.explain(result)
     assert newsmill.count("articles") == 0
     assert newsmill.rows("select not_articles from runs")[0]["not_articles"] == 1
+
+
+def test_a_meta_refresh_redirect_is_followed_to_the_article(site, newsmill):
+    site.add("/old.html", '<html><head><META HTTP-EQUIV="Refresh" content="0; url=/new.html">'
+                          "</head><body>moved</body></html>")
+    site.add("/new.html", article_html("Moved story"))
+
+    result = newsmill.crawl(site.url("/old.html"), "--kind", "article")
+
+    assert result.returncode == 0, newsmill.explain(result)
+    assert [r["url"] for r in newsmill.rows("select url from articles")] == [site.url("/new.html")]

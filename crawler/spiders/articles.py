@@ -142,8 +142,10 @@ class ArticlesSpider(scrapy.Spider):
             yield self._error(response.url, state, "content_type", f"not an HTML page ({ctype})")
         elif kind == "article" or (kind == "auto" and discovery.looks_like_article(response)):
             if kind == "article" or state.take_article():
-                yield Page(state.source.name, response.url, meta["found_as"], discovery.page_text(response),
-                           now(), meta["hints"], self._fetch_record(response))
+                # The raw body and its declared charset: decoding happens in the extraction worker.
+                yield Page(state.source.name, response.url, meta["found_as"], response.body, now(),
+                           meta["hints"], self._fetch_record(response),
+                           encoding=discovery.declared_encoding(response))
         else:
             for output in self._parse_section(response, state, meta["depth"]):
                 yield output

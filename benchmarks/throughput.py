@@ -1,0 +1,405 @@
+#!/usr/bin/env python3
+"""Throughput: newsmill against the extraction ceiling and the trafilatura command line.
+
+Serves N distinct article pages (benchmarks/article_site.py) on 127.0.0.1 behind an RSS feed
+and a sitemap, each request after a random latency, and measures in one run:
+
+1. ceiling: newsmill's own extraction function alone over the same pages, in one process per
+   core (and plain trafilatura.extract for reference), pages/s;
+2. newsmill: `newsmill crawl` of the feed and sitemap into a fresh database, pages/s;
+3. peer: `trafilatura -i urls.txt --parallel C` over the same pages, pages/s;
+4. the ratios newsmill/ceiling and newsmill/peer;
+5. a re-crawl of the unchanged site: time as a fraction of the first crawl, bytes and
+   article bodies the site sent again;
+6. peak resident memory of the crawl's process tree; with --memory, at 1k and 10k pages.
+
+    .venv/bin/python benchmarks/throughput.py [--pages 2000] [--latency 50-200] [--memory]
+
+The last line is machine-readable (name value pairs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.article_site import CORPUS, ArticleSite  # noqa: E402
+
+BIN = Path(sys.executable).parent
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+CLOCK = os.sysconf("SC_CLK_TCK")
+
+
+# --- measuring processes -------------------------------------------------------------
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (Linux /proc)."""
+    tree, total, todo = _children(), 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/statm") as f:
+                total += int(f.read().split()[1]) * PAGE_SIZE
+        except (OSError, IndexError, ValueError):
+            pass
+        todo.extend(tree.get(p, []))
+    return total
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        fields = f.read().rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK
+
+
+class PeakMemory:
+    """Samples the resident memory of a process tree until stopped; keeps the peak."""
+
+    def __init__(self, pid: int, interval: float = 0.25):
+        self.pid, self.interval, self.peak = pid, interval, 0
+        self.cpu = 0.0  # CPU seconds of the root process itself, as last seen
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopped.is_set():
+            self.peak = max(self.peak, tree_rss(self.pid))
+            try:
+                self.cpu = cpu_seconds(self.pid)
+            except (OSError, IndexError, ValueError):
+                pass
+            self.stopped.wait(self.interval)
+
+    def stop(self) -> int:
+        self.stopped.set()
+        self.thread.join()
+        return self.peak
+
+
+def run_measured(cmd: list[str], env: dict | None = None, cwd: Path | None = None,
+                 timeout: float = 3600) -> dict:
+    """Run a command; its wall time, exit status, output tail, peak tree memory and CPU.
+
+    cpu_main is the command's own process, cpu_total it and every descendant it waited for
+    (newsmill's extraction workers).
+    """
+    import resource
+
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    memory = PeakMemory(proc.pid)
+    out, err = proc.communicate(timeout=timeout)
+    seconds = time.perf_counter() - started
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_total = (children.ru_utime + children.ru_stime
+                 - children_before.ru_utime - children_before.ru_stime)
+    return {"seconds": seconds, "exit": proc.returncode, "peak_rss": memory.stop(),
+            "cpu_main": memory.cpu, "cpu_total": cpu_total,
+            "stdout": out[-3000:], "stderr": err[-3000:]}
+
+
+# --- the site --------------------------------------------------------------------------
+class SiteProcess:
+    """benchmarks/article_site.py in its own process, so it never shares our GIL."""
+
+    def __init__(self, pages: int, latency: str, hosts: int = 1):
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "benchmarks" / "article_site.py"), "--pages", str(pages),
+             "--latency", latency, "--hosts", str(hosts)], stdout=subprocess.PIPE, text=True)
+        hello = json.loads(self.proc.stdout.readline())
+        self.urls, self.pid = hello["urls"], hello["pid"]
+
+    def stats(self) -> dict:
+        with urllib.request.urlopen(self.urls[0] + "/__stats", timeout=10) as response:
+            return {**json.loads(response.read()), "cpu": cpu_seconds(self.pid)}
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def delta(after: dict, before: dict) -> dict:
+    return {k: after[k] - before.get(k, 0) for k in after}
+
+
+# --- 1. the ceiling ----------------------------------------------------------------------
+def _timed(extract, page: bytes) -> float:
+    """CPU seconds one extraction took in this worker; negative when it found nothing."""
+    started = time.process_time()
+    found = extract(page)
+    spent = time.process_time() - started
+    return spent if found else -spent
+
+
+def _newsmill_extract(page: bytes) -> float:
+    from pipelines.extraction import extract_article
+
+    return _timed(lambda p: "not_article" not in extract_article(
+        p, "http://127.0.0.1/news/x.html", {}, {"min_words": 10}, "utf-8"), page)
+
+
+def _plain_extract(page: bytes) -> float:
+    import trafilatura
+
+    return _timed(lambda p: trafilatura.extract(p.decode("utf-8"), url="http://127.0.0.1/news/x.html")
+                  is not None, page)
+
+
+def _plain_extract_metadata(page: bytes) -> float:
+    import trafilatura
+
+    return _timed(lambda p: trafilatura.extract(p.decode("utf-8"), url="http://127.0.0.1/news/x.html",
+                                                with_metadata=True) is not None, page)
+
+
+def _warm() -> None:
+    import trafilatura  # noqa: F401
+
+    import pipelines.extraction  # noqa: F401
+
+
+def ceilings(site: ArticleSite, count: int, workers: int, functions: list,
+             rounds: int = 2) -> list[tuple[float, float]]:
+    """(pages per second, CPU seconds per page) of each function over `count` pages in
+    `workers` processes.
+
+    The functions take turns on slices of the pages, so load from other work on the machine
+    falls on all of them alike.
+    """
+    pages = [site.page(i) for i in range(count)]
+    step = -(-count // rounds)
+    spent = [0.0] * len(functions)
+    cpu = [0.0] * len(functions)
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_warm) as pool:
+        for function in functions:
+            list(pool.map(function, pages[:workers * 2]))  # warm every worker
+        for start in range(0, count, step):
+            chunk = pages[start:start + step]
+            for n, function in enumerate(functions):
+                started = time.perf_counter()
+                results = list(pool.map(function, chunk, chunksize=2))
+                spent[n] += time.perf_counter() - started
+                cpu[n] += sum(abs(r) for r in results)
+                done = sum(1 for r in results if r >= 0)
+                assert done >= len(chunk) * 0.95, f"only {done} of {len(chunk)} pages extracted"
+    return [(count / s, c / count) for s, c in zip(spent, cpu, strict=True)]
+
+
+# --- 2. newsmill -------------------------------------------------------------------------
+def newsmill_command(base: str, db: Path, concurrency: int, extra: list[str]) -> list[str]:
+    return [str(BIN / "newsmill"), "crawl", f"{base}/feed.xml", f"{base}/sitemap.xml",
+            "--db", str(db), "--max-articles", "0", "--log-level", "WARNING",
+            "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+            "-s", f"CONCURRENT_REQUESTS={concurrency}",
+            "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}",
+            "-s", "NEWSMILL_PROGRESS=off", *extra]
+
+
+def stored_articles(db: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return conn.execute("select count(*) from articles").fetchone()[0]
+
+
+def crawl(site: SiteProcess, db: Path, concurrency: int, extra: list[str]) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    before = site.stats()
+    result = run_measured(newsmill_command(site.urls[0], db, concurrency, extra), env=env, cwd=db.parent)
+    result["site"] = delta(site.stats(), before)
+    result["stored"] = stored_articles(db)
+    return result
+
+
+# --- 3. the peer -------------------------------------------------------------------------
+def peer_settings(workdir: Path) -> Path:
+    """trafilatura's own settings.cfg, with no sleep between requests and loopback allowed."""
+    import trafilatura
+
+    text = (Path(trafilatura.__file__).parent / "settings.cfg").read_text()
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("SLEEP_TIME"):
+            line = "SLEEP_TIME = 0"
+        elif line.startswith("SSRF_PROTECTION"):
+            line = "SSRF_PROTECTION = off"  # the site is on 127.0.0.1
+        lines.append(line)
+    path = workdir / "trafilatura.cfg"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def peer(site: SiteProcess, pages: ArticleSite, workdir: Path, concurrency: int) -> dict:
+    """`trafilatura -i urls.txt --parallel C`, URLs spread over the site's loopback hosts.
+
+    The command line fetches one URL per host at a time (courlan's UrlStore hands out one
+    URL per domain per round), so on a single host --parallel would not apply; spreading the
+    same pages over C loopback addresses gives it its full concurrency.
+    """
+    urls = workdir / "urls.txt"
+    urls.write_text("".join(f"{site.urls[i % len(site.urls)]}{pages.path(i)}\n"
+                            for i in range(pages.pages)))
+    out = workdir / "peer-output"
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [str(BIN / "trafilatura"), "-i", str(urls), "--parallel", str(concurrency),
+           "--config-file", str(peer_settings(workdir)), "--with-metadata", "-o", str(out)]
+    before = site.stats()
+    result = run_measured(cmd, cwd=workdir)
+    result["site"] = delta(site.stats(), before)
+    result["stored"] = sum(1 for p in out.rglob("*") if p.is_file())
+    result["command"] = cmd
+    return result
+
+
+# --- reporting ---------------------------------------------------------------------------
+def mb(n: float) -> str:
+    return f"{n / 2**20:.0f} MB"
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=2000, help="article pages on the site (default 2000)")
+    parser.add_argument("--latency", default="50-200", help="per request, ms LOW-HIGH (default 50-200)")
+    parser.add_argument("--concurrency", type=int, default=16,
+                        help="concurrent requests, newsmill and peer alike (default 16)")
+    parser.add_argument("--ceiling-pages", type=int, default=484,
+                        help="pages for the extraction ceiling (default 484: every corpus page 4 times)")
+    parser.add_argument("--memory", action="store_true",
+                        help="only newsmill's peak memory, crawling 1k then 10k pages")
+    parser.add_argument("--no-peer", action="store_true", help="skip the trafilatura command line")
+    parser.add_argument("--keep", type=Path, help="keep databases and outputs in this directory")
+    parser.add_argument("-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra setting for newsmill crawl (repeatable)")
+    args = parser.parse_args()
+    workdir = args.keep or Path(tempfile.mkdtemp(prefix="newsmill-throughput-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    extra = [x for s in args.settings for x in ("-s", s)]
+    print(f"cores {os.cpu_count()}, load {load()}, latency {args.latency} ms, "
+          f"concurrency {args.concurrency}, workdir {workdir}", flush=True)
+    if args.memory:
+        return memory_mode(args, workdir, extra)
+
+    workers = os.cpu_count() or 1
+    hosts = 1 if args.no_peer else args.concurrency
+    site = SiteProcess(args.pages, args.latency, hosts)
+    try:
+        pages = ArticleSite(args.pages, CORPUS)
+        count = min(args.ceiling_pages, args.pages)
+        (ceiling_rate, ceiling_cpu), (plain_rate, _), (meta_rate, _) = ceilings(
+            pages, count, workers, [_newsmill_extract, _plain_extract, _plain_extract_metadata])
+        print(f"ceiling: extract_article in {workers} processes: {ceiling_rate:.1f} pages/s, "
+              f"{1000 * ceiling_cpu:.1f} ms CPU per page; "
+              f"trafilatura.extract: {plain_rate:.1f} pages/s, with metadata {meta_rate:.1f} pages/s "
+              f"({count} pages; load {load()})",
+              flush=True)
+
+        db = workdir / "throughput.db"
+        for stale in workdir.glob("throughput.db*"):
+            stale.unlink()
+        first = crawl(site, db, args.concurrency, extra)
+        rate = args.pages / first["seconds"]
+        print(f"newsmill: {first['stored']} of {args.pages} stored in {first['seconds']:.1f} s: "
+              f"{rate:.1f} pages/s, peak RSS {mb(first['peak_rss'])}, exit {first['exit']}, "
+              f"site CPU {first['site']['cpu'] / first['seconds']:.0%} of a core (load {load()})", flush=True)
+        print(f"  CPU per page: crawl process {1000 * first['cpu_main'] / args.pages:.1f} ms, extraction "
+              f"workers {1000 * (first['cpu_total'] - first['cpu_main']) / args.pages:.1f} ms", flush=True)
+        if first["exit"] not in (0, 1) or first["stored"] < args.pages * 0.95:
+            print(first["stderr"], file=sys.stderr)
+        again = crawl(site, db, args.concurrency, extra)
+        print(f"re-crawl: {again['seconds']:.1f} s ({again['seconds'] / first['seconds']:.0%} of the first), "
+              f"{again['site']['bytes']} bytes sent, {again['site']['article_bodies']} article bodies, "
+              f"{again['site']['not_modified']} answered 304 (load {load()})", flush=True)
+
+        if args.no_peer:
+            peer_rate = peer_cpu = float("nan")
+        else:
+            other = peer(site, pages, workdir, args.concurrency)
+            peer_rate = args.pages / other["seconds"]
+            peer_cpu = other["cpu_total"] / args.pages
+            print(f"peer: trafilatura --parallel {args.concurrency}: {other['stored']} of {args.pages} "
+                  f"extracted in {other['seconds']:.1f} s: {peer_rate:.1f} pages/s, peak RSS "
+                  f"{mb(other['peak_rss'])}, exit {other['exit']} (load {load()})", flush=True)
+            print(f"  CPU per page: {1000 * peer_cpu:.1f} ms, in one process (extraction runs in its "
+                  f"main thread)")
+            print("  " + " ".join(other["command"]))
+    finally:
+        site.stop()
+    print("newsmill: " + " ".join(newsmill_command("http://127.0.0.1:PORT", Path("DB"), args.concurrency, extra)))
+    # The same comparison from CPU time, which other work on the machine hardly changes: the
+    # rate each would reach with the machine to itself. newsmill: its cores over its CPU per
+    # page, but no faster than its crawl process alone allows; the peer extracts in its main
+    # thread, so one core over its CPU per page.
+    newsmill_cpu, main_cpu = first["cpu_total"] / args.pages, first["cpu_main"] / args.pages
+    cores = os.cpu_count() or 1
+    newsmill_alone = min(cores / newsmill_cpu, 1 / main_cpu)
+    ceiling_alone = cores / ceiling_cpu
+    peer_alone = 1 / peer_cpu
+    print(f"from CPU time: ceiling {ceiling_alone:.1f} pages/s, newsmill {newsmill_alone:.1f} pages/s "
+          f"({1000 * newsmill_cpu:.1f} ms per page, {1000 * main_cpu:.1f} ms of it in the crawl process), "
+          f"peer {peer_alone:.1f} pages/s")
+    print(f"newsmill_vs_ceiling {rate / ceiling_rate:.2f} newsmill_vs_peer {rate / peer_rate:.2f} "
+          f"recrawl_time {again['seconds'] / first['seconds']:.3f} "
+          f"recrawl_article_bodies {again['site']['article_bodies']} recrawl_bytes {again['site']['bytes']} "
+          f"peak_rss_mb {first['peak_rss'] / 2**20:.0f} "
+          f"cpu_newsmill_vs_ceiling {newsmill_alone / ceiling_alone:.2f} "
+          f"cpu_newsmill_vs_peer {newsmill_alone / peer_alone:.2f} "
+          f"newsmill_pps {rate:.1f} ceiling_pps {ceiling_rate:.1f} "
+          f"peer_pps {peer_rate:.1f} pages {args.pages} cores {cores}")
+
+
+def memory_mode(args, workdir: Path, extra: list[str]) -> None:
+    """Peak memory of newsmill's crawl at 1k and at 10k pages, each on a fresh database."""
+    peaks = {}
+    for n in (1000, 10000):
+        site = SiteProcess(n, args.latency)
+        try:
+            db = workdir / f"memory-{n}.db"
+            for stale in workdir.glob(f"memory-{n}.db*"):
+                stale.unlink()
+            result = crawl(site, db, args.concurrency, extra)
+        finally:
+            site.stop()
+        peaks[n] = result["peak_rss"]
+        print(f"{n} pages: {result['stored']} stored in {result['seconds']:.1f} s "
+              f"({n / result['seconds']:.1f} pages/s), peak RSS {mb(result['peak_rss'])} (load {load()})",
+              flush=True)
+    print(f"memory_10k_vs_1k {peaks[10000] / peaks[1000]:.2f} peak_rss_1k_mb {peaks[1000] / 2**20:.0f} "
+          f"peak_rss_10k_mb {peaks[10000] / 2**20:.0f} cores {os.cpu_count()}")
+
+
+if __name__ == "__main__":
+    main()
