@@ -30,18 +30,11 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.sites import Site, article_html  # noqa: E402
+from tests.sites import Site, article_html, send  # noqa: E402
 
 GOOD = 12
 
 
-def _answer(h, status=200, body=b"", headers=None):
-    h.send_response(status)
-    for name, value in {"Content-Type": "text/html", **(headers or {})}.items():
-        h.send_header(name, value)
-    h.send_header("Content-Length", str(len(body)))
-    h.end_headers()
-    h.wfile.write(body)
 
 
 def build(site: Site, forbidden: Site) -> tuple[list[str], dict[str, str]]:
@@ -96,12 +89,12 @@ def build(site: Site, forbidden: Site) -> tuple[list[str], dict[str, str]]:
         n = int(h.path.split("=")[1])
         links = "".join(f'<a href="/calendar?day={n + k}">day</a> ' for k in (-1, 1))
         links += "".join(f'<a href="/farm/{n}-{k}?sessionid={time.time_ns()}">x</a> ' for k in range(50))
-        _answer(h, body=f"<html><body>{links}</body></html>".encode())
+        send(h, body=f"<html><body>{links}</body></html>".encode())
 
     def farm(h):
         n = h.path.split("?")[0].rsplit("/", 1)[1]
         links = "".join(f'<a href="/farm/{n}{k}?sid={time.time_ns()}">x</a> ' for k in range(50))
-        _answer(h, body=f"<html><body>{links}</body></html>".encode())
+        send(h, body=f"<html><body>{links}</body></html>".encode())
 
     site.add_handler("/calendar", calendar)
     site.add_prefix_handler("/farm/", farm)

@@ -51,7 +51,7 @@ class Article:
     fetched_at: str = ""
     seen_urls: list[str] = field(default_factory=list)  # every URL this fetch came under
     fetch: dict = field(default_factory=dict)  # what the response said, for the next re-check
-    near_duplicate_keys: list[int] = field(default_factory=list)  # set by the dedup pipeline
+    near_duplicate_keys: list[int] = field(default_factory=list)  # set with content_hash at extraction
 
 
 @dataclass

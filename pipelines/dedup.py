@@ -1,8 +1,9 @@
 """Where an article is judged: its one URL, its fingerprint, and what "the same text" means.
 
 `DedupPipeline` (between extraction and storage) puts every URL of an article in its
-normal form and computes the two fingerprints the store judges it by, inside its write
-transaction (so two crawls writing at once judge against each other's rows):
+normal form; the two fingerprints defined here are computed in the extraction worker
+(they cost CPU), and the store judges by them inside its write transaction (so two
+crawls writing at once judge against each other's rows):
 
 - `content_hash`: the text as a reader compares it (whitespace and date lines ignored);
   equal hashes are the same article text: a `duplicate`, or `unchanged`.
@@ -142,6 +143,7 @@ class DedupPipeline:
         item.seen_urls = list(dict.fromkeys([item.url, *(clean_url(u) for u in item.seen_urls)]))
         if item.fetch.get("urls"):
             item.fetch["urls"] = list(dict.fromkeys(clean_url(u) for u in item.fetch["urls"]))
-        item.content_hash = content_hash(item.text)
-        item.near_duplicate_keys = near_duplicate_keys(item.text)
+        if not item.content_hash:  # normally computed in the extraction worker, off the reactor
+            item.content_hash = content_hash(item.text)
+            item.near_duplicate_keys = near_duplicate_keys(item.text)
         return item

@@ -166,6 +166,16 @@ def distinct_words(seed: str, count: int) -> str:
     return " ".join(rng.choice(VOCABULARY) for _ in range(count))
 
 
+def send(handler, status: int = 200, body: bytes = b"", headers: dict | None = None) -> None:
+    """Write a whole answer from inside an `add_handler` handler."""
+    handler.send_response(status)
+    for name, value in {"Content-Type": "text/html", **(headers or {})}.items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 def article_html(title: str, paragraphs: int = 6, *, extra_head: str = "", lang: str = "en",
                  words: str | None = None) -> str:
     """A plausible news article page with enough text to count as an article.

@@ -1,15 +1,6 @@
 """Traps: redirect loops and chains, endless calendars, session ids, link farms all end."""
 
-from tests.sites import article_html
-
-
-def _answer(h, status=200, body=b"", headers=None):
-    h.send_response(status)
-    for name, value in {"Content-Type": "text/html", **(headers or {})}.items():
-        h.send_header(name, value)
-    h.send_header("Content-Length", str(len(body)))
-    h.end_headers()
-    h.wfile.write(body)
+from tests.sites import article_html, send
 
 
 def test_redirect_loop_ends_with_an_error(site, newsmill):
@@ -24,7 +15,7 @@ def test_redirect_loop_ends_with_an_error(site, newsmill):
 def test_long_redirect_chain_is_cut(site, newsmill):
     def hop(h):
         n = int(h.path.rsplit("/", 1)[1])
-        _answer(h, 301, headers={"Location": f"/chain/{n + 1}"})
+        send(h, 301, headers={"Location": f"/chain/{n + 1}"})
 
     for n in range(100):
         site.add_handler(f"/chain/{n}", hop)
@@ -38,7 +29,7 @@ def test_endless_calendar_is_bounded_by_max_depth(site, newsmill):
     def day(h):
         n = int(h.path.split("=")[1])
         links = f'<a href="/calendar?day={n + 1}">next day</a> <a href="/calendar?day={n - 1}">previous day</a>'
-        _answer(h, body=f"<html><body><h1>Events of day {n}</h1>{links}</body></html>".encode())
+        send(h, body=f"<html><body><h1>Events of day {n}</h1>{links}</body></html>".encode())
 
     site.add_handler("/calendar", day)
     sources = f"""
@@ -65,7 +56,7 @@ def test_session_ids_in_every_link_do_not_multiply_pages(site, newsmill):
         links = "".join(f'<a href="/story/{i}.html?sessionid={n}x{i}&utm_source=s{n}">s</a> '
                         f'<a href="/story/{i}.html?jsessionid=Z{n}{i}">again</a> ' for i in range(3))
         links += f'<a href="/section?sid={n}">more</a>'
-        _answer(h, body=f"<html><body>{links}</body></html>".encode())
+        send(h, body=f"<html><body>{links}</body></html>".encode())
 
     site.add_handler("/section", section)
     sources = f"""
@@ -86,7 +77,7 @@ def test_link_farm_stops_at_the_request_budget(site, newsmill):
     def farm(h):
         n = int(h.path.rsplit("/", 1)[1])
         links = "".join(f'<a href="/farm/{n * 100 + k}">page {k}</a> ' for k in range(1, 101))
-        _answer(h, body=f"<html><body>{links}</body></html>".encode())
+        send(h, body=f"<html><body>{links}</body></html>".encode())
 
     site.add_handler("/farm/", farm)
     for n in range(1, 101):  # handlers match exact paths; the farm answers every one of them
