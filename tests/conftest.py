@@ -15,9 +15,10 @@ from tests.sites import Site
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "article-extraction"
 
-# Fast and deterministic against loopback: no politeness delays, two extraction workers.
+# Fast and deterministic against loopback: no politeness delays, one extraction worker
+# (each worker costs a second of CPU to start; the pages of a test need no more).
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-        "-s", "EXTRACT_WORKERS=2", "-s", "NEWSMILL_PROGRESS=log", "-s", "RETRY_TIMES=0",
+        "-s", "EXTRACT_WORKERS=1", "-s", "NEWSMILL_PROGRESS=log", "-s", "RETRY_TIMES=0",
         "-s", "DOWNLOAD_TIMEOUT=10"]
 
 
