@@ -27,6 +27,7 @@ import json
 import os
 import random
 import re
+import string
 import sys
 import threading
 import time
@@ -56,6 +57,51 @@ def load_corpus(corpus: Path = CORPUS) -> list[str]:
     """The corpus pages as text, in file name order."""
     return [gzip.decompress(p.read_bytes()).decode("utf-8", "replace")
             for p in sorted((corpus / "html").glob("*.html.gz"))]
+
+
+class LetterShift(dict):
+    """str.translate table: ASCII letters through a shuffled alphabet, other letters moved
+    `round_` code points on (when that is a letter too), built as characters are met."""
+
+    def __init__(self, round_: int):
+        letters = list(string.ascii_lowercase)
+        random.Random(round_).shuffle(letters)
+        super().__init__(str.maketrans(string.ascii_lowercase + string.ascii_uppercase,
+                                       "".join(letters) + "".join(letters).upper()))
+        self.round = round_
+
+    def __missing__(self, code: int) -> int:
+        moved = code + self.round
+        target = moved if code > 127 and chr(code).isalpha() and chr(moved).isalpha() else code
+        self[code] = target
+        return target
+
+
+class BodyText(str):
+    """Text between tags in a page's <body> (outside scripts and styles)."""
+
+
+_MARKUP = re.compile(r"(<script\b.*?</script>|<style\b.*?</style>|<!--.*?-->|<[^>]*>)",
+                     re.IGNORECASE | re.DOTALL)
+
+
+def split_body_text(parts: list[str]) -> list[str]:
+    """A template with the text of its body marked as BodyText, everything else as it is."""
+    out: list[str] = []
+    in_body = False
+    for part in parts:
+        if part in (_TITLE, _SENTENCE):
+            out.append(part)
+            continue
+        if not in_body:
+            at = part.lower().find("<body")
+            if at < 0:
+                out.append(part)
+                continue
+            out.append(part[:at])
+            part, in_body = part[at:], True
+        out.extend(chunk if n % 2 else BodyText(chunk) for n, chunk in enumerate(_MARKUP.split(part)))
+    return out
 
 
 def make_template(page: str, tries: int = 8) -> list[str]:
@@ -101,7 +147,8 @@ class ArticleSite:
         self.pages = pages
         self.feed_items = feed_items
         # Copy i is made from corpus page i % len(templates); fewer pages need fewer templates.
-        self.templates = [make_template(p) for p in load_corpus(corpus)[:max(pages, 1)]]
+        self.templates = [split_body_text(make_template(p)) for p in load_corpus(corpus)[:max(pages, 1)]]
+        self.ciphers: dict[int, dict] = {}
 
     def path(self, i: int) -> str:
         return f"/news/{i:06d}.html"
@@ -113,10 +160,21 @@ class ArticleSite:
         return (f"Benchmark dispatch {i} opens with reference code {i * 104729 % 999983} "
                 f"and was filed as copy {i} of the local article site. ")
 
+    def cipher(self, round_: int) -> dict:
+        """A letter substitution for the round-th copy of each corpus page (identity first)."""
+        if round_ not in self.ciphers:
+            self.ciphers[round_] = {} if round_ == 0 else LetterShift(round_)
+        return self.ciphers[round_]
+
     def page(self, i: int) -> bytes:
         parts = self.templates[i % len(self.templates)]
+        # Each later round of copies of one corpus page gets its visible body text through a
+        # letter substitution of its own: the same markup, the same amount of text, but no
+        # shared word 3-grams, so newsmill's near-duplicate check sees different articles.
+        table = self.cipher(i // len(self.templates))
         title, sentence = html.escape(self.title(i)), html.escape(self.sentence(i))
-        return "".join(title if p == _TITLE else sentence if p == _SENTENCE else p
+        return "".join(title if p == _TITLE else sentence if p == _SENTENCE
+                       else p.translate(table) if isinstance(p, BodyText) else p
                        for p in parts).encode("utf-8")
 
     def modified(self, i: int) -> int:
