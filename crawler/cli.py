@@ -84,7 +84,7 @@ def cli():
 @click.option("--log-level", default=None,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
               help="Log level (default: WARNING with a progress bar, INFO otherwise).")
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")
 def crawl(urls, sources_file, names, db_path, max_articles, kind, overrides, log_level, debug):
     """Crawl sources once, now, into the database.
 
@@ -321,7 +321,15 @@ def print_status(report: dict) -> None:
 
 
 def main() -> None:
-    cli(prog_name="newsmill")
+    """The `newsmill` command: errors for people, tracebacks only with `crawl --debug`."""
+    try:
+        cli(prog_name="newsmill")
+    except Exception as exc:
+        if "--debug" in sys.argv:
+            raise
+        click.echo(f"newsmill: unexpected error: {type(exc).__name__}: {exc} "
+                   "(run again with --debug for the traceback)", err=True)
+        sys.exit(EXIT_PARTIAL)
 
 
 if __name__ == "__main__":
