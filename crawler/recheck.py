@@ -84,6 +84,12 @@ class KnownUrlsMiddleware:
         self.known.close()
 
 
+def unchanged_by_lastmod(known: dict | None, hints: dict) -> bool:
+    """True when the sitemap/feed gives the same (or an older) lastmod than last time."""
+    lastmod = lastmod_hint(hints or {})
+    return bool(known and lastmod and known["lastmod"]) and not _later(lastmod, known["lastmod"])
+
+
 def _later(timestamp: str, than: str) -> bool:
     """ISO timestamps compared as instants (offsets may differ); unreadable ones as text."""
     try:

@@ -16,14 +16,17 @@ from urllib.parse import urlsplit
 
 import scrapy
 from courlan import is_navigation_page, is_not_crawlable
+from scrapy import signals
 from scrapy.linkextractors import LinkExtractor
 
 from crawler import discovery
 from crawler.errors import describe_failure
 from crawler.items import FetchError, NotModified, Page
+from crawler.recheck import unchanged_by_lastmod
 from crawler.safety import SourceLimitReached
 from crawler.sources import Source, sources_from_settings
 from crawler.urls import clean_url, on_domains, registered_domain
+from pipelines.database import KnownUrls
 
 # Articles first, then what lists them, then pages to explore: a source's request budget
 # is spent on what it is for before a maze of navigation can use it up.
@@ -83,7 +86,15 @@ class ArticlesSpider(scrapy.Spider):
         spider.states = {s.name: SourceState.build(s) for s in spider.sources}
         spider.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
         spider.max_listing_hops = crawler.settings.getint("NEWSMILL_MAX_SITEMAP_NESTING", 4)
+        # Read-only: which listed articles are known and unchanged need no request at all.
+        spider.known = KnownUrls(crawler.settings.get("NEWSMILL_DB")) \
+            if crawler.settings.getbool("NEWSMILL_RECHECK_KNOWN_URLS", True) else None
+        crawler.signals.connect(spider.close_known, signal=signals.spider_closed)
         return spider
+
+    def close_known(self) -> None:
+        if self.known is not None:
+            self.known.close()
 
     async def start(self):
         for state in self.states.values():
@@ -191,8 +202,26 @@ class ArticlesSpider(scrapy.Spider):
         for url, hints in entries:
             if state.articles_left <= 0:
                 break
-            if request := self._article_request(url, state, depth + 1, hints):
+            if skipped := self._unchanged(url, state, hints):
+                yield skipped
+            elif request := self._article_request(url, state, depth + 1, hints):
                 yield request
+
+    def _unchanged(self, url, state, hints):
+        """A NotModified for a known article whose listed lastmod has not changed, else None.
+
+        Deciding here, not in KnownUrlsMiddleware, spends no request, no article budget and
+        no trip through Scrapy's engine on the many unchanged entries of a re-crawled sitemap.
+        """
+        if self.known is None or not hints:
+            return None
+        cleaned = clean_url(url)
+        if cleaned in state.scheduled or not unchanged_by_lastmod(self.known.get(cleaned), hints):
+            return None
+        state.scheduled.add(cleaned)
+        self.crawler.stats.inc_value(f"newsmill/skipped/{state.source.name}")
+        self.crawler.stats.inc_value("newsmill/skipped_requests/lastmod")
+        return NotModified(state.source.name, cleaned, now(), skipped=True)
 
     def _parse_section(self, response, state, depth):
         """A section or home page: read its advertised feeds, follow its links."""
