@@ -222,7 +222,8 @@ def newsmill_command(base: str, db: Path, concurrency: int, extra: list[str]) ->
             "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
             "-s", f"CONCURRENT_REQUESTS={concurrency}",
             "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}",
-            "-s", "NEWSMILL_PROGRESS=off", *extra]
+            "-s", "NEWSMILL_PROGRESS=off",
+            "-s", "NEWSMILL_SOURCE_MAX_REQUESTS=0", *extra]  # a 10k-page site needs more than 5000
 
 
 def stored_articles(db: Path) -> int:
