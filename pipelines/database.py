@@ -180,7 +180,6 @@ def _v4_daemon(db: sqlite_utils.Database) -> None:
 MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host, _v4_daemon]
 SCHEMA_VERSION = len(MIGRATIONS)
 
-RUN_STATUSES = ("running", "ok", "partial", "failed", "interrupted")
 # Which outcome a run counts when one article comes back several times in it.
 OUTCOME_RANK = {"unchanged": 0, "duplicate": 1, "new": 2, "updated": 3}
 
