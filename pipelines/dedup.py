@@ -43,11 +43,15 @@ def is_date_line(line: str) -> bool:
     Pages print such a line near the text and change it without changing the article;
     a line with more than two other words is content ("The summit begins on 3 March").
     """
-    if not any(c.isdigit() for c in line):
-        return False
-    words = [w.strip(",;:()[]–—-") for w in line.split()]
-    others = [w for w in words if w and not _DATE_WORDS.match(w)]
-    return len(others) <= 2 and len(others) < len(words)
+    words = line.split()
+    others = 0
+    for word in words:  # stops at the third other word: most lines are prose
+        word = word.strip(",;:()[]–—-")
+        if word and not _DATE_WORDS.match(word):
+            others += 1
+            if others > 2:
+                return False
+    return others < len(words) and any(c.isdigit() for c in line)
 
 
 def comparable_text(text: str) -> str:
@@ -60,7 +64,17 @@ def comparable_text(text: str) -> str:
 
 def content_hash(text: str) -> str:
     """A fingerprint of the text that ignores cosmetic differences (see comparable_text)."""
-    return hashlib.sha256(comparable_text(text).encode("utf-8")).hexdigest()
+    return _hash(comparable_text(text))
+
+
+def _hash(comparable: str) -> str:
+    return hashlib.sha256(comparable.encode("utf-8")).hexdigest()
+
+
+def fingerprints(text: str) -> tuple[str, list[int]]:
+    """`content_hash` and `near_duplicate_keys` of one text, its comparable form made once."""
+    comparable = comparable_text(text)
+    return _hash(comparable), _band_keys(_shingles(comparable))
 
 
 # --- near duplicates ----------------------------------------------------------------
@@ -81,7 +95,11 @@ _WORD = re.compile(r"\w+")
 
 def shingles(text: str) -> set[str]:
     """Overlapping word 3-grams of the comparable text, case-folded."""
-    words = _WORD.findall(comparable_text(text).casefold())
+    return _shingles(comparable_text(text))
+
+
+def _shingles(comparable: str) -> set[str]:
+    words = _WORD.findall(comparable.casefold())
     if len(words) < SHINGLE_WORDS:
         return {" ".join(words)} if words else set()
     return {" ".join(words[i:i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
@@ -110,9 +128,12 @@ def near_duplicate_keys(text: str) -> list[int]:
     Cassandra, none of which survives in our SQLite file, so the bands are hashed into
     integer keys here and stored by the store in an indexed table.
     """
+    return _band_keys(shingles(text))
+
+
+def _band_keys(grams: set[str]) -> list[int]:
     from datasketch import MinHash
 
-    grams = shingles(text)
     if not grams:
         return []
     signature = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_permutations())
