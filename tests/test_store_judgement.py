@@ -126,3 +126,37 @@ def test_a_store_from_schema_v1_gets_its_hashes_and_index_on_opening(tmp_path):
         {"duplicate": 1}
     assert count(store, "near_duplicate_keys") == 14
     store.close()
+
+
+def search(store, words: str) -> list[int]:
+    return [r[0] for r in store.db.execute(
+        "select rowid from articles_fts where articles_fts match ? order by rowid", [words])]
+
+
+def test_search_follows_new_versions_and_a_store_from_v4_keeps_its_index(tmp_path):
+    """From schema v5 the index is rewritten only when title, description or text change
+    (marking an article seen used to re-index its whole text); search must stay right."""
+    import sqlite_utils
+
+    from pipelines.database import MIGRATIONS
+
+    db = sqlite_utils.Database(tmp_path / "v4.db")
+    for n, migration in enumerate(MIGRATIONS[:4]):
+        migration(db)
+        db.execute(f"PRAGMA user_version = {n + 1}")
+    db.close()
+    store = ArticleStore(tmp_path / "v4.db")  # migrated to the current schema on opening
+    first_words = " ".join(TEXT.split()[:3]).strip(".")
+    save(store, article("https://example.com/a.html"))
+    assert search(store, first_words) == [1]
+
+    save(store, article("https://example.com/a.html", fetched_at="2099-01-01T00:00:00+00:00"))
+    assert store.db.execute("select last_seen from articles").fetchone()[0].startswith("2099")
+    assert search(store, first_words) == [1]  # seen again: still found
+
+    rewritten = "\n".join(f"{distinct_words(f'rewritten {p}', 20).capitalize()}." for p in range(8))
+    assert save(store, article("https://example.com/a.html", text=rewritten)) == {"updated": 1}
+    assert search(store, first_words) == []
+    assert search(store, " ".join(rewritten.split()[:3]).strip(".")) == [1]
+    assert count(store, "articles_fts") == 1
+    store.close()
