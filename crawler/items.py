@@ -63,6 +63,7 @@ class NotModified:
     url: str
     at: str
     skipped: bool = False  # True when no request was sent at all
+    lastmod: str | None = None  # the listing's lastmod, for a 304 answer (kept for next time)
 
 
 @dataclass

@@ -72,3 +72,51 @@ def test_article_first_seen_longer_ago_than_recheck_for_is_not_requested(site, n
     assert site.fetched(ARTICLE) == 1
     assert runs(newsmill) == [(1, 0, 0), (0, 0, 1)]
     assert newsmill.count("article_versions") == 0
+
+
+def test_lastmod_from_the_sitemap_counts_when_the_feed_lists_the_article_first(site, newsmill):
+    """A feed dates entries by publication, a sitemap by lastmod. The feed is read first
+    here (the sitemap answers 0.4 s later, each article 1 s later): its article requests
+    are already queued when the sitemap's lastmod arrives, and must still be judged by it."""
+    paths = [f"/news/2026/11/story-{i}.html" for i in range(12)]
+    for n, path in enumerate(paths):
+        site.add(path, article_html(f"Story {n}"), etag=True, delay=1.0)
+    feed = site.add("/rss.xml", rss_feed(site, [(f"Story {n}", p) for n, p in enumerate(paths)]),
+                    "application/rss+xml")
+    entries = "".join(f"<url><loc>{site.url(p)}</loc><lastmod>2026-11-03T10:00:00+00:00</lastmod></url>"
+                      for p in paths)
+    sitemap = site.add("/sitemap.xml", '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/'
+                       f'schemas/sitemap/0.9">{entries}</urlset>', "application/xml", delay=0.4)
+    sources = f'[[sources]]\nname = "news"\nurls = ["{feed}", "{sitemap}"]\n'
+    crawl = ("-s", "CONCURRENT_REQUESTS=4", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4")
+
+    assert newsmill.crawl(*crawl, sources=sources).returncode == 0
+    # Every article is remembered with the sitemap's lastmod, though the feed found it first.
+    assert {r["lastmod"] for r in newsmill.rows("select lastmod from fetch_state")} == \
+        {"2026-11-03T10:00:00+00:00"}
+    first = len(site.requests)
+
+    assert newsmill.crawl(*crawl, sources=sources).returncode == 0
+    again = [p for _, p, _ in site.requests[first:] if p in paths]
+    # Only requests the downloader took before the sitemap came (at most its 4 slots) are
+    # sent, conditionally; all the others are skipped. No article body is sent again.
+    assert len(again) <= 4
+    assert sorted(site.bodies_served(paths)) == sorted(paths)  # each once, in the first crawl
+    assert runs(newsmill) == [(12, 0, 0), (0, 0, 12)]
+
+
+def test_a_304_remembers_the_lastmod_the_sitemap_gave_so_the_next_crawl_sends_nothing(site, newsmill):
+    site.add(ARTICLE, article_html("Known story"), etag=True)
+    feed = site.add("/rss.xml", rss_feed(site, [("Known story", ARTICLE)]), "application/rss+xml")
+    sitemap = site.add("/sitemap.xml", '<?xml version="1.0"?><urlset xmlns="http://www.'
+                       f'sitemaps.org/schemas/sitemap/0.9"><url><loc>{site.url(ARTICLE)}</loc>'
+                       "<lastmod>2026-11-03T10:00:00+00:00</lastmod></url></urlset>",
+                       "application/xml")
+
+    assert newsmill.crawl(sources=source(feed)).returncode == 0  # found by the feed: no lastmod
+    assert newsmill.crawl(sources=source(sitemap)).returncode == 0  # conditional: 304
+    assert newsmill.crawl(sources=source(sitemap)).returncode == 0  # lastmod unchanged: skipped
+
+    assert [s for p, s, _ in site.served if p == ARTICLE] == [200, 304]
+    assert newsmill.rows("select lastmod from fetch_state") == [{"lastmod": "2026-11-03T10:00:00+00:00"}]
+    assert runs(newsmill) == [(1, 0, 0), (0, 0, 1), (0, 0, 1)]

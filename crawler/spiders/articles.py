@@ -47,7 +47,9 @@ class SourceState:
     deny: tuple[re.Pattern, ...]
     links: LinkExtractor
     articles_left: float
-    scheduled: set = field(default_factory=set)
+    # Article URLs (cleaned) already requested or judged unchanged in this run, each with
+    # the hints its request carries: a later listing's lastmod is added to them.
+    scheduled: dict = field(default_factory=dict)
 
     @classmethod
     def build(cls, source: Source) -> SourceState:
@@ -109,18 +111,22 @@ class ArticlesSpider(scrapy.Spider):
             callback=self.parse,
             errback=self.on_error,
             meta={"source": state.source.name, "kind": kind, "depth": depth,
-                  "hints": hints or {}, "found_as": found_as or url},
+                  "hints": {} if hints is None else hints, "found_as": found_as or url},
         )
 
     def _article_request(self, url, state, depth, hints=None):
         """A request for an article, if the source allows it and has budget left."""
         cleaned = clean_url(url)
-        if cleaned in state.scheduled or not state.allows(cleaned):
+        if cleaned in state.scheduled:
+            _learn_lastmod(state.scheduled[cleaned], hints)
+            return None
+        if not state.allows(cleaned):
             return None
         if not state.take_article():
             self.crawler.stats.inc_value(f"newsmill/over_budget/{state.source.name}")
             return None
-        state.scheduled.add(cleaned)
+        hints = dict(hints or {})
+        state.scheduled[cleaned] = hints  # the same dict as the request's meta["hints"]
         return self._request(cleaned, state, "article", depth, hints, found_as=url)
 
     # --- responses -----------------------------------------------------------------
@@ -131,7 +137,9 @@ class ArticlesSpider(scrapy.Spider):
         if response.status == 304:  # only article requests allow it (KnownUrlsMiddleware)
             skipped = "newsmill:skipped" in response.flags
             stats.inc_value(f"newsmill/{'skipped' if skipped else 'not_modified'}/{state.source.name}")
-            yield NotModified(state.source.name, response.url, now(), skipped)
+            # The server says unchanged: what the listings say now is remembered for next time.
+            lastmod = None if skipped else discovery.lastmod_hint(meta["hints"])
+            yield NotModified(state.source.name, response.url, now(), skipped, lastmod)
             return
         stats.inc_value(f"newsmill/pages/{state.source.name}")
         stats.inc_value(f"newsmill/bytes/{state.source.name}", len(response.body))
@@ -202,12 +210,17 @@ class ArticlesSpider(scrapy.Spider):
         for url, hints in entries:
             if state.articles_left <= 0:
                 break
-            if skipped := self._unchanged(url, state, hints):
+            cleaned = clean_url(url)
+            if (pending := state.scheduled.get(cleaned)) is not None:
+                # Listed twice (a feed and a sitemap): a lastmod that only the second gives
+                # still reaches the request, if KnownUrlsMiddleware has not seen it yet.
+                _learn_lastmod(pending, hints)
+            elif skipped := self._unchanged(cleaned, state, hints):
                 yield skipped
             elif request := self._article_request(url, state, depth + 1, hints):
                 yield request
 
-    def _unchanged(self, url, state, hints):
+    def _unchanged(self, cleaned, state, hints):
         """A NotModified for a known article whose listed lastmod has not changed, else None.
 
         Deciding here, not in KnownUrlsMiddleware, spends no request, no article budget and
@@ -215,10 +228,9 @@ class ArticlesSpider(scrapy.Spider):
         """
         if self.known is None or not hints:
             return None
-        cleaned = clean_url(url)
-        if cleaned in state.scheduled or not unchanged_by_lastmod(self.known.get(cleaned), hints):
+        if not unchanged_by_lastmod(self.known.get(cleaned), hints):
             return None
-        state.scheduled.add(cleaned)
+        state.scheduled[cleaned] = {}
         self.crawler.stats.inc_value(f"newsmill/skipped/{state.source.name}")
         self.crawler.stats.inc_value("newsmill/skipped_requests/lastmod")
         return NotModified(state.source.name, cleaned, now(), skipped=True)
@@ -263,3 +275,15 @@ class ArticlesSpider(scrapy.Spider):
 
     def _error(self, url, state, kind, message):
         return FetchError(state.source.name, url, kind, message, now())
+
+
+def _learn_lastmod(pending: dict, hints: dict | None) -> None:
+    """Give a scheduled article's hints the lastmod another listing gives, if they had none.
+
+    A feed dates its entries by publication (no change signal), a sitemap by lastmod: the
+    same article found in both must be judged, and remembered, by the sitemap's lastmod,
+    whichever listing is read first.
+    """
+    lastmod = discovery.lastmod_hint(hints or {})
+    if lastmod and not discovery.lastmod_hint(pending):
+        pending["lastmod"] = lastmod
