@@ -110,10 +110,17 @@ STATS_DUMP = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 
-# Depth is tracked per source by the spider itself (max_depth), not by DepthMiddleware.
+# Depth is tracked per source by the spider itself (max_depth), and which sites a source may
+# reach by the spider and crawler.safety: Scrapy's DepthMiddleware would overwrite the
+# spider's depths (a sitemap's child sitemap is not a link further away), and its
+# OffsiteMiddleware, with no allowed_domains, passes everything. Both cost CPU per request.
 DEPTH_LIMIT = 0
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+}
 
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "crawler.safety.AddressPolicyMiddleware": 50,
     "crawler.safety.SourceLimitsMiddleware": 60,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
