@@ -195,24 +195,31 @@ def ceilings(site: ArticleSite, count: int, workers: int, functions: list,
     pages in `workers` processes.
 
     The functions take turns on slices of the pages, so load from other work on the machine
-    falls on all of them alike.
+    falls on all of them alike. Each has a pool of its own: trafilatura and htmldate keep
+    caches of the strings they have seen, so a worker that had just extracted a page would
+    extract it again faster than a crawl ever sees it.
     """
     step = -(-count // rounds)
     spent = [0.0] * len(functions)
     cpu = [0.0] * len(functions)
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_warm) as pool:
-        warm = [site.page(i) for i in range(min(count, workers * 2))]
-        for function in functions:
-            list(pool.map(function, warm))  # warm every worker
+    pools = [ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_warm)
+             for _ in functions]
+    try:
+        warm = [site.page(count + i) for i in range(workers * 2)]  # pages not measured
+        for pool, function in zip(pools, functions, strict=True):
+            list(pool.map(function, warm))  # start and warm every worker
         for start in range(0, count, step):
             chunk = [site.page(i) for i in range(start, min(start + step, count))]
-            for n, function in enumerate(functions):
+            for n, (pool, function) in enumerate(zip(pools, functions, strict=True)):
                 started = time.perf_counter()
                 results = list(pool.map(function, chunk, chunksize=2))
                 spent[n] += time.perf_counter() - started
                 cpu[n] += sum(abs(r) for r in results)
                 done = sum(1 for r in results if r >= 0)
                 assert done >= len(chunk) * 0.95, f"only {done} of {len(chunk)} pages extracted"
+    finally:
+        for pool in pools:
+            pool.shutdown()
     return [(count / s, c / count) for s, c in zip(spent, cpu, strict=True)]
 
 
