@@ -1,7 +1,8 @@
 """What flows from the spider through the pipelines.
 
 The spider yields `Page` (a fetched HTML page thought to be an article), `NotModified`
-(a known article that has not changed) and `FetchError`;
+(a known article that has not changed), `UnchangedListing` (many of those, from one
+sitemap or feed) and `FetchError`;
 the extraction pipeline turns a `Page` into an `Article`; the store writes both.
 """
 
@@ -64,6 +65,17 @@ class NotModified:
     at: str
     skipped: bool = False  # True when no request was sent at all
     lastmod: str | None = None  # the listing's lastmod, for a 304 answer (kept for next time)
+
+
+@dataclass
+class UnchangedListing:
+    """The known article URLs one sitemap or feed lists with an unchanged lastmod, judged
+    together: a sitemap may list tens of thousands, and one item each would cost Scrapy's
+    per-item work for every one of them. The store treats each as a skipped NotModified."""
+
+    source: str
+    urls: list[str]
+    at: str
 
 
 @dataclass

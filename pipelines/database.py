@@ -458,7 +458,7 @@ class ArticleStore:
                     if source in run_ids:
                         self.add_to_run(run_ids[source], errors=n)
             judged = [(a["source"], *self._save_article(a)) for a in articles]
-            judged += [(n["source"], *self._save_not_modified(n)) for n in not_modified]
+            judged += self._save_not_modified(list(not_modified))
             for source, outcome, counted_as in judged:
                 before = counted.get((source, counted_as))
                 if outcome and (before is None or OUTCOME_RANK[outcome] > OUTCOME_RANK[before]):
@@ -668,21 +668,40 @@ class ArticleStore:
               fetch.get("lastmod"), fetch.get("status"), now, now)
              for u in dict.fromkeys(fetch.get("urls", []))])
 
-    def _save_not_modified(self, item: dict) -> tuple[str | None, str]:
-        """A known URL that did not change: the article is seen, nothing else is written."""
-        row = self.db.execute(
-            "SELECT f.article_id, u.kind, a.url FROM fetch_state f JOIN articles a "
-            "ON a.id = f.article_id LEFT JOIN article_urls u ON u.url = f.url WHERE f.url = ?",
-            [item["url"]]).fetchone()
-        if row is None:
-            return None, item["url"]
-        article_id, kind, article_url = row
-        self.db.execute("UPDATE fetch_state SET checked = ?, lastmod = coalesce(?, lastmod) WHERE url = ?",
-                        [item["at"], item.get("lastmod"), item["url"]])
-        self._touch(article_id, item["at"])
-        if kind in ("duplicate", "near_duplicate"):
-            return "duplicate", item["url"]
-        return "unchanged", article_url
+    def _save_not_modified(self, items: list[dict]) -> list[tuple[str, str | None, str]]:
+        """Known URLs that did not change: their articles are seen, nothing else is written.
+
+        One lookup per 500 URLs and two executemany for the whole batch, not a few
+        statements per URL: a re-crawled sitemap brings thousands of them.
+        Returns (source, outcome, the URL it is counted under) per item, outcome None for
+        a URL the store does not know.
+        """
+        urls = list(dict.fromkeys(item["url"] for item in items))
+        found: dict[str, tuple] = {}
+        for start in range(0, len(urls), 500):
+            chunk = urls[start:start + 500]
+            found.update((row[0], row[1:]) for row in self.db.execute(
+                "SELECT f.url, f.article_id, u.kind, a.url FROM fetch_state f JOIN articles a "
+                "ON a.id = f.article_id LEFT JOIN article_urls u ON u.url = f.url "
+                f"WHERE f.url IN ({', '.join('?' * len(chunk))})", chunk))
+        known = [item for item in items if item["url"] in found]
+        self.db.conn.executemany(
+            "UPDATE fetch_state SET checked = ?, lastmod = coalesce(?, lastmod) WHERE url = ?",
+            [(item["at"], item.get("lastmod"), item["url"]) for item in known])
+        self.db.conn.executemany(
+            "UPDATE articles SET last_seen = ? WHERE id = ? AND last_seen < ?",
+            [(item["at"], found[item["url"]][0], item["at"]) for item in known])
+        judged = []
+        for item in items:
+            if item["url"] not in found:
+                judged.append((item["source"], None, item["url"]))
+                continue
+            _article_id, kind, article_url = found[item["url"]]
+            if kind in ("duplicate", "near_duplicate"):
+                judged.append((item["source"], "duplicate", item["url"]))
+            else:
+                judged.append((item["source"], "unchanged", article_url))
+        return judged
 
 
 def _earlier(published: str | None, other: str | None) -> bool:

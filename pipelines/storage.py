@@ -21,7 +21,7 @@ from scrapy.exceptions import CloseSpider
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
-from crawler.items import Article, FetchError, NotModified
+from crawler.items import Article, FetchError, NotModified, UnchangedListing
 from pipelines.database import ArticleStore, StoreError, StoreWriteError
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,9 @@ class StoragePipeline:
             self.articles.append(asdict(item))
         elif isinstance(item, NotModified):
             self.not_modified.append(asdict(item))
+        elif isinstance(item, UnchangedListing):
+            self.not_modified.extend({"source": item.source, "url": url, "at": item.at,
+                                      "skipped": True, "lastmod": None} for url in item.urls)
         elif isinstance(item, FetchError):
             self.errors.append(asdict(item))
             if item.kind not in POLICY_KINDS:

@@ -21,7 +21,7 @@ from scrapy.linkextractors import LinkExtractor
 
 from crawler import discovery
 from crawler.errors import describe_failure
-from crawler.items import FetchError, NotModified, Page
+from crawler.items import FetchError, NotModified, Page, UnchangedListing
 from crawler.recheck import unchanged_by_lastmod
 from crawler.safety import SourceLimitReached
 from crawler.sources import Source, sources_from_settings
@@ -207,6 +207,7 @@ class ArticlesSpider(scrapy.Spider):
                     request.meta["hops"] = hops + 1
                     yield request
             return
+        unchanged = []
         for url, hints in entries:
             if state.articles_left <= 0:
                 break
@@ -215,25 +216,26 @@ class ArticlesSpider(scrapy.Spider):
                 # Listed twice (a feed and a sitemap): a lastmod that only the second gives
                 # still reaches the request, if KnownUrlsMiddleware has not seen it yet.
                 _learn_lastmod(pending, hints)
-            elif skipped := self._unchanged(cleaned, state, hints):
-                yield skipped
+            elif self._unchanged(cleaned, hints):
+                state.scheduled[cleaned] = {}
+                unchanged.append(cleaned)
             elif request := self._article_request(url, state, depth + 1, hints):
                 yield request
+        if unchanged:
+            self.crawler.stats.inc_value(f"newsmill/skipped/{state.source.name}", len(unchanged))
+            self.crawler.stats.inc_value("newsmill/skipped_requests/lastmod", len(unchanged))
+            yield UnchangedListing(state.source.name, unchanged, now())
 
-    def _unchanged(self, cleaned, state, hints):
-        """A NotModified for a known article whose listed lastmod has not changed, else None.
+    def _unchanged(self, cleaned, hints) -> bool:
+        """A known article whose listed lastmod has not changed: no request at all.
 
         Deciding here, not in KnownUrlsMiddleware, spends no request, no article budget and
-        no trip through Scrapy's engine on the many unchanged entries of a re-crawled sitemap.
+        no trip through Scrapy's engine on the many unchanged entries of a re-crawled sitemap;
+        they leave the listing as one UnchangedListing item.
         """
         if self.known is None or not hints:
-            return None
-        if not unchanged_by_lastmod(self.known.get(cleaned), hints):
-            return None
-        state.scheduled[cleaned] = {}
-        self.crawler.stats.inc_value(f"newsmill/skipped/{state.source.name}")
-        self.crawler.stats.inc_value("newsmill/skipped_requests/lastmod")
-        return NotModified(state.source.name, cleaned, now(), skipped=True)
+            return False
+        return unchanged_by_lastmod(self.known.get(cleaned), hints)
 
     def _parse_section(self, response, state, depth):
         """A section or home page: read its advertised feeds, follow its links."""
