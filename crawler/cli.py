@@ -8,6 +8,7 @@ database that cannot be opened or written at all (nothing was started).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import sys
 from datetime import datetime
@@ -123,6 +124,10 @@ def crawl(urls, sources_file, names, db_path, max_articles, kind, overrides, log
     if outcome.store_failure:
         click.echo(f"newsmill: {outcome.store_failure}", err=True)
         status = EXIT_PARTIAL
+    # Everything is written and closed. Python's last garbage collection at exit walks every
+    # object a crawl left (~0.25 s, a sixth of re-crawling a 2000-page site); frozen objects
+    # are left to the operating system instead.
+    gc.freeze()
     sys.exit(status)
 
 
