@@ -728,23 +728,33 @@ class KnownUrls:
         self.path = Path(path)
         self.conn: sqlite3.Connection | None = None
 
+    _FIELDS = ("etag", "last_modified", "lastmod", "article_id", "first_seen")
+
     def get(self, url: str) -> dict | None:
         """The last fetch of this URL and when its article was first seen, or None."""
+        return self.get_many([url]).get(url)
+
+    def get_many(self, urls: list[str]) -> dict[str, dict]:
+        """`get` for many URLs (a sitemap's entries) with one query per 500 of them;
+        unknown URLs are absent."""
         if self.conn is None:
             if not self.path.exists():
-                return None
+                return {}
             self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
                                         timeout=DEFAULT_BUSY_TIMEOUT)
+        urls = list(dict.fromkeys(urls))
+        found: dict[str, dict] = {}
         try:
-            row = self.conn.execute(
-                "SELECT f.etag, f.last_modified, f.lastmod, f.article_id, a.first_seen "
-                "FROM fetch_state f JOIN articles a ON a.id = f.article_id WHERE f.url = ?",
-                [url]).fetchone()
+            for start in range(0, len(urls), 500):
+                chunk = urls[start:start + 500]
+                for url, *row in self.conn.execute(
+                        "SELECT f.url, f.etag, f.last_modified, f.lastmod, f.article_id, a.first_seen "
+                        "FROM fetch_state f JOIN articles a ON a.id = f.article_id "
+                        f"WHERE f.url IN ({', '.join('?' * len(chunk))})", chunk):
+                    found[url] = dict(zip(self._FIELDS, row))
         except sqlite3.OperationalError:  # a store from before fetch_state existed
-            return None
-        if row is None:
-            return None
-        return dict(zip(("etag", "last_modified", "lastmod", "article_id", "first_seen"), row))
+            return {}
+        return found
 
     def close(self) -> None:
         if self.conn is not None:
