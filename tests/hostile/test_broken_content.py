@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 from tests.sites import article_html
 
 RUSSIAN = ("Москва стала местом проведения большой международной конференции, на которой учёные "
@@ -19,25 +21,17 @@ def text_of(newsmill, title):
     return newsmill.rows("select text from articles where title = ?", [title])[0]["text"]
 
 
-def test_undeclared_cp1251_page_is_stored_as_russian(site, newsmill):
-    url = site.add("/ru.html", _page("Новости", RUSSIAN).encode("cp1251"), "text/html")
+@pytest.mark.parametrize("title, text, codec, content_type", [
+    ("Новости", RUSSIAN, "cp1251", "text/html"),  # undeclared cp1251
+    ("ニュース", JAPANESE, "shift_jis", "text/html"),  # undeclared Shift_JIS
+    ("Nouvelles", FRENCH, "latin-1", "text/html; charset=utf-8"),  # latin-1 declared as UTF-8
+], ids=["undeclared-cp1251", "undeclared-shift-jis", "latin1-declared-utf8"])
+def test_page_in_an_undeclared_or_misdeclared_charset_is_stored_right(site, newsmill, title, text, codec,
+                                                                      content_type):
+    url = site.add(f"/{codec}.html", _page(title, text).encode(codec), content_type)
     result = newsmill.crawl(url)
     assert result.returncode == 0, newsmill.explain(result)
-    assert RUSSIAN in text_of(newsmill, "Новости")
-
-
-def test_undeclared_shift_jis_page_is_stored_as_japanese(site, newsmill):
-    url = site.add("/ja.html", _page("ニュース", JAPANESE).encode("shift_jis"), "text/html")
-    result = newsmill.crawl(url)
-    assert result.returncode == 0, newsmill.explain(result)
-    assert JAPANESE in text_of(newsmill, "ニュース")
-
-
-def test_latin1_page_declared_as_utf8_is_stored_right(site, newsmill):
-    url = site.add("/fr.html", _page("Nouvelles", FRENCH).encode("latin-1"), "text/html; charset=utf-8")
-    result = newsmill.crawl(url)
-    assert result.returncode == 0, newsmill.explain(result)
-    assert FRENCH in text_of(newsmill, "Nouvelles")
+    assert text in text_of(newsmill, title)
 
 
 def test_declared_charset_is_respected(site, newsmill):
