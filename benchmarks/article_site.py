@@ -59,22 +59,21 @@ def load_corpus(corpus: Path = CORPUS) -> list[str]:
             for p in sorted((corpus / "html").glob("*.html.gz"))]
 
 
-class LetterShift(dict):
-    """str.translate table: ASCII letters through a shuffled alphabet, other letters moved
-    `round_` code points on (when that is a letter too), built as characters are met."""
+def letter_shift(round_: int, codes: set[int]) -> dict[int, int]:
+    """str.translate table over `codes`: ASCII letters through a shuffled alphabet, other
+    letters moved `round_` code points on (when that is a letter too), the rest kept."""
+    letters = list(string.ascii_lowercase)
+    random.Random(round_).shuffle(letters)
+    ascii_table = str.maketrans(string.ascii_lowercase + string.ascii_uppercase,
+                                "".join(letters) + "".join(letters).upper())
 
-    def __init__(self, round_: int):
-        letters = list(string.ascii_lowercase)
-        random.Random(round_).shuffle(letters)
-        super().__init__(str.maketrans(string.ascii_lowercase + string.ascii_uppercase,
-                                       "".join(letters) + "".join(letters).upper()))
-        self.round = round_
+    def target(code: int) -> int:
+        if code in ascii_table:
+            return ascii_table[code]
+        moved = code + round_
+        return moved if code > 127 and chr(code).isalpha() and chr(moved).isalpha() else code
 
-    def __missing__(self, code: int) -> int:
-        moved = code + self.round
-        target = moved if code > 127 and chr(code).isalpha() and chr(moved).isalpha() else code
-        self[code] = target
-        return target
+    return {code: target(code) for code in codes}
 
 
 _LETTER = re.compile(r"[^\W\d_]")
@@ -190,8 +189,7 @@ class ArticleSite:
         # Copy i is made from corpus page i % len(templates); fewer pages need fewer templates.
         self.templates = [split_body_text(make_template(p)) for p in load_corpus(corpus)[:max(pages, 1)]]
         self.ciphers: dict[int, dict] = {}
-        # Every character of the templates' body text: each substitution is made a plain dict
-        # over them (str.translate is several times faster with a dict than a dict subclass).
+        # Every character of the templates' body text: what each substitution maps.
         self.alphabet = {ord(c) for parts in self.templates for p in parts if isinstance(p, BodyText)
                          for c in set(p)}
 
@@ -208,8 +206,7 @@ class ArticleSite:
     def cipher(self, round_: int) -> dict:
         """A letter substitution for the round-th copy of each corpus page (identity first)."""
         if round_ not in self.ciphers:
-            shift = LetterShift(round_)
-            self.ciphers[round_] = {} if round_ == 0 else {c: shift[c] for c in self.alphabet}
+            self.ciphers[round_] = {} if round_ == 0 else letter_shift(round_, self.alphabet)
         return self.ciphers[round_]
 
     def page(self, i: int) -> bytes:
