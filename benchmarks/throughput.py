@@ -163,7 +163,7 @@ def _timed(extract, page: bytes) -> float:
 
 
 def _newsmill_extract(page: bytes) -> float:
-    from pipelines.extraction import extract_article
+    from pipelines.extract_worker import extract_article
 
     return _timed(lambda p: "not_article" not in extract_article(
         p, "http://127.0.0.1/news/x.html", {}, {"min_words": 10}, "utf-8"), page)
@@ -186,7 +186,7 @@ def _plain_extract_metadata(page: bytes) -> float:
 def _warm() -> None:
     import trafilatura  # noqa: F401
 
-    import pipelines.extraction  # noqa: F401
+    import pipelines.extract_worker  # noqa: F401
 
 
 def ceilings(site: ArticleSite, count: int, workers: int, functions: list,

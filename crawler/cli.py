@@ -16,7 +16,10 @@ from datetime import datetime
 import click
 
 from crawler.sources import SourcesError, adhoc_source, load_sources, select_sources
-from pipelines.database import ArticleStore, StoreError, StoreWriteError
+
+# Scrapy, sqlite-utils and the store are imported by the commands that use them: the
+# extraction workers (spawned processes) import this module again as their __main__, and
+# `newsmill --help` should not wait for them either.
 
 DEFAULT_SOURCES = "data/sources.toml"
 DEFAULT_DB = "data/newsmill.db"
@@ -34,6 +37,7 @@ def check_store(db_path: str, settings) -> None:
     Exit 2 when the file cannot be opened, created or written at all (read-only,
     damaged, a directory...); 1 when it is only busy (locked by another writer).
     """
+    from pipelines.database import StoreError, StoreWriteError
     from pipelines.storage import open_store
 
     try:
@@ -112,6 +116,7 @@ def crawl(urls, sources_file, names, db_path, max_articles, kind, overrides, log
     if max_articles is not None:
         sources = [dataclasses.replace(s, max_articles=max_articles) for s in sources]
     from crawler.runner import crawl_once, crawl_settings
+    from pipelines.database import StoreError
 
     settings = parse_settings(overrides)
     check_store(db_path, crawl_settings(sources, db_path, settings, log_level))
@@ -139,6 +144,8 @@ def print_summary(db_path: str, run_ids: dict[str, int]) -> int:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
+
+    from pipelines.database import ArticleStore
 
     store = ArticleStore(db_path)
     rows = [store.db["runs"].get(run_id) for run_id in run_ids.values()]
@@ -242,6 +249,7 @@ def daemon(sources_file, db_path, max_parallel, grace, overrides, log_file, log_
       newsmill daemon --sources data/sources.toml --db data/newsmill.db
       newsmill daemon --max-parallel 4 --log-file /var/log/newsmill/daemon.log
     """
+    from pipelines.database import ArticleStore, StoreError
     from scheduler import Daemon, DaemonError, configure_logging
 
     try:
@@ -277,6 +285,7 @@ def status(sources_file, db_path, as_json):
     """
     from pathlib import Path
 
+    from pipelines.database import StoreError
     from scheduler import status_report
 
     if not Path(db_path).exists():

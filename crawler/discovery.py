@@ -10,14 +10,12 @@ import re
 import time
 from datetime import UTC, datetime
 
-import charset_normalizer
 import feedparser
 from lxml import etree
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from w3lib.encoding import (
     html_body_declared_encoding,
-    html_to_unicode,
     http_content_type_encoding,
     resolve_encoding,
 )
@@ -69,26 +67,6 @@ def declared_encoding(response) -> str | None:
     ctype = response.headers.get(b"Content-Type", b"").decode("latin1")
     declared = http_content_type_encoding(ctype) or html_body_declared_encoding(response.body[:4096])
     return resolve_encoding(declared) if declared else None
-
-
-def decode_page(body: bytes, declared: str | None) -> str:
-    """The page as text, decoded right even when its charset is missing or wrong.
-
-    Scrapy decodes with the declared charset, or UTF-8 then cp1252 when none is declared;
-    a cp1251 or Shift_JIS page without a declaration, or a latin-1 page that claims
-    UTF-8, comes out garbled. When the bytes are not valid UTF-8 and no other charset is
-    declared, charset_normalizer's guess is used instead. Runs in the extraction worker.
-    """
-    if declared and declared not in ("utf-8", "utf_8"):
-        return html_to_unicode(f"charset={declared}", body)[1]
-    try:
-        return body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    guess = charset_normalizer.from_bytes(body[:200_000]).best()
-    if guess is not None and guess.encoding not in ("utf_8", "utf-8"):
-        return body.decode(guess.encoding, errors="replace")
-    return body.decode("utf-8", errors="replace")
 
 
 def looks_like_article(response) -> bool:
