@@ -184,9 +184,9 @@ def _plain_extract_metadata(page: bytes) -> float:
 
 
 def _warm() -> None:
-    import trafilatura  # noqa: F401
+    from pipelines.extract_worker import prepare_worker
 
-    import pipelines.extract_worker  # noqa: F401
+    prepare_worker()  # as newsmill's workers start
 
 
 def ceilings(site: ArticleSite, count: int, workers: int, functions: list,

@@ -157,9 +157,31 @@ def _clean_list(values) -> list[str]:
 
 
 def start_worker(crawl_pid: int) -> None:
-    """Die with the crawl; import trafilatura once per worker, not on the first page."""
+    """Die with the crawl; get ready to extract (see prepare_worker)."""
     _die_with_parent(crawl_pid)
-    import trafilatura  # noqa: F401
+    prepare_worker()
+
+
+def prepare_worker() -> None:
+    """Import trafilatura once per worker, not on the first page; plain HTML elements.
+
+    lxml.html's parsers pick each element's Python class (forms, inputs, labels... have
+    classes of their own) in a Python callback run for every element object created:
+    ~3,700 calls per page in trafilatura and its readability. None of them uses those
+    classes. lxml's own ElementDefaultClassLookup makes every element an HtmlElement
+    without the callback: identical output on the benchmark site's 800 pages, 6% less
+    extraction CPU (measured alternately in one process). Only in workers, which parse
+    nothing else.
+    """
+    import lxml.html
+    from lxml import etree
+    from trafilatura.utils import HTML_PARSER
+
+    plain = etree.ElementDefaultClassLookup(
+        element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment,
+        pi=lxml.html.HtmlProcessingInstruction, entity=lxml.html.HtmlEntity)
+    for parser in (HTML_PARSER, lxml.html.html_parser):  # trafilatura's; lxml.html's default
+        parser.set_element_class_lookup(plain)
 
 
 def _die_with_parent(crawl_pid: int) -> None:
