@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import textwrap
 
+import pytest
+
+from benchmarks.article_site import CORPUS
 from tests.conftest import ROOT
 
 # The `newsmill` script in miniature: it imports crawler.cli, and a spawned worker imports
@@ -37,3 +41,31 @@ def test_workers_load_trafilatura_and_not_scrapy(tmp_path):
     loaded = {name.split(".")[0] for name in done.stdout.split()}
     assert {"trafilatura", "pipelines"} <= loaded
     assert not loaded & {"scrapy", "twisted", "sqlite_utils"}, sorted(loaded)
+
+
+SAME_OUTPUT = textwrap.dedent("""
+    import json
+    from benchmarks.article_site import load_corpus
+    from pipelines.extract_worker import extract_article, prepare_worker
+
+    pages = [page.encode() for page in load_corpus()]
+    def run():
+        return [extract_article(page, f"https://example.org/{n}.html", {}, {}, "utf-8")
+                for n, page in enumerate(pages)]
+    before = run()
+    prepare_worker()
+    print(json.dumps({"same": run() == before, "articles": sum("text" in a for a in before)}))
+""")
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason=f"shared corpus not found at {CORPUS}")
+def test_workers_plain_html_elements_change_no_extracted_field():
+    """prepare_worker swaps lxml.html's element classes for speed: every field of every
+    corpus page comes out the same (in a process of its own: it changes lxml's parsers)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", SAME_OUTPUT], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["articles"] >= 110
+    assert result["same"]
