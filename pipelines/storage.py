@@ -10,10 +10,10 @@ more. What happened, and what to do, is left in the stat `newsmill/store_failure
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections import Counter
-from dataclasses import asdict
 from datetime import UTC, datetime
 
 from scrapy import signals
@@ -25,6 +25,13 @@ from crawler.items import Article, FetchError, NotModified, UnchangedListing
 from pipelines.database import ArticleStore, StoreError, StoreWriteError
 
 logger = logging.getLogger(__name__)
+
+def fields_of(item) -> dict:
+    """An item's fields as the dict the store takes. Shallow: dataclasses.asdict copies
+    every list and dict inside (seen URLs, tags, keys, the fetch record): 38 against 2 µs
+    per article on the reactor thread, and the item is not used after the store has it."""
+    return {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
+
 
 # Kinds of error that are the crawler's choice, not a failure of the source.
 POLICY_KINDS = {"robots", "offsite", "ignored"}
@@ -98,14 +105,14 @@ class StoragePipeline:
             self.unsaved += 1
             return item
         if isinstance(item, Article):
-            self.articles.append(asdict(item))
+            self.articles.append(fields_of(item))
         elif isinstance(item, NotModified):
-            self.not_modified.append(asdict(item))
+            self.not_modified.append(fields_of(item))
         elif isinstance(item, UnchangedListing):
             self.not_modified.extend({"source": item.source, "url": url, "at": item.at,
                                       "skipped": True, "lastmod": None} for url in item.urls)
         elif isinstance(item, FetchError):
-            self.errors.append(asdict(item))
+            self.errors.append(fields_of(item))
             if item.kind not in POLICY_KINDS:
                 self.failures[item.source] += 1
             self.stats.inc_value("newsmill/errors")
