@@ -76,8 +76,9 @@ def test_article_first_seen_longer_ago_than_recheck_for_is_not_requested(site, n
 
 def test_lastmod_from_the_sitemap_counts_when_the_feed_lists_the_article_first(site, newsmill):
     """A feed dates entries by publication, a sitemap by lastmod. The feed is read first
-    here (the sitemap answers 0.4 s later, each article 1 s later): its article requests
-    are already queued when the sitemap's lastmod arrives, and must still be judged by it."""
+    here (the sitemap answers 0.4 s later, each article 1 s later): on the first crawl its
+    article requests are already queued when the sitemap's lastmod arrives and must still
+    be judged by it; on the next, re-checks of known articles wait for the sitemap."""
     paths = [f"/news/2026/11/story-{i}.html" for i in range(12)]
     for n, path in enumerate(paths):
         site.add(path, article_html(f"Story {n}"), etag=True, delay=1.0)
@@ -98,9 +99,8 @@ def test_lastmod_from_the_sitemap_counts_when_the_feed_lists_the_article_first(s
 
     assert newsmill.crawl(*crawl, sources=sources).returncode == 0
     again = [p for _, p, _ in site.requests[first:] if p in paths]
-    # Only requests the downloader took before the sitemap came (at most its 4 slots) are
-    # sent, conditionally; all the others are skipped. No article body is sent again.
-    assert len(again) <= 4
+    # The feed's re-checks wait for the sitemap: its lastmod says unchanged, nothing is sent.
+    assert again == []
     assert sorted(site.bodies_served(paths)) == sorted(paths)  # each once, in the first crawl
     assert runs(newsmill) == [(12, 0, 0), (0, 0, 12)]
 
@@ -120,3 +120,28 @@ def test_a_304_remembers_the_lastmod_the_sitemap_gave_so_the_next_crawl_sends_no
     assert [s for p, s, _ in site.served if p == ARTICLE] == [200, 304]
     assert newsmill.rows("select lastmod from fetch_state") == [{"lastmod": "2026-11-03T10:00:00+00:00"}]
     assert runs(newsmill) == [(1, 0, 0), (0, 0, 1), (0, 0, 1)]
+
+
+def test_held_re_checks_still_go_out_when_a_listing_is_never_read(site, newsmill):
+    """robots.txt names the sitemap the source also lists: that second request is dropped
+    as a duplicate, so its callback never runs. The feed's re-checks, held for the
+    source's listings, are still sent once nothing else is left to do."""
+    paths = [f"/news/2026/11/held-{i}.html" for i in range(3)]
+    for n, path in enumerate(paths):
+        site.add(path, article_html(f"Held story {n}"), etag=True)
+    feed = site.add("/rss.xml", rss_feed(site, [(f"Held story {n}", p) for n, p in enumerate(paths)]),
+                    "application/rss+xml")
+    entries = "".join(f"<url><loc>{site.url(p)}</loc></url>" for p in paths)  # no lastmod
+    sitemap = site.add("/sitemap.xml", '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/'
+                       f'schemas/sitemap/0.9">{entries}</urlset>', "application/xml", delay=0.3)
+    robots = site.add("/robots.txt", f"User-agent: *\nAllow: /\nSitemap: {sitemap}\n", "text/plain")
+    sources = f'[[sources]]\nname = "news"\nurls = ["{feed}", "{robots}", "{sitemap}"]\n'
+
+    assert newsmill.crawl(sources=sources).returncode == 0
+    started = time.monotonic()
+    assert newsmill.crawl(sources=sources).returncode == 0
+    assert time.monotonic() - started < 30
+
+    # Nothing says they are unchanged: each is asked for conditionally, and answered 304.
+    assert sorted(p for p, status, _ in site.served if status == 304) == sorted(paths)
+    assert runs(newsmill) == [(3, 0, 0), (0, 0, 3)]

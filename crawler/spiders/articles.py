@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import scrapy
 from courlan import is_navigation_page, is_not_crawlable
 from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
 from scrapy.linkextractors import LinkExtractor
 
 from crawler import discovery
@@ -50,6 +51,10 @@ class SourceState:
     # Article URLs (cleaned) already requested or judged unchanged in this run, each with
     # the hints its request carries: a later listing's lastmod is added to them.
     scheduled: dict = field(default_factory=dict)
+    # Listings (start URLs, feeds, sitemaps) requested and not yet read, and the re-checks
+    # of known articles waiting for them (see ArticlesSpider._hold).
+    listings_open: int = 0
+    held: list = field(default_factory=list)
 
     @classmethod
     def build(cls, source: Source) -> SourceState:
@@ -92,6 +97,7 @@ class ArticlesSpider(scrapy.Spider):
         spider.known = KnownUrls(crawler.settings.get("NEWSMILL_DB")) \
             if crawler.settings.getbool("NEWSMILL_RECHECK_KNOWN_URLS", True) else None
         crawler.signals.connect(spider.close_known, signal=signals.spider_closed)
+        crawler.signals.connect(spider.release_when_idle, signal=signals.spider_idle)
         return spider
 
     def close_known(self) -> None:
@@ -105,12 +111,14 @@ class ArticlesSpider(scrapy.Spider):
 
     # --- requests ------------------------------------------------------------------
     def _request(self, url, state, kind, depth, hints=None, found_as=None):
+        listing = kind in ("feed", "sitemap") or depth == 0
+        state.listings_open += listing
         return scrapy.Request(
             url,
             priority=PRIORITY[kind],
             callback=self.parse,
             errback=self.on_error,
-            meta={"source": state.source.name, "kind": kind, "depth": depth,
+            meta={"source": state.source.name, "kind": kind, "depth": depth, "listing": listing,
                   "hints": {} if hints is None else hints, "found_as": found_as or url},
         )
 
@@ -129,10 +137,61 @@ class ArticlesSpider(scrapy.Spider):
         state.scheduled[cleaned] = hints  # the same dict as the request's meta["hints"]
         return self._request(cleaned, state, "article", depth, hints, found_as=url)
 
+    # --- re-checks wait for the source's listings ------------------------------------
+    def _hold(self, state, request, cleaned, known) -> bool:
+        """Keep back the re-check of a known article while other listings of its source
+        are still to be read.
+
+        A feed dates entries by publication, which says nothing of a change; the source's
+        sitemap, often read a moment later, gives the lastmod that spares the request. Sent
+        at once, the first re-checks of every re-crawl would go out before it arrives.
+        """
+        if state.listings_open <= 1:  # only the listing being read now
+            return False
+        state.held.append((request, cleaned, known))
+        return True
+
+    def _listing_read(self, meta, state):
+        """A listing is read (or failed): once none is left, what was held goes out now,
+        judged by the lastmods the listings gave (unchanged: no request at all)."""
+        if meta.get("listing"):
+            state.listings_open -= 1
+        if state.listings_open > 0 or not state.held:
+            return
+        held, state.held = state.held, []
+        unchanged = []
+        for request, cleaned, known in held:
+            if unchanged_by_lastmod(known, request.meta["hints"]):
+                state.articles_left += 1  # taken when it was held
+                unchanged.append(cleaned)
+            else:
+                yield request
+        if unchanged:
+            self.crawler.stats.inc_value(f"newsmill/skipped/{state.source.name}", len(unchanged))
+            self.crawler.stats.inc_value("newsmill/skipped_requests/lastmod", len(unchanged))
+            yield UnchangedListing(state.source.name, unchanged, now())
+
+    def release_when_idle(self):
+        """A listing whose callback never ran (dropped as a duplicate request): nothing is
+        held for ever; KnownUrlsMiddleware judges the re-checks as it would have."""
+        held = [request for state in self.states.values() for request, _, _ in state.held]
+        for state in self.states.values():
+            state.held, state.listings_open = [], 0
+        for request in held:
+            self.crawler.engine.crawl(request)
+        if held:
+            raise DontCloseSpider
+
     # --- responses -----------------------------------------------------------------
     async def parse(self, response):
+        state = self.states[response.meta["source"]]
+        async for output in self._parse(response, state):
+            yield output
+        for output in self._listing_read(response.meta, state):
+            yield output
+
+    async def _parse(self, response, state):
         meta = response.meta
-        state = self.states[meta["source"]]
         stats = self.crawler.stats
         if response.status == 304:  # only article requests allow it (KnownUrlsMiddleware)
             skipped = "newsmill:skipped" in response.flags
@@ -228,7 +287,8 @@ class ArticlesSpider(scrapy.Spider):
                     state.scheduled[cleaned] = {}
                     unchanged.append(cleaned)
                 elif request := self._article_request(url, state, depth + 1, hints):
-                    yield request
+                    if cleaned not in known or not self._hold(state, request, cleaned, known[cleaned]):
+                        yield request
         if unchanged:
             self.crawler.stats.inc_value(f"newsmill/skipped/{state.source.name}", len(unchanged))
             self.crawler.stats.inc_value("newsmill/skipped_requests/lastmod", len(unchanged))
@@ -261,10 +321,11 @@ class ArticlesSpider(scrapy.Spider):
 
     # --- failures ------------------------------------------------------------------
     def on_error(self, failure):
-        if failure.check(SourceLimitReached):
-            return  # counted by SourceLimitsMiddleware; the run records one line for all of them
         request = failure.request
         state = self.states[request.meta["source"]]
+        yield from self._listing_read(request.meta, state)
+        if failure.check(SourceLimitReached):
+            return  # counted by SourceLimitsMiddleware; the run records one line for all of them
         kind, message = describe_failure(failure)
         # The URL recorded is the one the source led to; where redirects took it goes in the message.
         linked = (request.meta.get("redirect_urls") or [request.url])[0]
