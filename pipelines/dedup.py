@@ -87,7 +87,7 @@ def fingerprints(text: str) -> tuple[str, list[int]]:
 NUM_PERM = 128
 BANDS, ROWS = 14, 9
 SEED = 1
-SCHEME = "affine32"  # datasketch's permutation scheme; named so a new default cannot change it
+SCHEME = "affine32"  # the datasketch MinHash scheme `minhash` reproduces
 SHINGLE_WORDS = 3
 
 _WORD = re.compile(r"\w+")
@@ -115,30 +115,50 @@ def similarity(text: str, other: str) -> float:
 
 @cache
 def _permutations():
-    """datasketch draws its hash permutations from SEED; drawing them once per process."""
-    from datasketch import MinHash
+    """The NUM_PERM permutations h -> a*h + b (mod 2^32, a odd), drawn from SEED exactly as
+    datasketch's affine32 MinHash draws them, so keys match those datasketch gives."""
+    import numpy as np
 
-    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+    gen = np.random.RandomState(SEED)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
 
 
 def near_duplicate_keys(text: str) -> list[int]:
     """The text's LSH band keys: one signed 64-bit integer per band.
 
-    datasketch computes the MinHash; its MinHashLSH keeps bands in memory, Redis or
-    Cassandra, none of which survives in our SQLite file, so the bands are hashed into
-    integer keys here and stored by the store in an indexed table.
+    datasketch's MinHashLSH keeps bands in memory, Redis or Cassandra, none of which
+    survives in our SQLite file, so the bands are hashed into integer keys here and stored
+    by the store in an indexed table.
     """
     return _band_keys(shingles(text))
 
 
-def _band_keys(grams: set[str]) -> list[int]:
-    from datasketch import MinHash
+def minhash(grams: set[str]):
+    """The MinHash signature of a set of shingles (not empty): datasketch's MinHash with
+    scheme="affine32", seed=SEED and its default SHA-1 hash, value for value
+    (tests/test_store_judgement.py compares them).
 
+    Written here, in a few lines of numpy, because importing datasketch imports its
+    whole package, SciPy included: 0.36 s of CPU in every extraction worker of every
+    crawl, more than the MinHash of a few hundred pages costs.
+    """
+    import numpy as np
+
+    hashes = np.fromiter((int.from_bytes(hashlib.sha1(g.encode("utf-8")).digest()[:4], "little")
+                          for g in grams), dtype=np.uint32, count=len(grams)).reshape(-1, 1)
+    for shift, multiplier in ((16, 0x85EBCA6B), (13, 0xC2B2AE35)):  # MurmurHash3's fmix32
+        hashes = (hashes ^ (hashes >> np.uint32(shift))) * np.uint32(multiplier)
+    hashes = hashes ^ (hashes >> np.uint32(16))
+    a, b = _permutations()
+    return (hashes * a + b).min(axis=0)
+
+
+def _band_keys(grams: set[str]) -> list[int]:
     if not grams:
         return []
-    signature = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, permutations=_permutations())
-    signature.update_batch([g.encode("utf-8") for g in grams])
-    values = signature.hashvalues.astype("<u4")  # uint32 in the affine32 scheme
+    values = minhash(grams).astype("<u4")
     keys = []
     for band in range(BANDS):
         chunk = values[band * ROWS:(band + 1) * ROWS].tobytes()

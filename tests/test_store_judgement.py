@@ -160,3 +160,21 @@ def test_search_follows_new_versions_and_a_store_from_v4_keeps_its_index(tmp_pat
     assert search(store, " ".join(rewritten.split()[:3]).strip(".")) == [1]
     assert count(store, "articles_fts") == 1
     store.close()
+
+
+def test_minhash_signatures_are_datasketchs_so_stored_keys_stay_valid():
+    """newsmill computes datasketch's MinHash (affine32, seed 1, SHA-1) itself: stores
+    written with datasketch keep finding their near duplicates, value for value."""
+    from datasketch import MinHash
+
+    from pipelines.dedup import NUM_PERM, SCHEME, SEED, minhash, shingles
+
+    texts = [TEXT, "one", "two words", "three words here", "Ünïcode, ünicode, ÜNICODE café 2026",
+             *(distinct_words(f"signature {n}", 5 + 40 * n) for n in range(30))]
+    for text in texts:
+        grams = shingles(text)
+        reference = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
+        reference.update_batch([g.encode("utf-8") for g in grams])
+        ours = minhash(grams)
+        assert ours.dtype == reference.hashvalues.dtype
+        assert ours.tolist() == reference.hashvalues.tolist(), text[:40]
