@@ -133,10 +133,13 @@ def run_measured(cmd: list[str], env: dict | None = None, cwd: Path | None = Non
 class SiteProcess:
     """benchmarks/article_site.py in its own process, so it never shares our GIL."""
 
-    def __init__(self, pages: int, latency: str, hosts: int = 1):
+    def __init__(self, pages: int, latency: str, hosts: int = 1, prebuild: bool = True):
+        # Pages built before the runs (ArticleSite.prebuild), except for --memory, where 10k
+        # pages would hold 1.7 GB in the site and only the crawl's memory is measured.
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "benchmarks" / "article_site.py"), "--pages", str(pages),
-             "--latency", latency, "--hosts", str(hosts)], stdout=subprocess.PIPE, text=True)
+             "--latency", latency, "--hosts", str(hosts), *([] if prebuild else ["--no-prebuild"])],
+            stdout=subprocess.PIPE, text=True)
         hello = json.loads(self.proc.stdout.readline())
         self.urls, self.pid = hello["urls"], hello["pid"]
 
@@ -396,7 +399,7 @@ def memory_mode(args, workdir: Path, extra: list[str]) -> None:
     """Peak memory of newsmill's crawl at 1k and at 10k pages, each on a fresh database."""
     peaks = {}
     for n in (1000, 10000):
-        site = SiteProcess(n, args.latency)
+        site = SiteProcess(n, args.latency, prebuild=False)
         try:
             db = workdir / f"memory-{n}.db"
             for stale in workdir.glob(f"memory-{n}.db*"):
