@@ -27,8 +27,8 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     """Extract body text and metadata from one page; runs in a worker process.
 
     `html` may be the raw body with the charset the response declared (None: none): it is
-    decoded here (decode_page), so the reactor thread neither decodes
-    nor pickles a str. Returns the `Article` fields as a dict, or {"not_article": reason}.
+    decoded here (decode_page), so the reactor thread neither decodes nor pickles a str.
+    Returns the `Article` fields as a dict, or {"not_article": reason}.
     """
     from trafilatura import bare_extraction
     from trafilatura.utils import load_html, normalize_unicode
