@@ -105,9 +105,12 @@ class ArticlesSpider(scrapy.Spider):
             self.known.close()
 
     async def start(self):
-        for state in self.states.values():
-            for url in state.source.urls:
-                yield self._request(url, state, state.source.kind or "auto", depth=0)
+        # All made before the first is sent: each counts as an open listing of its source
+        # (see _hold) from the start, however lazily Scrapy takes them.
+        requests = [self._request(url, state, state.source.kind or "auto", depth=0)
+                    for state in self.states.values() for url in state.source.urls]
+        for request in requests:
+            yield request
 
     # --- requests ------------------------------------------------------------------
     def _request(self, url, state, kind, depth, hints=None, found_as=None):
