@@ -112,8 +112,9 @@ class AddressPolicyMiddleware:
 
 
 class SourceLimitsMiddleware:
-    """Bounds each source's run: at most NEWSMILL_SOURCE_MAX_REQUESTS requests, and no new
-    request after its time budget (the source's `timeout`, else NEWSMILL_SOURCE_TIMEOUT).
+    """Bounds each source's run: at most NEWSMILL_SOURCE_MAX_REQUESTS requests (their
+    retries not counted), and no new request after its time budget (the source's
+    `timeout`, else NEWSMILL_SOURCE_TIMEOUT).
 
     Dropped requests are counted (`newsmill/limit/<source>`), not recorded one by one.
     """
@@ -143,6 +144,10 @@ class SourceLimitsMiddleware:
         if source is None:
             return None
         self._check_time(source)
+        if request.meta.get("retry_times"):
+            # A retry of a request the budget already took: RETRY_TIMES bounds those, and
+            # refusing one would lose why the first try failed (a timeout, a 503).
+            return None
         if self.max_requests and self.requests[source] >= self.max_requests:
             self._drop(source, f"the run's request budget ({self.max_requests}) is spent")
         self.requests[source] += 1

@@ -51,8 +51,8 @@ class SourceState:
     # Article URLs (cleaned) already requested or judged unchanged in this run, each with
     # the hints its request carries: a later listing's lastmod is added to them.
     scheduled: dict = field(default_factory=dict)
-    # Listings (start URLs, feeds, sitemaps) requested and not yet read, and the re-checks
-    # of known articles waiting for them (see ArticlesSpider._hold).
+    # Listings (start URLs, feeds, sitemaps) requested and not yet read, and the requests
+    # waiting for them: re-checks of known articles, navigation (see ArticlesSpider._hold).
     listings_open: int = 0
     held: list = field(default_factory=list)
 
@@ -141,13 +141,14 @@ class ArticlesSpider(scrapy.Spider):
         return self._request(cleaned, state, "article", depth, hints, found_as=url)
 
     # --- re-checks wait for the source's listings ------------------------------------
-    def _hold(self, state, request, cleaned, known) -> bool:
-        """Keep back the re-check of a known article while other listings of its source
-        are still to be read.
+    def _hold(self, state, request, cleaned=None, known=None) -> bool:
+        """Keep back a request while other listings of its source are still to be read:
+        the re-check of a known article, or a navigation page to explore.
 
         A feed dates entries by publication, which says nothing of a change; the source's
-        sitemap, often read a moment later, gives the lastmod that spares the request. Sent
-        at once, the first re-checks of every re-crawl would go out before it arrives.
+        sitemap, often read a moment later, gives the lastmod that spares the re-check. And
+        navigation must not spend the source's request budget before the articles a big
+        feed or sitemap lists are known: once they are, they go first (PRIORITY).
         """
         if state.listings_open <= 1:  # only the listing being read now
             return False
@@ -156,7 +157,7 @@ class ArticlesSpider(scrapy.Spider):
 
     def _listing_read(self, meta, state):
         """A listing is read (or failed): once none is left, what was held goes out now,
-        judged by the lastmods the listings gave (unchanged: no request at all)."""
+        re-checks judged by the lastmods the listings gave (unchanged: no request at all)."""
         if meta.get("listing"):
             state.listings_open -= 1
         if state.listings_open > 0 or not state.held:
@@ -164,7 +165,7 @@ class ArticlesSpider(scrapy.Spider):
         held, state.held = state.held, []
         unchanged = []
         for request, cleaned, known in held:
-            if unchanged_by_lastmod(known, request.meta["hints"]):
+            if known is not None and unchanged_by_lastmod(known, request.meta["hints"]):
                 state.articles_left += 1  # taken when it was held
                 unchanged.append(cleaned)
             else:
@@ -315,12 +316,16 @@ class ArticlesSpider(scrapy.Spider):
                     if request := self._article_request(url, state, depth + 1):
                         yield request
                 elif pages_useful:
-                    yield self._request(url, state, "page", depth + 1)
+                    yield from self._navigation(self._request(url, state, "page", depth + 1), state)
             elif is_navigation_page(url):
                 if pages_useful:
-                    yield self._request(url, state, "page", depth + 1)
+                    yield from self._navigation(self._request(url, state, "page", depth + 1), state)
             else:
-                yield self._request(url, state, "auto", depth + 1)
+                yield from self._navigation(self._request(url, state, "auto", depth + 1), state)
+
+    def _navigation(self, request, state):
+        if not self._hold(state, request):
+            yield request
 
     # --- failures ------------------------------------------------------------------
     def on_error(self, failure):

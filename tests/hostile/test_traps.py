@@ -1,6 +1,6 @@
 """Traps: redirect loops and chains, endless calendars, session ids, link farms all end."""
 
-from tests.sites import article_html, send
+from tests.sites import article_html, rss_feed, send
 
 
 def test_redirect_loop_ends_with_an_error(site, newsmill):
@@ -95,3 +95,39 @@ max_depth = 5
     assert len(farm_requests) <= 40
     limit = newsmill.rows("select message from errors where kind = 'limit'")
     assert len(limit) == 1 and "request budget (40)" in limit[0]["message"]
+
+
+def test_a_link_farm_cannot_spend_the_budget_before_a_slow_feed_is_read(site, newsmill):
+    """The farm answers at once and the feed a second later: navigation waits for the
+    source's listings, so the articles the feed lists are fetched within the budget."""
+    def farm(h):
+        n = int(h.path.rsplit("/", 1)[1])
+        links = "".join(f'<a href="/farm/{n * 100 + k}">page {k}</a> ' for k in range(1, 101))
+        send(h, body=f"<html><body>{links}</body></html>".encode())
+
+    site.add_prefix_handler("/farm/", farm)
+    paths = [f"/news/2026/11/listed-{i}.html" for i in range(3)]
+    for n, path in enumerate(paths):
+        site.add(path, article_html(f"Listed story {n}"))
+    feed = site.add("/rss.xml", rss_feed(site, [(f"Listed story {n}", p) for n, p in enumerate(paths)]),
+                    "application/rss+xml", delay=1.0)
+    sources = f"""
+[[sources]]
+name = "farm"
+urls = ["{site.url('/farm/0')}", "{feed}"]
+max_depth = 5
+"""
+    result = newsmill.crawl("-s", "NEWSMILL_SOURCE_MAX_REQUESTS=30", sources=sources)
+    assert result.returncode == 1  # the budget ran out: partial
+    assert {r["url"] for r in newsmill.rows("select url from articles")} == {site.url(p) for p in paths}
+    assert len([p for _, p, _ in site.requests if p.startswith("/farm/")]) <= 30
+
+
+def test_a_retry_does_not_count_against_the_request_budget(site, newsmill):
+    """A budget of one request: the article's first answer is a 503, its retry succeeds."""
+    url = site.add_sequence("/news/2026/11/busy.html", [
+        (503, "busy", {}), (200, article_html("Busy story"), {})])
+    result = newsmill.crawl(url, "-s", "NEWSMILL_SOURCE_MAX_REQUESTS=1", "-s", "RETRY_TIMES=1",
+                            "-s", "RETRY_BACKOFF_BASE=0.1")
+    assert result.returncode == 0, newsmill.explain(result)
+    assert [r["url"] for r in newsmill.rows("select url from articles")] == [url]
