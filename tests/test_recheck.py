@@ -123,9 +123,10 @@ def test_a_304_remembers_the_lastmod_the_sitemap_gave_so_the_next_crawl_sends_no
 
 
 def test_held_re_checks_still_go_out_when_a_listing_is_never_read(site, newsmill):
-    """robots.txt names the sitemap the source also lists: that second request is dropped
-    as a duplicate, so its callback never runs. The feed's re-checks, held for the
-    source's listings, are still sent once nothing else is left to do."""
+    """The source lists its sitemap under an old address too, which redirects to it: one
+    of the two requests is dropped as a duplicate, so its callback never runs. The feed's
+    re-checks, held for the source's listings, are still sent once nothing else is left
+    to do."""
     paths = [f"/news/2026/11/held-{i}.html" for i in range(3)]
     for n, path in enumerate(paths):
         site.add(path, article_html(f"Held story {n}"), etag=True)
@@ -134,8 +135,8 @@ def test_held_re_checks_still_go_out_when_a_listing_is_never_read(site, newsmill
     entries = "".join(f"<url><loc>{site.url(p)}</loc></url>" for p in paths)  # no lastmod
     sitemap = site.add("/sitemap.xml", '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/'
                        f'schemas/sitemap/0.9">{entries}</urlset>', "application/xml", delay=0.3)
-    robots = site.add("/robots.txt", f"User-agent: *\nAllow: /\nSitemap: {sitemap}\n", "text/plain")
-    sources = f'[[sources]]\nname = "news"\nurls = ["{feed}", "{robots}", "{sitemap}"]\n'
+    old = site.add("/old-sitemap.xml", "", status=301, headers={"Location": sitemap})
+    sources = f'[[sources]]\nname = "news"\nurls = ["{feed}", "{old}", "{sitemap}"]\n'
 
     assert newsmill.crawl(sources=sources).returncode == 0
     started = time.monotonic()

@@ -55,6 +55,7 @@ class SourceState:
     # waiting for them: re-checks of known articles, navigation (see ArticlesSpider._hold).
     listings_open: int = 0
     held: list = field(default_factory=list)
+    listings_requested: set = field(default_factory=set)  # start, feed and sitemap URLs
 
     @classmethod
     def build(cls, source: Source) -> SourceState:
@@ -108,7 +109,8 @@ class ArticlesSpider(scrapy.Spider):
         # All made before the first is sent: each counts as an open listing of its source
         # (see _hold) from the start, however lazily Scrapy takes them.
         requests = [self._request(url, state, state.source.kind or "auto", depth=0)
-                    for state in self.states.values() for url in state.source.urls]
+                    for state in self.states.values() for url in state.source.urls
+                    if self._first_listing(url, state)]
         for request in requests:
             yield request
 
@@ -153,6 +155,16 @@ class ArticlesSpider(scrapy.Spider):
         if state.listings_open <= 1:  # only the listing being read now
             return False
         state.held.append((request, cleaned, known))
+        return True
+
+    @staticmethod
+    def _first_listing(url, state) -> bool:
+        """A feed or sitemap not yet requested in this run. Every section page advertises
+        the same feed, and robots.txt often names the sitemap a source lists: Scrapy would
+        drop the repeats, but each would stay counted as a listing still to be read."""
+        if url in state.listings_requested:
+            return False
+        state.listings_requested.add(url)
         return True
 
     def _listing_read(self, meta, state):
@@ -265,7 +277,7 @@ class ArticlesSpider(scrapy.Spider):
                                   f"sitemap indexes nested deeper than {self.max_listing_hops}: not followed")
                 return
             for url, hints in entries:
-                if state.allows(url):
+                if state.allows(url) and self._first_listing(url, state):
                     request = self._request(url, state, "sitemap", depth, hints)
                     request.meta["hops"] = hops + 1
                     yield request
@@ -301,7 +313,7 @@ class ArticlesSpider(scrapy.Spider):
     def _parse_section(self, response, state, depth):
         """A section or home page: read its advertised feeds, follow its links."""
         for url in discovery.advertised_feeds(response):
-            if state.allows(url):
+            if state.allows(url) and self._first_listing(url, state):
                 yield self._request(url, state, "feed", depth)
         if depth >= state.source.max_depth:
             return
