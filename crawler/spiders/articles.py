@@ -142,7 +142,7 @@ class ArticlesSpider(scrapy.Spider):
         state.scheduled[cleaned] = hints  # the same dict as the request's meta["hints"]
         return self._request(cleaned, state, "article", depth, hints, found_as=url)
 
-    # --- re-checks wait for the source's listings ------------------------------------
+    # --- re-checks and navigation wait for the source's listings ---------------------
     def _hold(self, state, request, cleaned=None, known=None) -> bool:
         """Keep back a request while other listings of its source are still to be read:
         the re-check of a known article, or a navigation page to explore.
@@ -159,9 +159,9 @@ class ArticlesSpider(scrapy.Spider):
 
     @staticmethod
     def _first_listing(url, state) -> bool:
-        """A feed or sitemap not yet requested in this run. Every section page advertises
-        the same feed, and robots.txt often names the sitemap a source lists: Scrapy would
-        drop the repeats, but each would stay counted as a listing still to be read."""
+        """A start URL, feed or sitemap not yet requested in this run. Every section page
+        advertises the same feed, and robots.txt often names the sitemap a source lists:
+        Scrapy would drop the repeats, but each would stay counted as a listing to read."""
         if url in state.listings_requested:
             return False
         state.listings_requested.add(url)
