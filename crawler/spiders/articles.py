@@ -130,10 +130,7 @@ class ArticlesSpider(scrapy.Spider):
     def _article_request(self, url, state, depth, hints=None):
         """A request for an article, if the source allows it and has budget left."""
         cleaned = clean_url(url)
-        if cleaned in state.scheduled:
-            _learn_lastmod(state.scheduled[cleaned], hints)
-            return None
-        if not state.allows(cleaned):
+        if cleaned in state.scheduled or not state.allows(cleaned):
             return None
         if not state.take_article():
             self.crawler.stats.inc_value(f"newsmill/over_budget/{state.source.name}")
@@ -183,9 +180,14 @@ class ArticlesSpider(scrapy.Spider):
             else:
                 yield request
         if unchanged:
-            self.crawler.stats.inc_value(f"newsmill/skipped/{state.source.name}", len(unchanged))
-            self.crawler.stats.inc_value("newsmill/skipped_requests/lastmod", len(unchanged))
-            yield UnchangedListing(state.source.name, unchanged, now())
+            yield self._unchanged_listing(state, unchanged)
+
+    def _unchanged_listing(self, state, urls) -> UnchangedListing:
+        """Known articles whose listed lastmod has not changed: counted, and judged by the
+        store together (no request for any of them)."""
+        self.crawler.stats.inc_value(f"newsmill/skipped/{state.source.name}", len(urls))
+        self.crawler.stats.inc_value("newsmill/skipped_requests/lastmod", len(urls))
+        return UnchangedListing(state.source.name, urls, now())
 
     def release_when_idle(self):
         """A listing whose callback never ran (dropped as a duplicate request): nothing is
@@ -306,9 +308,7 @@ class ArticlesSpider(scrapy.Spider):
                     if cleaned not in known or not self._hold(state, request, cleaned, known[cleaned]):
                         yield request
         if unchanged:
-            self.crawler.stats.inc_value(f"newsmill/skipped/{state.source.name}", len(unchanged))
-            self.crawler.stats.inc_value("newsmill/skipped_requests/lastmod", len(unchanged))
-            yield UnchangedListing(state.source.name, unchanged, now())
+            yield self._unchanged_listing(state, unchanged)
 
     def _parse_section(self, response, state, depth):
         """A section or home page: read its advertised feeds, follow its links."""
