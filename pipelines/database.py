@@ -734,14 +734,30 @@ class KnownUrls:
         """The last fetch of this URL and when its article was first seen, or None."""
         return self.get_many([url]).get(url)
 
+    def holds_articles_of(self, sources: list[str]) -> bool:
+        """Whether the store has an article of any of these sources (False: no store yet)."""
+        if not sources or not self._connect():
+            return False
+        marks = ", ".join("?" * len(sources))
+        try:
+            return self.conn.execute(f"SELECT 1 FROM articles WHERE source IN ({marks}) LIMIT 1",
+                                     sources).fetchone() is not None
+        except sqlite3.OperationalError:  # no articles table: nothing stored
+            return False
+
+    def _connect(self) -> bool:
+        if self.conn is None:
+            if not self.path.exists():
+                return False
+            self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+                                        timeout=DEFAULT_BUSY_TIMEOUT)
+        return True
+
     def get_many(self, urls: list[str]) -> dict[str, dict]:
         """`get` for many URLs (a sitemap's entries) with one query per 500 of them;
         unknown URLs are absent."""
-        if self.conn is None:
-            if not self.path.exists():
-                return {}
-            self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
-                                        timeout=DEFAULT_BUSY_TIMEOUT)
+        if not self._connect():
+            return {}
         urls = list(dict.fromkeys(urls))
         found: dict[str, dict] = {}
         try:

@@ -76,3 +76,36 @@ def test_workers_plain_html_elements_change_no_extracted_field():
     result = json.loads(done.stdout)
     assert result["articles"] >= 110
     assert result["same"]
+
+
+def test_workers_start_with_a_first_crawl_and_not_for_an_unchanged_recrawl(site, newsmill):
+    """A first crawl extracts nearly every page: its workers start (and warm up) while
+    robots.txt and the feed download. A re-crawl that finds nothing changed starts none."""
+    from tests.sites import article_html, rss_feed
+
+    site.add("/news/one.html", article_html("First story"), etag=True)
+    feed = site.add("/rss.xml", rss_feed(site, [("First story", "/news/one.html")]),
+                    "application/rss+xml")
+    sources = f'[[sources]]\nname = "news"\nurls = ["{feed}"]\n'
+    started = "extraction workers started with it"
+
+    first = newsmill.crawl(sources=sources)
+    again = newsmill.crawl(sources=sources)
+
+    assert first.returncode == 0 and again.returncode == 0, newsmill.explain(again)
+    assert started in first.stderr
+    assert started not in again.stderr
+    runs = [(r["articles_new"], r["articles_unchanged"]) for r in
+            newsmill.rows("select * from runs order by id")]
+    assert runs == [(1, 0), (0, 1)]
+
+
+def test_warm_up_page_is_extracted_as_an_article():
+    """warm_up's made-up page goes through every step of extraction as an article does
+    (one that extracted nothing would leave the first real page to pay the set-up)."""
+    from pipelines.extract_worker import _WARM_UP_PAGE, extract_article
+
+    found = extract_article(_WARM_UP_PAGE, "https://example.org/news/ferry.html", {}, {})
+    assert found.get("title") == "Harbour ferry returns after repairs"
+    assert found.get("author") == "Ann Writer"
+    assert found.get("word_count", 0) > 200
