@@ -102,7 +102,7 @@ def _shingles(comparable: str) -> set[str]:
     words = _WORD.findall(comparable.casefold())
     if len(words) < SHINGLE_WORDS:
         return {" ".join(words)} if words else set()
-    return {" ".join(words[i:i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
+    return set(map(" ".join, zip(*(words[i:] for i in range(SHINGLE_WORDS)))))
 
 
 def similarity(text: str, other: str) -> float:
@@ -146,8 +146,9 @@ def minhash(grams: set[str]):
     """
     import numpy as np
 
-    hashes = np.fromiter((int.from_bytes(hashlib.sha1(g.encode("utf-8")).digest()[:4], "little")
-                          for g in grams), dtype=np.uint32, count=len(grams)).reshape(-1, 1)
+    sha1 = hashlib.sha1
+    hashes = np.frombuffer(b"".join([sha1(g.encode("utf-8")).digest()[:4] for g in grams]),
+                           dtype="<u4").astype(np.uint32).reshape(-1, 1)
     for shift, multiplier in ((16, 0x85EBCA6B), (13, 0xC2B2AE35)):  # MurmurHash3's fmix32
         hashes = (hashes ^ (hashes >> np.uint32(shift))) * np.uint32(multiplier)
     hashes = hashes ^ (hashes >> np.uint32(16))
