@@ -5,8 +5,9 @@ Serves N distinct article pages (benchmarks/article_site.py) on 127.0.0.1 behind
 and a sitemap, each request after a random latency, and measures in one run:
 
 1. ceiling: trafilatura extraction alone (trafilatura.extract with metadata, what newsmill
-   needs of it) over the same pages, in one process per core, pages/s; newsmill's own
-   extraction function and trafilatura.extract without metadata for reference;
+   needs of it) over the same pages, in one process per core, pages/s, half of the pages
+   before newsmill's crawls and half after; newsmill's own extraction function and
+   trafilatura.extract without metadata for reference;
 2. newsmill: `newsmill crawl` of the feed and sitemap into a fresh database, pages/s;
 3. peer: `trafilatura -i urls.txt --parallel C` over the same pages, pages/s;
 4. the ratios newsmill/ceiling and newsmill/peer;
@@ -192,38 +193,54 @@ def _warm() -> None:
     prepare_worker()  # as newsmill's workers start
 
 
-def ceilings(site: ArticleSite, count: int, workers: int, functions: list,
-             rounds: int = 4) -> list[tuple[float, float]]:
-    """(pages per second, CPU seconds per page) of each function over the first `count`
-    pages in `workers` processes.
+class Ceilings:
+    """Extraction alone: each function's pages per second and CPU per page, in `workers`
+    processes, measured in parts (`measure`) that can bracket the crawls.
 
     The functions take turns on slices of the pages, so load from other work on the machine
-    falls on all of them alike. Each has a pool of its own: trafilatura and htmldate keep
-    caches of the strings they have seen, so a worker that had just extracted a page would
-    extract it again faster than a crawl ever sees it.
+    falls on all of them alike; the parts run before and after newsmill's crawls, so a
+    machine that slows down (or speeds up) during a run moves the ceiling with it. Each
+    function has a pool of its own: trafilatura and htmldate keep caches of the strings
+    they have seen, so a worker that had just extracted a page would extract it again
+    faster than a crawl ever sees it.
     """
-    step = -(-count // rounds)
-    spent = [0.0] * len(functions)
-    cpu = [0.0] * len(functions)
-    pools = [ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_warm)
-             for _ in functions]
-    try:
-        warm = [site.page(count + i) for i in range(workers * 2)]  # pages not measured
-        for pool, function in zip(pools, functions, strict=True):
+
+    def __init__(self, site: ArticleSite, warm_from: int, workers: int, functions: list):
+        self.site, self.functions = site, functions
+        self.spent = [0.0] * len(functions)
+        self.cpu = [0.0] * len(functions)
+        self.pages = 0
+        self.parts: list[float] = []  # the first function's pages/s in each part
+        self.pools = [ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_warm)
+                      for _ in functions]
+        warm = [site.page(warm_from + i) for i in range(workers * 2)]  # pages not measured
+        for pool, function in zip(self.pools, functions, strict=True):
             list(pool.map(function, warm))  # start and warm every worker
-        for start in range(0, count, step):
-            chunk = [site.page(i) for i in range(start, min(start + step, count))]
-            for n, (pool, function) in enumerate(zip(pools, functions, strict=True)):
+
+    def measure(self, start: int, stop: int, rounds: int = 2) -> None:
+        step = -(-(stop - start) // rounds)
+        part_spent = 0.0
+        for first in range(start, stop, step):
+            chunk = [self.site.page(i) for i in range(first, min(first + step, stop))]
+            for n, (pool, function) in enumerate(zip(self.pools, self.functions, strict=True)):
                 started = time.perf_counter()
                 results = list(pool.map(function, chunk, chunksize=2))
-                spent[n] += time.perf_counter() - started
-                cpu[n] += sum(abs(r) for r in results)
+                spent = time.perf_counter() - started
+                self.spent[n] += spent
+                part_spent += spent if n == 0 else 0.0
+                self.cpu[n] += sum(abs(r) for r in results)
                 done = sum(1 for r in results if r >= 0)
                 assert done >= len(chunk) * 0.95, f"only {done} of {len(chunk)} pages extracted"
-    finally:
-        for pool in pools:
+        self.pages += stop - start
+        self.parts.append((stop - start) / part_spent)
+
+    def rates(self) -> list[tuple[float, float]]:
+        """(pages per second, CPU seconds per page) of each function over every part."""
+        return [(self.pages / s, c / self.pages) for s, c in zip(self.spent, self.cpu, strict=True)]
+
+    def close(self) -> None:
+        for pool in self.pools:
             pool.shutdown()
-    return [(count / s, c / count) for s, c in zip(spent, cpu, strict=True)]
 
 
 # --- 2. newsmill -------------------------------------------------------------------------
@@ -328,17 +345,14 @@ def main() -> None:
     workers = os.cpu_count() or 1
     hosts = 1 if args.no_peer else args.concurrency
     site = SiteProcess(args.pages, args.latency, hosts)
+    ceiling = None
     try:
         pages = ArticleSite(args.pages, CORPUS)
         count = min(args.ceiling_pages or args.pages, args.pages)
-        (ceiling_rate, ceiling_cpu), (own_rate, own_cpu), (plain_rate, plain_cpu) = ceilings(
-            pages, count, workers, [_plain_extract_metadata, _newsmill_extract, _plain_extract])
-        print(f"ceiling: trafilatura.extract(with_metadata=True) in {workers} processes: "
-              f"{ceiling_rate:.1f} pages/s, {1000 * ceiling_cpu:.1f} ms CPU per page ({count} pages; "
-              f"load {load()})", flush=True)
-        print(f"  for reference: newsmill's extract_article {own_rate:.1f} pages/s, "
-              f"{1000 * own_cpu:.1f} ms; trafilatura.extract without metadata {plain_rate:.1f} pages/s, "
-              f"{1000 * plain_cpu:.1f} ms", flush=True)
+        ceiling = Ceilings(pages, args.pages, workers,
+                           [_plain_extract_metadata, _newsmill_extract, _plain_extract])
+        ceiling.measure(0, count // 2)  # the other half after the crawls
+        print(f"ceiling, first half: {ceiling.parts[0]:.1f} pages/s (load {load()})", flush=True)
 
         db = workdir / "throughput.db"
         for stale in workdir.glob("throughput.db*"):
@@ -357,6 +371,16 @@ def main() -> None:
               f"{again['site']['bytes']} bytes sent, {again['site']['article_bodies']} article bodies, "
               f"{again['site']['not_modified']} answered 304 (load {load()})", flush=True)
 
+        ceiling.measure(count // 2, count)
+        (ceiling_rate, ceiling_cpu), (own_rate, own_cpu), (plain_rate, plain_cpu) = ceiling.rates()
+        print(f"ceiling: trafilatura.extract(with_metadata=True) in {workers} processes: "
+              f"{ceiling_rate:.1f} pages/s, {1000 * ceiling_cpu:.1f} ms CPU per page ({count} pages, "
+              f"half before the crawls at {ceiling.parts[0]:.1f} pages/s, half after at "
+              f"{ceiling.parts[1]:.1f}; load {load()})", flush=True)
+        print(f"  for reference: newsmill's extract_article {own_rate:.1f} pages/s, "
+              f"{1000 * own_cpu:.1f} ms; trafilatura.extract without metadata {plain_rate:.1f} pages/s, "
+              f"{1000 * plain_cpu:.1f} ms", flush=True)
+
         if args.no_peer:
             peer_rate = peer_cpu = float("nan")
         else:
@@ -370,6 +394,8 @@ def main() -> None:
                   f"main thread)")
             print("  " + " ".join(other["command"]))
     finally:
+        if ceiling is not None:
+            ceiling.close()
         site.stop()
     print("newsmill: " + " ".join(newsmill_command("http://127.0.0.1:PORT", Path("DB"), args.concurrency, extra)))
     # The same comparison from CPU time, which other work on the machine hardly changes: the
