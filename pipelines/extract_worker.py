@@ -166,7 +166,7 @@ def start_worker(crawl_pid: int, warm: bool = False) -> None:
 
 
 # A made-up article for warm_up: a page of the usual shape (navigation, headline, byline,
-# paragraphs, footer) with its date in words only, so every step of extract_article runs.
+# paragraphs, footer) and its date in words only, so htmldate searches the text as well.
 _WARM_UP_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <title>Harbour ferry returns after repairs | The Example Gazette</title>
 <meta name="description" content="The ferry across the harbour runs again."></head><body>

@@ -96,8 +96,8 @@ class ExtractionPipeline:
         """Whether the store holds no article of this crawl's sources yet.
 
         A first crawl extracts nearly every page it fetches, so its workers are started
-        with the spider, while robots.txt and the listings download (~0.4 s sooner than on
-        the first page). A later crawl of the same sources usually finds nothing changed
+        with the spider, while robots.txt and the listings download, and warmed up (see
+        extract_worker.warm_up) before the first page comes. A later crawl of the same sources usually finds nothing changed
         (most of a daemon's crawls): its workers start only if a page comes.
         """
         from pipelines.database import KnownUrls
