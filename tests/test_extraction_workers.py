@@ -35,16 +35,21 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+def run_script(path, text: str) -> subprocess.CompletedProcess:
+    """Run `text` as a main script (workers are spawned from it, as from `newsmill`)."""
+    path.write_text(text)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, str(path)], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 def test_workers_load_trafilatura_and_not_scrapy(tmp_path):
     """Scrapy, Twisted and sqlite-utils in a worker cost every crawl ~0.45 s of CPU and
     ~25 MB per worker for nothing, SciPy (through datasketch) 0.36 s more: the worker only
     extracts, and computes its MinHash with numpy."""
-    script = tmp_path / "newsmill_like.py"
-    script.write_text(SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    done = run_script(tmp_path / "newsmill_like.py", SCRIPT)
     loaded = {name.split(".")[0] for name in done.stdout.split()}
     assert {"trafilatura", "pipelines"} <= loaded
     assert not loaded & {"scrapy", "twisted", "sqlite_utils", "datasketch", "scipy"}, sorted(loaded)
@@ -138,12 +143,7 @@ EXIT_SCRIPT = textwrap.dedent("""
 def test_workers_exit_cleanly_with_their_output_flushed(tmp_path):
     """Workers skip the interpreter's teardown at exit (it cost each ~0.15 s when the crawl
     closed its pool): what they printed or logged must still come out, and they must end."""
-    script = tmp_path / "worker_exit.py"
-    script.write_text(EXIT_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    done = run_script(tmp_path / "worker_exit.py", EXIT_SCRIPT)
     assert "printed, not yet flushed" in done.stdout
     assert "logged by the worker" in done.stderr
     assert "worker exit code 0 alive False" in done.stdout
