@@ -227,7 +227,8 @@ class Ceilings:
                 results = list(pool.map(function, chunk, chunksize=2))
                 spent = time.perf_counter() - started
                 self.spent[n] += spent
-                part_spent += spent if n == 0 else 0.0
+                if n == 0:
+                    part_spent += spent
                 self.cpu[n] += sum(abs(r) for r in results)
                 done = sum(1 for r in results if r >= 0)
                 assert done >= len(chunk) * 0.95, f"only {done} of {len(chunk)} pages extracted"

@@ -97,8 +97,9 @@ class ExtractionPipeline:
 
         A first crawl extracts nearly every page it fetches, so its workers are started
         with the spider, while robots.txt and the listings download, and warmed up (see
-        extract_worker.warm_up) before the first page comes. A later crawl of the same sources usually finds nothing changed
-        (most of a daemon's crawls): its workers start only if a page comes.
+        extract_worker.warm_up) before the first page comes. A later crawl of the same
+        sources usually finds nothing changed (most of a daemon's crawls): its workers
+        start only if a page comes.
         """
         from pipelines.database import KnownUrls
 

@@ -26,6 +26,7 @@ from pipelines.database import ArticleStore, StoreError, StoreWriteError
 
 logger = logging.getLogger(__name__)
 
+
 def fields_of(item) -> dict:
     """An item's fields as the dict the store takes. Shallow: dataclasses.asdict copies
     every list and dict inside (seen URLs, tags, keys, the fetch record): 38 against 2 µs

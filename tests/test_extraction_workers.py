@@ -117,9 +117,14 @@ def test_warm_up_page_is_extracted_as_an_article():
 
 
 EXIT_SCRIPT = textwrap.dedent("""
+    import atexit
     import logging
     import os
     import sys
+
+    # Registered in every process that imports this script, a worker before it starts:
+    # Python's teardown would run it at the worker's exit.
+    atexit.register(lambda: print(f"teardown in {os.getpid()}", file=sys.stderr, flush=True))
 
     def speak():
         print("printed, not yet flushed", end="")
@@ -137,6 +142,7 @@ EXIT_SCRIPT = textwrap.dedent("""
         pool.shutdown(wait=True)
         print()
         print("worker exit code", process.exitcode, "alive", process.is_alive())
+        print("worker pid", pid)
 """)
 
 
@@ -147,3 +153,6 @@ def test_workers_exit_cleanly_with_their_output_flushed(tmp_path):
     assert "printed, not yet flushed" in done.stdout
     assert "logged by the worker" in done.stderr
     assert "worker exit code 0 alive False" in done.stdout
+    worker = done.stdout.split("worker pid ")[1].split()[0]
+    assert f"teardown in {worker}" not in done.stderr  # the teardown was skipped
+    assert f"teardown in {worker}" not in done.stdout
