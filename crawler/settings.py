@@ -42,9 +42,9 @@ NEWSMILL_RECHECK_KNOWN_URLS = True
 
 # Extraction runs in worker processes, off the reactor thread; 0 means one per core.
 EXTRACT_WORKERS = 0
-# The extraction workers are replaced by fresh ones after this many pages (bounds any slow
-# leak over long runs; 0: never). The old workers finish what was queued on them, then the
-# new ones start: one pool in memory at a time.
+# Each extraction worker is replaced by a fresh one after this many pages (bounds any slow
+# leak over long runs; 0: never). The old worker finishes what was given to it, then its
+# replacement starts: never more than EXTRACT_WORKERS workers in memory.
 EXTRACT_RECYCLE_PAGES = 2000
 # Pages whose extracted body has fewer words are counted as "not an article" and not stored
 # (some real articles are a few sentences long: the shared corpus has one of 18 words).

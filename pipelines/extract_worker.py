@@ -184,6 +184,28 @@ def _clean_list(values) -> list[str]:
     return out
 
 
+def serve(tasks, results, crawl_pid: int, warm: bool = False) -> None:
+    """A worker's life (pipelines.extract_pool): a pickled (function, args) in, a pickled
+    (ok, result or exception) out, until the crawl closes the task pipe."""
+    import pickle
+
+    start_worker(crawl_pid, warm)
+    while True:
+        try:
+            function, args = pickle.loads(tasks.recv_bytes())
+        except EOFError:
+            return
+        try:
+            answer = (True, function(*args))
+        except Exception as exc:
+            answer = (False, exc)
+        try:
+            data = pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # an unpicklable result or exception
+            data = pickle.dumps((False, RuntimeError(f"{getattr(function, '__name__', 'task')}: {exc!r}")))
+        results.send_bytes(data)
+
+
 def start_worker(crawl_pid: int, warm: bool = False) -> None:
     """Die with the crawl; get ready to extract (see prepare_worker, warm_up)."""
     _die_with_parent(crawl_pid)

@@ -1,25 +1,22 @@
-"""Where a fetched page becomes an article: trafilatura in a pool of worker processes.
+"""Where a fetched page becomes an article: trafilatura in worker processes.
 
 Extraction is CPU-bound, so it never runs on the reactor thread: `ExtractionPipeline`
-hands each page to a `ProcessPoolExecutor` and awaits the result, so downloading
-goes on while the workers parse. The body travels as bytes and is decoded and parsed
-once per page, in the worker (pipelines.extract_worker).
+hands each page to a worker (pipelines.extract_pool) and awaits the result, so
+downloading goes on while the workers parse. The body travels as bytes and is decoded
+and parsed once per page, in the worker (pipelines.extract_worker).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 
 from scrapy.exceptions import DropItem
 
 from crawler.items import Article, FetchError, Page
-from pipelines.extract_worker import extract_article, start_worker
+from pipelines.extract_pool import ExtractionPool, WorkerDied
+from pipelines.extract_worker import extract_article
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +30,7 @@ class ExtractionPipeline:
         self.workers = workers
         self.options = options
         self.recycle_pages = recycle_pages
-        self.pool: ProcessPoolExecutor | None = None
-        self.pool_pages = 0  # pages handed to the current pool
-        self.recycling: asyncio.Future | None = None  # set while the pool is being replaced
+        self.pool: ExtractionPool | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -50,47 +45,15 @@ class ExtractionPipeline:
         }
         return cls(crawler, workers, options, s.getint("EXTRACT_RECYCLE_PAGES", 0))
 
-    def _new_pool(self, warm: bool = False) -> ProcessPoolExecutor:
-        # spawn: a forked copy of a running reactor (threads, sockets) is not safe to use.
-        # Not max_tasks_per_child: on Python 3.11-3.13 the pool then stops for good once its
-        # workers have reached the limit (CPython gh-115634); see _pool_for_next_page.
-        self.pool_pages = 0
-        return ProcessPoolExecutor(
-            self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=start_worker,
-            initargs=(os.getpid(), warm),
-        )
-
-    async def _pool_for_next_page(self) -> ProcessPoolExecutor:
-        """The current pool, replaced by a fresh one every EXTRACT_RECYCLE_PAGES pages.
-
-        Fresh workers bound any slow leak over long runs. The old pool first finishes the
-        pages already queued on it, and only then do new workers start, so there is never
-        more than one pool in memory; pages that come meanwhile wait for the new pool.
-        """
-        while self.recycling is not None:
-            await self.recycling
-        if self.recycle_pages and self.pool_pages >= self.recycle_pages:
-            self.recycling = asyncio.get_running_loop().create_future()
-            try:
-                await asyncio.to_thread(self.pool.shutdown, wait=True)
-                self.pool = self._new_pool()
-                self.stats.inc_value("newsmill/extraction_pools")
-            finally:
-                self.recycling.set_result(None)
-                self.recycling = None
-        self.pool_pages += 1
-        return self.pool
-
     def open_spider(self) -> None:
+        # Each worker is replaced after EXTRACT_RECYCLE_PAGES pages, bounding any slow leak
+        # over long runs; not Python's max_tasks_per_child, with which a pool stopped for
+        # good once its workers reached the limit (CPython gh-115634).
+        self.pool = ExtractionPool(self.workers, self.recycle_pages)
         if self._first_crawl():
-            self.pool = self._new_pool(warm=True)
-            self._start_workers()
+            self.pool.start(warm=True)
             logger.info("first crawl of these sources: %d extraction workers started with it",
                         self.workers)
-        else:
-            self.pool = self._new_pool()
 
     def _first_crawl(self) -> bool:
         """Whether the store holds no article of this crawl's sources yet.
@@ -111,32 +74,23 @@ class ExtractionPipeline:
         finally:
             known.close()
 
-    def _start_workers(self) -> None:
-        # ProcessPoolExecutor spawns a worker per submission while none is idle, up to
-        # max_workers, and has no call to start them all: one trivial task per worker.
-        for _ in range(self.workers):
-            self.pool.submit(int)
-
     def close_spider(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.stats.inc_value("newsmill/extraction_workers_replaced", self.pool.replaced)
+            self.pool.close()
             self.pool = None
 
     async def process_item(self, item):
         if not isinstance(item, Page):
             return item
         html, item.html = item.html, b""  # release the body as soon as it is handed over
-        pool = await self._pool_for_next_page()
         try:
-            future = pool.submit(extract_article, html, item.url, item.hints, self.options,
-                                 item.encoding)
+            future = self.pool.submit(extract_article, html, item.url, item.hints, self.options,
+                                      item.encoding)
             del html
-            result = await asyncio.wrap_future(future)
-        except BrokenProcessPool:
-            # A worker died (killed, out of memory): start a fresh pool, record the page.
-            if pool is self.pool:
-                self.pool.shutdown(wait=False, cancel_futures=True)
-                self.pool = self._new_pool()
+            result = await future
+        except WorkerDied:
+            # Killed, out of memory: the pool starts another worker; the page is recorded.
             return self._error(item, "extraction", "extraction worker died on this page")
         except Exception as exc:  # a bug or a pathological page must not stop the crawl
             logger.warning("extraction failed for %s: %r", item.url, exc)

@@ -18,20 +18,22 @@ from tests.conftest import ROOT
 SCRIPT = textwrap.dedent("""
     from crawler.cli import main
 
-    if __name__ == "__main__":
-        from types import SimpleNamespace
-
-        from pipelines.extraction import ExtractionPipeline
-
+    async def run():
+        from pipelines.extract_pool import ExtractionPool
         from pipelines.extract_worker import extract_article
 
         page = "<html><body><article>" + "<p>Words enough to make an article here.</p>" * 9
-        pool = ExtractionPipeline(SimpleNamespace(stats=None), 1, {})._new_pool()
-        found = pool.submit(extract_article, page + "</article></body></html>",
-                            "https://example.org/a.html", {}, {}).result()
+        pool = ExtractionPool(1)
+        found = await pool.submit(extract_article, page + "</article></body></html>",
+                                  "https://example.org/a.html", {}, {})
         assert found.get("near_duplicate_keys"), found
-        print(" ".join(pool.submit(eval, "sorted(__import__('sys').modules)").result()))
-        pool.shutdown()
+        print(" ".join(await pool.submit(eval, "sorted(__import__('sys').modules)")))
+        pool.close()
+
+    if __name__ == "__main__":
+        import asyncio
+
+        asyncio.run(run())
 """)
 
 
@@ -131,18 +133,21 @@ EXIT_SCRIPT = textwrap.dedent("""
         logging.getLogger("worker").warning("logged by the worker")
         return os.getpid()
 
-    if __name__ == "__main__":
-        from types import SimpleNamespace
+    async def run():
+        from pipelines.extract_pool import ExtractionPool
 
-        from pipelines.extraction import ExtractionPipeline
-
-        pool = ExtractionPipeline(SimpleNamespace(stats=None), 1, {})._new_pool()
-        pid = pool.submit(speak).result()
-        process = next(iter(pool._processes.values()))
-        pool.shutdown(wait=True)
+        pool = ExtractionPool(1)
+        pid = await pool.submit(speak)
+        process = pool.workers[0].process
+        pool.close()
         print()
         print("worker exit code", process.exitcode, "alive", process.is_alive())
         print("worker pid", pid)
+
+    if __name__ == "__main__":
+        import asyncio
+
+        asyncio.run(run())
 """)
 
 
@@ -156,3 +161,42 @@ def test_workers_exit_cleanly_with_their_output_flushed(tmp_path):
     worker = done.stdout.split("worker pid ")[1].split()[0]
     assert f"teardown in {worker}" not in done.stderr  # the teardown was skipped
     assert f"teardown in {worker}" not in done.stdout
+
+
+POOL_SCRIPT = textwrap.dedent("""
+    import asyncio
+    import json
+    import os
+
+    async def run():
+        from pipelines.extract_pool import ExtractionPool, WorkerDied
+
+        pool = ExtractionPool(2, recycle_tasks=4)
+        pids = await asyncio.gather(*(pool.submit(eval, "__import__('os').getpid()") for _ in range(12)))
+        futures = [pool.submit(os._exit, 3)] + [pool.submit(pow, n, 2) for n in range(6)]
+        outcome = await asyncio.gather(*futures, return_exceptions=True)
+        try:
+            await pool.submit(int, "not a number")
+        except ValueError as exc:
+            error = str(exc)
+        processes = [w.process for w in pool.workers] + pool.ended
+        pool.close()
+        print(json.dumps({"pids": len(set(pids)), "replaced": pool.replaced,
+                          "died": type(outcome[0]).__name__, "squares": outcome[1:], "error": error,
+                          "alive": sum(p.is_alive() for p in processes)}))
+
+    if __name__ == "__main__":
+        asyncio.run(run())
+""")
+
+
+def test_pool_replaces_workers_and_survives_one_that_dies(tmp_path):
+    """Workers are retired after `recycle_tasks` tasks and replaced; a worker that dies fails
+    only the task it was running (the ones queued behind it go to another worker); a task's
+    exception comes back as itself; closing the pool leaves no process behind."""
+    result = json.loads(run_script(tmp_path / "pool.py", POOL_SCRIPT).stdout)
+    assert result["pids"] >= 3 and result["replaced"] >= 2  # 12 tasks, 4 per worker
+    assert result["died"] == "WorkerDied"
+    assert result["squares"] == [n * n for n in range(6)]
+    assert result["error"] == "invalid literal for int() with base 10: 'not a number'"
+    assert result["alive"] == 0
