@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipelines.database import ArticleStore
-from pipelines.dedup import BANDS, content_hash, near_duplicate_keys
+from pipelines.fingerprints import BANDS, content_hash, near_duplicate_keys
 
 WORDS = [f"{a}{b}" for a in ("ka", "lo", "mi", "nu", "pe", "ro", "si", "ta", "vu", "ze",
                               "bra", "cle", "dro", "fin", "gal", "hot", "jur", "kem")

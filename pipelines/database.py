@@ -136,7 +136,7 @@ def _v2_known_urls_and_near_duplicates(db: sqlite_utils.Database) -> None:
     Existing articles get their content_hash recomputed (it now ignores date lines) and
     their near-duplicate keys, so a store from v1 judges old and new articles alike.
     """
-    from pipelines.dedup import content_hash, near_duplicate_keys
+    from pipelines.fingerprints import content_hash, near_duplicate_keys
 
     db["fetch_state"].create(
         {"url": str, "source": str, "article_id": int, "etag": str, "last_modified": str,
@@ -535,7 +535,7 @@ class ArticleStore:
 
     def _claims_other_text(self, existing: dict, article: dict, fetch: dict) -> bool:
         """Fetched under another URL, naming a stored article whose text is not its own."""
-        from pipelines.dedup import similarity
+        from pipelines.fingerprints import similarity
 
         fetched = fetch.get("urls") or []
         if not fetched or article["url"] in fetched or existing["url"] in fetched \
@@ -604,7 +604,7 @@ class ArticleStore:
     def find_duplicate(self, article: dict, keys: list[int]) -> tuple[dict | None, float]:
         """The stored article with the same text (similarity 1.0), else the most similar
         one at or above the threshold among those sharing a near-duplicate key."""
-        from pipelines.dedup import similarity
+        from pipelines.fingerprints import similarity
 
         row = self.db.execute("SELECT id FROM articles WHERE content_hash = ? ORDER BY id LIMIT 1",
                               [article["content_hash"]]).fetchone()
@@ -631,7 +631,7 @@ class ArticleStore:
                             [(k, article_id) for k in keys])
 
     def _remove_keys(self, article_id: int, old_text: str | None) -> None:
-        from pipelines.dedup import near_duplicate_keys
+        from pipelines.fingerprints import near_duplicate_keys
 
         self.db.conn.executemany("DELETE FROM near_duplicate_keys WHERE key = ? AND article_id = ?",
                             [(k, article_id) for k in near_duplicate_keys(old_text or "")])

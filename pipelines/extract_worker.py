@@ -1,8 +1,8 @@
 """What an extraction worker process runs: one page in, an article's fields out.
 
 Kept apart from the Scrapy pipeline (pipelines.extraction) so a worker imports
-trafilatura and newsmill's fingerprints, not Scrapy or Twisted: every crawl starts its
-workers afresh, and their imports are part of its cost.
+trafilatura and newsmill's fingerprints, not Scrapy, Twisted or tldextract: every crawl
+starts its workers afresh, and their imports are part of its cost.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 import charset_normalizer
 from w3lib.encoding import html_to_unicode
 
-from crawler.urls import same_site
-from pipelines.dedup import fingerprints
+from pipelines.fingerprints import fingerprints
 from pipelines.page_metadata import read_page_metadata
 
 logger = logging.getLogger(__name__)
@@ -63,13 +62,12 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
 
     if not page.get("author") and not found.author:
         found.author = search_author(tree)  # last: it prunes the tree, no longer needed
-    canonical = page.get("canonical")
-    article_url = canonical if canonical and same_site(canonical, url) else url
     tags = page.get("tags") or _clean_list(found.tags)
     # The fingerprints dedup judges by, computed here as they cost CPU (MinHash: ~1 ms).
     text_hash, keys = fingerprints(text)
     return {
-        "url": article_url,
+        "url": url,
+        "canonical": page.get("canonical"),  # taken by ExtractionPipeline if on the same site
         "title": page.get("title") or found.title or hints.get("title"),
         "author": page.get("author") or found.author or hints.get("author"),
         "published": page.get("published") or found.date or hints.get("published"),

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from scrapy.exceptions import DropItem
 
 from crawler.items import Article, FetchError, Page
+from crawler.urls import same_site
 from pipelines.extract_pool import ExtractionPool, WorkerDied
 from pipelines.extract_worker import extract_article
 
@@ -98,6 +99,11 @@ class ExtractionPipeline:
         if "not_article" in result:
             self.stats.inc_value(f"newsmill/not_article/{item.source}")
             raise DropItem(f"not an article: {item.url}: {result['not_article']}", log_level="DEBUG")
+        canonical = result.pop("canonical")
+        # Judged here: the registered domain needs tldextract and its suffix list, ~0.1 s of
+        # CPU that every worker would spend at its start.
+        if canonical and same_site(canonical, item.url):
+            result["url"] = canonical
         seen = [u for u in dict.fromkeys([item.requested_url, item.url, result["url"]]) if u]
         return Article(source=item.source, fetched_at=item.fetched_at, seen_urls=seen,
                        fetch=item.fetch, **result)

@@ -49,12 +49,13 @@ def run_script(path, text: str) -> subprocess.CompletedProcess:
 
 def test_workers_load_trafilatura_and_not_scrapy(tmp_path):
     """Scrapy, Twisted and sqlite-utils in a worker cost every crawl ~0.45 s of CPU and
-    ~25 MB per worker for nothing, SciPy (through datasketch) 0.36 s more: the worker only
-    extracts, and computes its MinHash with numpy."""
+    ~25 MB per worker for nothing, SciPy (through datasketch) 0.36 s more, tldextract and
+    its suffix list 0.1 s: the worker only extracts, and computes its MinHash with numpy."""
     done = run_script(tmp_path / "newsmill_like.py", SCRIPT)
     loaded = {name.split(".")[0] for name in done.stdout.split()}
     assert {"trafilatura", "pipelines"} <= loaded
-    assert not loaded & {"scrapy", "twisted", "sqlite_utils", "datasketch", "scipy"}, sorted(loaded)
+    assert not loaded & {"scrapy", "twisted", "sqlite_utils", "datasketch", "scipy", "tldextract",
+                         "requests"}, sorted(loaded)
 
 
 SAME_OUTPUT = textwrap.dedent("""

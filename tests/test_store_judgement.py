@@ -10,7 +10,8 @@ import pytest
 
 from crawler.items import Article
 from pipelines.database import ArticleStore
-from pipelines.dedup import DedupPipeline, content_hash
+from pipelines.dedup import DedupPipeline
+from pipelines.fingerprints import content_hash
 from tests.sites import distinct_words
 
 TEXT = "\n".join(f"{distinct_words(f'store test {p}', 20).capitalize()}." for p in range(8))
@@ -167,7 +168,7 @@ def test_minhash_signatures_are_datasketchs_so_stored_keys_stay_valid():
     written with datasketch keep finding their near duplicates, value for value."""
     from datasketch import MinHash
 
-    from pipelines.dedup import NUM_PERM, SCHEME, SEED, minhash, shingles
+    from pipelines.fingerprints import NUM_PERM, SCHEME, SEED, minhash, shingles
 
     texts = [TEXT, "one", "two words", "three words here", "Ünïcode, ünicode, ÜNICODE café 2026",
              *(distinct_words(f"signature {n}", 5 + 40 * n) for n in range(30))]
