@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
@@ -142,13 +143,17 @@ class HeadMetaRefreshMiddleware(MetaRefreshMiddleware):
     Scrapy looks for <meta http-equiv="refresh"> in `response.text[:4096]`, which decodes
     the whole body and keeps the copy on the response while it waits for extraction
     (benchmarks/throughput.py: ~0.3 ms of reactor CPU and ~25 MB of peak memory per crawl).
-    Those 4096 characters are at most 16384 bytes in any ASCII-compatible encoding: if the
-    word "refresh" is not among them, there is nothing to find.
+    Those 4096 characters are at most 16384 bytes in any ASCII-compatible encoding: if no
+    <meta> tag among them has "refresh" in it, there is nothing to find (pages mention the
+    word elsewhere, in scripts: 12 of the corpus's 121 pages in their first 16 KB, 2 in a
+    <meta> tag).
     """
+
+    META_REFRESH = re.compile(rb"<meta\b[^>]*refresh", re.IGNORECASE)
 
     def process_response(self, request, response):
         head = response.body[:16384]
         ascii_compatible = b"\x00" not in head[:256]  # UTF-16/32 pages go the long way
-        if ascii_compatible and b"refresh" not in head.lower():
+        if ascii_compatible and not self.META_REFRESH.search(head):
             return response
         return super().process_response(request, response)

@@ -51,7 +51,12 @@ class KnownUrlsMiddleware:
         meta = request.meta
         if meta.get("kind") != "article" or meta.get("newsmill_rechecked"):
             return None
-        known = self.known.get(clean_url(request.url))
+        if "newsmill_known" in meta:
+            # Looked up by the spider with the rest of its listing, 500 at a time; popped, so
+            # a redirected copy of the request (another URL) is looked up here.
+            known = meta.pop("newsmill_known")
+        else:
+            known = self.known.get(clean_url(request.url))
         if known is None:
             return None
         meta["newsmill_rechecked"] = True  # a redirected copy of this request is not re-judged

@@ -305,6 +305,8 @@ class ArticlesSpider(scrapy.Spider):
                     state.scheduled[cleaned] = {}
                     unchanged.append(cleaned)
                 elif request := self._article_request(url, state, depth + 1, hints):
+                    if self.known is not None:
+                        request.meta["newsmill_known"] = known.get(cleaned)  # KnownUrlsMiddleware's
                     if cleaned not in known or not self._hold(state, request, cleaned, known[cleaned]):
                         yield request
         if unchanged:
