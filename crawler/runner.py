@@ -21,12 +21,6 @@ def crawl_settings(sources: list[Source], db_path: str, overrides: dict | None =
     """newsmill's settings module, the run's sources and database, then -s overrides."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
-    # Scrapy's RemoteControl extension is off (REMOTE_CONTROL_ENABLED = False), but its
-    # module, which imports aiohttp, is still imported to find that out: ~0.15 s of every
-    # crawl's start. Left out of Scrapy's own base list, it is never imported.
-    base = settings.getdict("EXTENSIONS_BASE")
-    settings.set("EXTENSIONS_BASE", {k: v for k, v in base.items() if not k.endswith(".RemoteControl")},
-                 priority="project")
     settings.set("NEWSMILL_SOURCES", [s.to_dict() for s in sources], priority="cmdline")
     settings.set("NEWSMILL_DB", db_path, priority="cmdline")
     if log_level is None:
@@ -35,6 +29,15 @@ def crawl_settings(sources: list[Source], db_path: str, overrides: dict | None =
     settings.set("LOG_LEVEL", log_level.upper(), priority="cmdline")
     for name, value in (overrides or {}).items():
         settings.set(name, value, priority="cmdline")
+    # Scrapy imports an extension's module to learn that it is off: RemoteControl's imports
+    # aiohttp (~0.15 s of every crawl's start), TelnetConsole's Twisted's conch (~0.03 s).
+    # Left out of Scrapy's own base list while off, they are never imported.
+    off = {".RemoteControl": not settings.getbool("REMOTE_CONTROL_ENABLED"),
+           ".TelnetConsole": not settings.getbool("TELNETCONSOLE_ENABLED")}
+    base = settings.getdict("EXTENSIONS_BASE")
+    settings.set("EXTENSIONS_BASE", {k: v for k, v in base.items()
+                                     if not any(k.endswith(name) and is_off for name, is_off in off.items())},
+                 priority="project")
     if settings.getpriority("CLOSESPIDER_TIMEOUT") < SETTINGS_PRIORITIES["cmdline"]:
         # A hard stop behind the per-source budgets: requests already queued in a download
         # slot can each still take DOWNLOAD_TIMEOUT after their source's time is up.

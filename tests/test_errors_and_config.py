@@ -68,3 +68,18 @@ def test_help_lists_every_option(newsmill):
     for option in ("--sources", "--source", "--db", "--max-articles", "-s, --set", "--log-level"):
         assert option in result.stdout
 
+
+
+def test_extensions_that_are_off_are_not_loaded_and_can_be_turned_on():
+    """Scrapy imports an extension's module only to learn that it is off (the telnet
+    console's imports Twisted's conch, the remote control's aiohttp): while off they are
+    left out; turned on with -s they are there as in any Scrapy project."""
+    from crawler.runner import crawl_settings
+    from crawler.sources import adhoc_source
+
+    sources = [adhoc_source(["https://example.org/a.html"])]
+    base = crawl_settings(sources, "unused.db").getdict("EXTENSIONS_BASE")
+    assert not any(k.endswith((".TelnetConsole", ".RemoteControl")) for k in base)
+    assert "scrapy.extensions.corestats.CoreStats" in base
+    on = crawl_settings(sources, "unused.db", {"TELNETCONSOLE_ENABLED": "True"}).getdict("EXTENSIONS_BASE")
+    assert "scrapy.extensions.telnet.TelnetConsole" in on
