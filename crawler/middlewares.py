@@ -13,10 +13,13 @@ from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest
+from scrapy.http import Request, Response
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 from twisted.internet import defer
 from twisted.internet import error as net
+
+from pipelines.database import RobotsCache
 
 logger = logging.getLogger(__name__)
 
@@ -95,12 +98,33 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
     """
 
     MAX_BYTES = 500 * 1024
+    CACHED = "newsmill:cached"  # the flag of a robots.txt answer read from the store
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, crawler):
+        super().__init__(crawler)
         self.unavailable: dict[str, str] = {}  # netloc -> why its robots.txt could not be read
+        max_age = crawler.settings.getfloat("NEWSMILL_ROBOTSTXT_CACHE", 0)
+        self.cache = RobotsCache(crawler.settings.get("NEWSMILL_DB"), max_age) if max_age > 0 else None
+
+    async def robot_parser(self, request):
+        """Scrapy's, but a robots.txt read from this site less than NEWSMILL_ROBOTSTXT_CACHE
+        seconds ago (by an earlier crawl into the same store) is not asked for again."""
+        url = urlparse_cached(request)
+        if self.cache is not None and url.netloc not in self._parsers:
+            robots_url = f"{url.scheme}://{url.netloc}/robots.txt"
+            if (cached := self.cache.get(robots_url)) is not None:
+                self._parsers[url.netloc] = defer.Deferred()
+                status, body = cached
+                response = Response(robots_url, status=status, body=body, flags=[self.CACHED],
+                                    request=Request(robots_url))
+                self._stats.inc_value("newsmill/robotstxt_cached")
+                await self._parse_robots(response, url.netloc, request)
+        return await super().robot_parser(request)
 
     async def _parse_robots(self, response, netloc, request):
+        if self.cache is not None and response.status < 500 and self.CACHED not in response.flags:
+            robots_url = f"{urlparse_cached(request).scheme}://{netloc}/robots.txt"  # before redirects
+            self.cache.put(robots_url, response.status, response.body[: self.MAX_BYTES])
         if 400 <= response.status < 500:
             response = response.replace(body=b"")
         elif response.status >= 500:

@@ -70,6 +70,10 @@ NEWSMILL_MAX_SITEMAP_NESTING = 4
 USER_AGENT = "newsmill/0.1 (article crawler; Scrapy)"
 ROBOTSTXT_OBEY = True
 ROBOTSTXT_PARSER = "scrapy.robotstxt.ProtegoRobotParser"
+# Seconds a site's robots.txt, once read, is used by later crawls into the same store without
+# asking for it again (RFC 9309 allows up to 24 hours; 0: every crawl asks). Answers that
+# failed (5xx, timeouts) are never kept.
+NEWSMILL_ROBOTSTXT_CACHE = 3600
 
 CONCURRENT_REQUESTS = 16
 # Observed with Scrapy 2.19: at DOWNLOAD_DELAY = 0 this limit is not enforced (a slot starts

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import socket
 import sqlite3
 from collections import Counter
@@ -19,6 +20,8 @@ import psutil
 import sqlite_utils
 
 from crawler.urls import scheme_and_www_variants
+
+logger = logging.getLogger(__name__)
 
 # How long a write waits for another process's write lock, and the size cap (0: none);
 # NEWSMILL_DB_BUSY_TIMEOUT and NEWSMILL_DB_MAX_PAGES in crawler/settings.py set them per run.
@@ -197,9 +200,16 @@ def _v5_search_index_only_for_searched_columns(db: sqlite_utils.Database) -> Non
         "END")
 
 
+def _v6_robots_txt(db: sqlite_utils.Database) -> None:
+    """robots_txt: each site's robots.txt as last read, so that a crawl soon after another
+    need not ask for it again (NEWSMILL_ROBOTSTXT_CACHE)."""
+    db["robots_txt"].create({"url": str, "status": int, "body": bytes, "fetched": str},
+                            pk="url", not_null={"status", "fetched"})
+
+
 # Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
 MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host, _v4_daemon,
-              _v5_search_index_only_for_searched_columns]
+              _v5_search_index_only_for_searched_columns, _v6_robots_txt]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Which outcome a run counts when one article comes back several times in it.
@@ -728,11 +738,19 @@ class KnownUrls:
         self.path = Path(path)
         self.conn: sqlite3.Connection | None = None
 
-    _FIELDS = ("etag", "last_modified", "lastmod", "article_id", "first_seen")
+    _FIELDS = ("etag", "last_modified", "lastmod", "article_id")
 
     def get(self, url: str) -> dict | None:
-        """The last fetch of this URL and when its article was first seen, or None."""
+        """The last fetch of this URL (validators, listed lastmod, its article), or None."""
         return self.get_many([url]).get(url)
+
+    def first_seen(self, article_id: int) -> str | None:
+        """When the article was first stored. Asked apart from `get_many`: `first_seen` comes
+        after `text` in an article's row, and reading it follows the text's overflow pages."""
+        if not self._connect():
+            return None
+        row = self.conn.execute("SELECT first_seen FROM articles WHERE id = ?", [article_id]).fetchone()
+        return row[0] if row else None
 
     def holds_articles_of(self, sources: list[str]) -> bool:
         """Whether the store has an article of any of these sources (False: no store yet)."""
@@ -763,10 +781,12 @@ class KnownUrls:
         try:
             for start in range(0, len(urls), 500):
                 chunk = urls[start:start + 500]
+                # Only the article's id is looked up (EXISTS reads no column of the row): its
+                # text lies before any other column worth reading (see first_seen).
                 for url, *row in self.conn.execute(
-                        "SELECT f.url, f.etag, f.last_modified, f.lastmod, f.article_id, a.first_seen "
-                        "FROM fetch_state f JOIN articles a ON a.id = f.article_id "
-                        f"WHERE f.url IN ({', '.join('?' * len(chunk))})", chunk):
+                        "SELECT f.url, f.etag, f.last_modified, f.lastmod, f.article_id "
+                        f"FROM fetch_state f WHERE f.url IN ({', '.join('?' * len(chunk))}) "
+                        "AND EXISTS (SELECT 1 FROM articles a WHERE a.id = f.article_id)", chunk):
                     found[url] = dict(zip(self._FIELDS, row))
         except sqlite3.OperationalError:  # a store from before fetch_state existed
             return {}
@@ -776,3 +796,49 @@ class KnownUrls:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+class RobotsCache:
+    """robots.txt answers kept in the store between crawls, for `max_age` seconds.
+
+    RFC 9309 (2.4) lets a crawler use a cached robots.txt for up to 24 hours, as Google
+    does; without it a daemon crawling a site every few minutes asks for robots.txt before
+    every crawl. Only answers that give rules (2xx) or say there are none (4xx) are kept: a
+    5xx or a timeout means "not now", and the next crawl asks again.
+    """
+
+    def __init__(self, path: str | Path, max_age: float):
+        self.path = Path(path)
+        self.max_age = max_age
+
+    def get(self, url: str) -> tuple[int, bytes] | None:
+        """(status, body) of the robots.txt at `url` if read less than max_age ago."""
+        if not self.path.exists():
+            return None
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=1.0)
+            try:
+                row = conn.execute("SELECT status, body, fetched FROM robots_txt WHERE url = ?",
+                                   [url]).fetchone()
+            finally:
+                conn.close()
+        except sqlite3.Error:  # no such table yet, locked, unreadable: read it from the site
+            return None
+        if row is None:
+            return None
+        age = (datetime.now(UTC) - datetime.fromisoformat(row[2])).total_seconds()
+        return (row[0], row[1]) if 0 <= age < self.max_age else None
+
+    def put(self, url: str, status: int, body: bytes) -> None:
+        """Remember an answer; if the store is busy or cannot be written, it is not kept
+        (the crawl goes on, and the next one reads robots.txt from the site)."""
+        try:
+            conn = sqlite3.connect(self.path, timeout=1.0)
+            try:
+                with conn:
+                    conn.execute("INSERT OR REPLACE INTO robots_txt (url, status, body, fetched) "
+                                 "VALUES (?, ?, ?, ?)", [url, status, body, utcnow()])
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            logger.debug("robots.txt of %s not cached: %s", url, exc)

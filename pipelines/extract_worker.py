@@ -205,7 +205,14 @@ def serve(tasks, results, crawl_pid: int, warm: bool = False) -> None:
 
 
 def start_worker(crawl_pid: int, warm: bool = False) -> None:
-    """Die with the crawl; get ready to extract (see prepare_worker, warm_up)."""
+    """Die with the crawl; get ready to extract (see prepare_worker, warm_up).
+
+    Ctrl-C reaches the whole process group: a worker ignores it, as the crawl it belongs
+    to stops on it gracefully, extracting the pages it has fetched, and then closes the
+    worker's pipe. A second Ctrl-C stops the crawl at once, and its workers end with it."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(crawl_pid)
     _exit_without_teardown()
     prepare_worker()

@@ -198,6 +198,27 @@ def test_sigterm_stops_the_crawl_gracefully_and_marks_the_run_interrupted(site, 
         f"{len(after)} new or updated articles were stored; run it again to go on")
 
 
+def test_ctrl_c_stops_the_crawl_gracefully_and_its_workers_finish_their_pages(site, newsmill):
+    """Ctrl-C in a terminal signals the whole process group, extraction workers included:
+    they leave stopping to the crawl, so no page they hold is lost and no traceback is
+    printed."""
+    feed = slow_feed(site, delay=0.1)
+    crawl = start_crawl(newsmill, feed)
+    try:
+        wait_for_articles(newsmill.db_path, crawl, at_least=3)
+        os.killpg(crawl.pid, signal.SIGINT)
+        crawl.wait(timeout=60)
+        stderr = stderr_of(crawl)
+    finally:
+        finish(crawl)
+    assert crawl.returncode == 1, stderr[-3000:]
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr[-3000:]
+    assert newsmill.rows("select * from errors where kind = 'extraction'") == []
+    run = newsmill.rows("select * from runs")[0]
+    assert run["status"] == "interrupted"
+    assert run["articles_new"] == len(committed_urls(newsmill.db_path)) >= 3
+
+
 def test_a_full_disk_stops_the_crawl_with_what_was_stored_and_what_to_do(site, newsmill):
     ArticleStore(newsmill.db_path).close()  # the empty store: its size is the baseline
     conn = sqlite3.connect(newsmill.db_path)

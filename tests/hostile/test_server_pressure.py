@@ -76,3 +76,36 @@ def test_huge_robots_txt_is_read_up_to_500_kib(site, newsmill):
     assert result.returncode == 0, newsmill.explain(result)
     assert [r["title"] for r in newsmill.rows("select title from articles")] == ["Late"]
     assert site.fetched("/early/a.html") == 0
+
+
+def test_robots_txt_is_read_once_for_crawls_soon_after_and_still_obeyed(site, newsmill):
+    """Crawls into the same store within NEWSMILL_ROBOTSTXT_CACHE seconds of one that read a
+    site's robots.txt use what it read (as Google caches it for up to a day): one request
+    fewer per crawl, the same rules. Set to 0, every crawl asks."""
+    site.add("/robots.txt", "User-agent: *\nDisallow: /private/\n", "text/plain")
+    site.add("/public/a.html", article_html("Public story"))
+    site.add("/private/b.html", article_html("Private story"))
+    feed = site.add("/feed.xml", rss_feed(site, [("a", "/public/a.html"), ("b", "/private/b.html")]),
+                    "application/rss+xml")
+
+    first, second = newsmill.crawl(feed), newsmill.crawl(feed)
+
+    assert first.returncode == 0 and second.returncode == 0, newsmill.explain(second)
+    assert site.fetched("/robots.txt") == 1
+    assert site.fetched("/private/b.html") == 0
+    assert [e["kind"] for e in newsmill.rows("select kind from errors")] == ["robots", "robots"]
+    assert newsmill.rows("select url, status from robots_txt") == [
+        {"url": site.url("/robots.txt"), "status": 200}]
+    third = newsmill.crawl(feed, "-s", "NEWSMILL_ROBOTSTXT_CACHE=0")
+    assert third.returncode == 0 and site.fetched("/robots.txt") == 2
+
+
+def test_a_robots_txt_that_could_not_be_read_is_asked_for_again(site, newsmill):
+    site.add("/robots.txt", "down", status=503)
+    site.add("/a.html", article_html("Later"))
+    first = newsmill.crawl(*QUICK_RETRIES, site.url("/a.html"))
+    site.add("/robots.txt", "User-agent: *\nAllow: /\n", "text/plain")
+    second = newsmill.crawl(*QUICK_RETRIES, site.url("/a.html"))
+    assert first.returncode == 1 and second.returncode == 0, newsmill.explain(second)
+    assert [r["title"] for r in newsmill.rows("select title from articles")] == ["Later"]
+    assert newsmill.rows("select status from robots_txt") == [{"status": 200}]
