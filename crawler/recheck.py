@@ -65,7 +65,7 @@ class KnownUrlsMiddleware:
         if lastmod and known["lastmod"]:
             if not _later(lastmod, known["lastmod"]):
                 return self._skip(request, "lastmod")
-        elif self._past_recheck(known["article_id"], meta.get("source")):
+        elif self._past_recheck(known["first_seen"], meta.get("source")):
             return self._skip(request, "recheck_for")
         if known["etag"]:
             request.headers.setdefault(b"If-None-Match", known["etag"])
@@ -74,12 +74,9 @@ class KnownUrlsMiddleware:
         self.stats.inc_value("newsmill/conditional_requests")
         return None
 
-    def _past_recheck(self, article_id: int, source: str | None) -> bool:
+    def _past_recheck(self, first_seen: str | None, source: str | None) -> bool:
         window = self.recheck_for.get(source)
-        if window is None:
-            return False
-        first_seen = self.known.first_seen(article_id)
-        if not first_seen:
+        if window is None or not first_seen:
             return False
         return datetime.now(UTC) - datetime.fromisoformat(first_seen) > window
 

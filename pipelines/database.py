@@ -738,19 +738,11 @@ class KnownUrls:
         self.path = Path(path)
         self.conn: sqlite3.Connection | None = None
 
-    _FIELDS = ("etag", "last_modified", "lastmod", "article_id")
+    _FIELDS = ("etag", "last_modified", "lastmod", "article_id", "first_seen")
 
     def get(self, url: str) -> dict | None:
-        """The last fetch of this URL (validators, listed lastmod, its article), or None."""
+        """The last fetch of this URL and when its article was first seen, or None."""
         return self.get_many([url]).get(url)
-
-    def first_seen(self, article_id: int) -> str | None:
-        """When the article was first stored. Asked apart from `get_many`: `first_seen` comes
-        after `text` in an article's row, and reading it follows the text's overflow pages."""
-        if not self._connect():
-            return None
-        row = self.conn.execute("SELECT first_seen FROM articles WHERE id = ?", [article_id]).fetchone()
-        return row[0] if row else None
 
     def holds_articles_of(self, sources: list[str]) -> bool:
         """Whether the store has an article of any of these sources (False: no store yet)."""
@@ -781,12 +773,10 @@ class KnownUrls:
         try:
             for start in range(0, len(urls), 500):
                 chunk = urls[start:start + 500]
-                # Only the article's id is looked up (EXISTS reads no column of the row): its
-                # text lies before any other column worth reading (see first_seen).
                 for url, *row in self.conn.execute(
-                        "SELECT f.url, f.etag, f.last_modified, f.lastmod, f.article_id "
-                        f"FROM fetch_state f WHERE f.url IN ({', '.join('?' * len(chunk))}) "
-                        "AND EXISTS (SELECT 1 FROM articles a WHERE a.id = f.article_id)", chunk):
+                        "SELECT f.url, f.etag, f.last_modified, f.lastmod, f.article_id, a.first_seen "
+                        "FROM fetch_state f JOIN articles a ON a.id = f.article_id "
+                        f"WHERE f.url IN ({', '.join('?' * len(chunk))})", chunk):
                     found[url] = dict(zip(self._FIELDS, row))
         except sqlite3.OperationalError:  # a store from before fetch_state existed
             return {}
