@@ -108,7 +108,12 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
 
     async def robot_parser(self, request):
         """Scrapy's, but a robots.txt read from this site less than NEWSMILL_ROBOTSTXT_CACHE
-        seconds ago (by an earlier crawl into the same store) is not asked for again."""
+        seconds ago (by an earlier crawl into the same store) is not asked for again.
+
+        Kept in the store rather than by Scrapy's HttpCacheMiddleware, which would cache every
+        response in .scrapy/httpcache unless given a policy of its own. The look-up is one
+        row through a read-only connection (in WAL mode it never waits for a writer), so it
+        runs here, before the placeholder other requests for the site wait on is set."""
         url = urlparse_cached(request)
         if self.cache is not None and url.netloc not in self._parsers:
             robots_url = f"{url.scheme}://{url.netloc}/robots.txt"
@@ -124,7 +129,9 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
     async def _parse_robots(self, response, netloc, request):
         if self.cache is not None and response.status < 500 and self.CACHED not in response.flags:
             robots_url = f"{urlparse_cached(request).scheme}://{netloc}/robots.txt"  # before redirects
-            self.cache.put(robots_url, response.status, response.body[: self.MAX_BYTES])
+            # A write may wait for another writer's lock (up to 1 s): not on the event loop.
+            await asyncio.to_thread(self.cache.put, robots_url, response.status,
+                                    response.body[: self.MAX_BYTES])
         if 400 <= response.status < 500:
             response = response.replace(body=b"")
         elif response.status >= 500:

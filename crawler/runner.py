@@ -32,11 +32,11 @@ def crawl_settings(sources: list[Source], db_path: str, overrides: dict | None =
     # Scrapy imports an extension's module to learn that it is off: RemoteControl's imports
     # aiohttp (~0.15 s of every crawl's start), TelnetConsole's Twisted's conch (~0.03 s).
     # Left out of Scrapy's own base list while off, they are never imported.
-    off = {".RemoteControl": not settings.getbool("REMOTE_CONTROL_ENABLED"),
-           ".TelnetConsole": not settings.getbool("TELNETCONSOLE_ENABLED")}
+    off = tuple(name for name, setting in ((".RemoteControl", "REMOTE_CONTROL_ENABLED"),
+                                           (".TelnetConsole", "TELNETCONSOLE_ENABLED"))
+                if not settings.getbool(setting))
     base = settings.getdict("EXTENSIONS_BASE")
-    settings.set("EXTENSIONS_BASE", {k: v for k, v in base.items()
-                                     if not any(k.endswith(name) and is_off for name, is_off in off.items())},
+    settings.set("EXTENSIONS_BASE", {k: v for k, v in base.items() if not k.endswith(off)},
                  priority="project")
     if settings.getpriority("CLOSESPIDER_TIMEOUT") < SETTINGS_PRIORITIES["cmdline"]:
         # A hard stop behind the per-source budgets: requests already queued in a download
