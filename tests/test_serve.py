@@ -321,6 +321,21 @@ def test_atom_feed_lists_latest_articles_for_feed_readers(server):
     assert all(e.link.startswith("http://127.0.0.1:") for e in feed.entries)
 
 
+def test_atom_feed_of_a_store_with_no_article_yet_is_an_empty_feed(tmp_path):
+    from pipelines.database import ArticleStore
+
+    ArticleStore(tmp_path / "fresh.db").close()  # what `newsmill crawl` creates first
+    server = start_server(tmp_path / "fresh.db", tmp_path)
+    try:
+        status, body = server.get("/newsmill/latest_feed.atom")
+    finally:
+        server.stop()
+    assert status == 200, body[:500]
+    feed = feedparser.parse(body)
+    assert not feed.bozo and feed.feed.title == "newsmill latest articles"
+    assert feed.entries == []
+
+
 # --- read-only, and the command itself ----------------------------------------------------
 def test_served_store_refuses_writes(server, crawled):
     status, body = server.get("/newsmill.json?" + urllib.parse.urlencode(
