@@ -339,7 +339,8 @@ def parse_page(html: str | bytes, declared: str | None = None):
     its cost), then lxml turns the text back into bytes for libxml2. A page that is valid
     UTF-8 and that none of load_html's repairs would change is parsed from its bytes with
     trafilatura's own parser instead (its encoding fixed to UTF-8, as lxml fixes the
-    text's): the same tree, ~2 ms less per page. Written here because load_html has no
+    text's): the same tree, with a third less CPU (4.2 -> 2.8 ms per corpus page on that
+    machine; benchmarks/README.md, sixth session). Written here because load_html has no
     such path; any other page (another charset, forbidden characters, a doctype or
     <html/> it would rewrite) goes through load_html itself, decoded by decode_page.
     tests/test_page_parsing.py holds the two equal on the corpus and on pages made to need
