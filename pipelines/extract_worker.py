@@ -327,8 +327,14 @@ def _die_with_parent(crawl_pid: int) -> None:
 _CONTROL_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0e, 0x20))
 _UTF8_BOM = b"\xef\xbb\xbf"
 # load_html's checks and repairs look at the page's first 4096 characters at most, and
-# at its first line: a page whose first line is longer than this takes load_html's path.
+# at the first line of a page that starts with a doctype: such a page whose first line is
+# longer than this takes load_html's path.
 _HEAD_CHARS = 16384
+
+
+def _utf8_or_undeclared(declared: str | None) -> bool:
+    """Whether the page is read as UTF-8 first (decode_page), guessed only if it is not."""
+    return not declared or declared in ("utf-8", "utf_8")
 
 
 def parse_page(html: str | bytes, declared: str | None = None):
@@ -351,7 +357,7 @@ def parse_page(html: str | bytes, declared: str | None = None):
 
     if isinstance(html, str):
         return load_html(html)
-    if declared and declared not in ("utf-8", "utf_8"):
+    if not _utf8_or_undeclared(declared):
         return load_html(decode_page(html, declared))
     try:
         text = html.decode("utf-8-sig")  # as decode_page does first
@@ -393,7 +399,7 @@ def decode_page(body: bytes, declared: str | None) -> str:
     UTF-8, comes out garbled. When the bytes are not valid UTF-8 and no other charset is
     declared, charset_normalizer's guess is used instead.
     """
-    if declared and declared not in ("utf-8", "utf_8"):
+    if not _utf8_or_undeclared(declared):
         return html_to_unicode(f"charset={declared}", body)[1]
     try:
         return body.decode("utf-8-sig")
