@@ -7,7 +7,7 @@ SOURCES ?= data/sources.toml
 DB ?= data/newsmill.db
 PYTEST_ARGS ?=
 
-.PHONY: setup crawl test serve daemon clean
+.PHONY: setup crawl test smoke serve daemon clean
 
 # Set-up: a virtual environment with every dependency at its pinned version (first run only,
 # and again whenever pyproject.toml or constraints.txt change).
@@ -33,5 +33,10 @@ daemon: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The built wheel, installed with the pinned versions into a new, empty virtual environment
+# (not editable), runs every command once from a temporary directory (CI runs it too).
+smoke:
+	$(PYTHON) tests/smoke/wheel_smoke.py --constraints constraints.txt
+
 clean:
-	rm -rf $(VENV) .pytest_cache tests/artifacts
+	rm -rf $(VENV) .pytest_cache tests/artifacts build dist *.egg-info

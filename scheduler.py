@@ -258,10 +258,14 @@ class CrawlProcess:
         self.relay.start()
 
     def _relay_log(self) -> None:
-        """The crawl's warnings and errors go into the daemon's log."""
+        """The crawl's warnings and errors go into the daemon's log, each at its own level."""
         for line in self.log:
             if line.strip():
-                logger.warning("%s: %s", self.name, line.rstrip())
+                level, _, rest = line.rstrip().partition(" ")
+                if level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+                    logger.log(logging.getLevelName(level), "%s: %s", self.name, rest)
+                else:  # a line the crawl's log format did not make (a traceback's, say)
+                    logger.warning("%s: %s", self.name, line.rstrip())
 
     @property
     def elapsed(self) -> float:
@@ -530,9 +534,14 @@ class Daemon:
                     # Scrapy's CloseSpider stops the crawl cleanly at its timeout; the daemon
                     # only steps in from outside if that does not work.
                     "CLOSESPIDER_TIMEOUT": int(entry.timeout) or 1,
-                    "NEWSMILL_PROGRESS": "off", **self.overrides}
+                    "NEWSMILL_PROGRESS": "off",
+                    # Each line goes into the daemon's log, which adds the time and source.
+                    "LOG_FORMAT": "%(levelname)s %(name)s: %(message)s", **self.overrides}
+        # Warnings and errors only (a failed URL is one line), unless the daemon's own log is
+        # at DEBUG: then everything, tracebacks included.
+        level = "DEBUG" if logger.isEnabledFor(logging.DEBUG) else "WARNING"
         command = ["crawl", "--sources", self.sources_file, "--source", entry.source.name,
-                   "--db", self.db_path, "--log-level", "WARNING"]
+                   "--db", self.db_path, "--log-level", level]
         for name, value in settings.items():
             command += ["-s", f"{name}={value}"]
         return command

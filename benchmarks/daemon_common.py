@@ -38,10 +38,11 @@ class DaemonBench:
         (self.tmp / "sources.toml").write_text("\n".join(lines) + "\n")
         self.log = open(self.tmp / "daemon.log", "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "crawler.cli", "daemon", "--sources",
+            [str(Path(sys.executable).parent / "newsmill"), "daemon", "--sources",
              str(self.tmp / "sources.toml"), "--db", str(self.db), "--max-parallel",
              str(max_parallel), *FAST],
-            cwd=ROOT, stdout=self.log, stderr=self.log, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            cwd=self.tmp, stdout=self.log, stderr=self.log,
+            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
 
     def query(self, sql: str) -> list[tuple]:
         if not self.db.exists():

@@ -53,9 +53,9 @@ def measure(corpus: Path = CORPUS, workdir: Path | None = None) -> dict:
         db = workdir / "quality.db"
         for stale in workdir.glob("quality.db*"):
             stale.unlink()
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the installed command
         crawl = subprocess.run(
-            [sys.executable, "-m", "crawler.cli", "crawl", feed, "--db", str(db),
+            [str(Path(sys.executable).parent / "newsmill"), "crawl", feed, "--db", str(db),
              "--max-articles", "0", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
              "-s", "NEWSMILL_PROGRESS=off", "--log-level", "WARNING"],
             env=env, capture_output=True, text=True, timeout=600)

@@ -116,8 +116,8 @@ max_depth = 3
 timeout = "90s"
 """)
         db = workdir / "hostile.db"
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        cmd = [sys.executable, "-m", "crawler.cli", "crawl", "--sources", str(sources), "--db", str(db),
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the installed command
+        cmd = [str(Path(sys.executable).parent / "newsmill"), "crawl", "--sources", str(sources), "--db", str(db),
                "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_TIMEOUT=3",
                "-s", "DOWNLOAD_MAXSIZE=2000000", "-s", "RETRY_TIMES=1", "-s", "RETRY_BACKOFF_BASE=0.2",
                "-s", "NEWSMILL_SOURCE_MAX_REQUESTS=300", "-s", "NEWSMILL_PROGRESS=off", "--log-level", "WARNING"]

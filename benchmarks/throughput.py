@@ -263,7 +263,7 @@ def stored_articles(db: Path) -> int:
 
 
 def crawl(site: SiteProcess, db: Path, concurrency: int, extra: list[str]) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the installed command
     before = site.stats()
     result = run_measured(newsmill_command(site.urls[0], db, concurrency, extra), env=env, cwd=db.parent)
     result["site"] = delta(site.stats(), before)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 # Imported here, before the reactor runs, though Scrapy would import it when the crawl
@@ -13,6 +12,7 @@ import scrapy.core.downloader.handlers.http11  # noqa: F401
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import SETTINGS_PRIORITIES, Settings
 
+from crawler.logs import install_crawl_log_handler
 from crawler.sources import Source, parse_duration
 
 
@@ -23,10 +23,11 @@ def crawl_settings(sources: list[Source], db_path: str, overrides: dict | None =
     settings.setmodule("crawler.settings", priority="project")
     settings.set("NEWSMILL_SOURCES", [s.to_dict() for s in sources], priority="cmdline")
     settings.set("NEWSMILL_DB", db_path, priority="cmdline")
-    if log_level is None:
-        interactive = sys.stderr.isatty() and settings.get("NEWSMILL_PROGRESS") in ("auto", "bar")
-        log_level = "WARNING" if interactive else "INFO"
-    settings.set("LOG_LEVEL", log_level.upper(), priority="cmdline")
+    if log_level is not None:  # else LOG_LEVEL for newsmill's lines, NEWSMILL_LOG_LIBRARIES
+        settings.set("LOG_LEVEL", log_level.upper(), priority="cmdline")
+        settings.set("NEWSMILL_LOG_LIBRARIES", log_level.upper(), priority="cmdline")
+    # crawler/logs.py installs the root handler that decides what people see.
+    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
     for name, value in (overrides or {}).items():
         settings.set(name, value, priority="cmdline")
     # Scrapy imports an extension's module to learn that it is off: RemoteControl's imports
@@ -78,6 +79,7 @@ def crawl_once(sources: list[Source], db_path: str, overrides: dict | None = Non
     from crawler.spiders.articles import ArticlesSpider
 
     settings = crawl_settings(sources, db_path, overrides, log_level)
+    install_crawl_log_handler(settings)
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(ArticlesSpider)
     process.crawl(crawler)

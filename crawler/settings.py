@@ -102,6 +102,9 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 RETRY_BACKOFF_BASE = 1.0
 RETRY_BACKOFF_MAX = 60.0
 RETRY_AFTER_MAX = 300.0
+# A request that runs out of retries is logged once by newsmill, with its error kind
+# (crawler/spiders/articles.py); Scrapy's own give-up line would say it again.
+RETRY_GIVE_UP_LOG_LEVEL = "DEBUG"
 REDIRECT_MAX_TIMES = 10
 DNSCACHE_ENABLED = True
 
@@ -110,6 +113,10 @@ TELNETCONSOLE_ENABLED = False
 # Scrapy's remote control opens a listening port; a crawler needs none.
 REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
+# The level from which Scrapy's and Twisted's own lines show when `newsmill crawl` is given no
+# --log-level (newsmill's own show from LOG_LEVEL): not their start-up listing of versions,
+# settings and components (crawler/logs.py). --log-level sets both.
+NEWSMILL_LOG_LIBRARIES = "WARNING"
 STATS_DUMP = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"

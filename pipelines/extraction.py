@@ -53,7 +53,7 @@ class ExtractionPipeline:
         self.pool = ExtractionPool(self.workers, self.recycle_pages)
         if self._first_crawl():
             self.pool.start(warm=True)
-            logger.info("first crawl of these sources: %d extraction workers started with it",
+            logger.debug("first crawl of these sources: %d extraction workers started with it",
                         self.workers)
 
     def _first_crawl(self) -> bool:

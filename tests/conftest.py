@@ -1,4 +1,9 @@
-"""Shared fixtures: local sites on 127.0.0.1 and a helper that runs `newsmill` for real."""
+"""Shared fixtures: local sites on 127.0.0.1 and a helper that runs `newsmill` for real.
+
+Commands run as users run them: the installed `newsmill` console script (the one `make setup`
+and `pip install` put beside this interpreter), from a directory outside the repository,
+with nothing of the repository on the path.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ import sqlite_utils
 from tests.sites import Site
 
 ROOT = Path(__file__).resolve().parent.parent
+# The console script installed beside the interpreter running the tests.
+NEWSMILL = Path(sys.executable).parent / "newsmill"
 CORPUS = ROOT.parent / "shared" / "corpus" / "article-extraction"
 
 # Fast and deterministic against loopback: no politeness delays, one extraction worker
@@ -20,6 +27,20 @@ CORPUS = ROOT.parent / "shared" / "corpus" / "article-extraction"
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
         "-s", "EXTRACT_WORKERS=1", "-s", "NEWSMILL_PROGRESS=log", "-s", "RETRY_TIMES=0",
         "-s", "DOWNLOAD_TIMEOUT=10"]
+
+
+def newsmill_command(*args: str) -> list[str]:
+    """The installed `newsmill` command with these arguments."""
+    if not NEWSMILL.exists():
+        pytest.fail(f"{NEWSMILL} is missing: install newsmill first (make setup, or pip install .)")
+    return [str(NEWSMILL), *args]
+
+
+def user_env() -> dict[str, str]:
+    """The environment of a user's shell: the command's directory on PATH, no PYTHONPATH."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    env["PATH"] = f"{NEWSMILL.parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
 
 
 @pytest.fixture
@@ -53,10 +74,8 @@ class Newsmill:
     def run(self, *args: str, timeout: float = 180, fast: bool = True) -> subprocess.CompletedProcess:
         if fast and args and args[0] == "crawl":
             args = (args[0], *FAST, *args[1:])  # before the test's own -s, which win
-        cmd = [sys.executable, "-m", "crawler.cli", *args]
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        return subprocess.run(cmd, cwd=self.tmp, env=env, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run(newsmill_command(*args), cwd=self.tmp, env=user_env(),
+                              capture_output=True, text=True, timeout=timeout)
 
     def crawl(self, *args: str, sources: str | None = None, **kw) -> subprocess.CompletedProcess:
         extra = ["--db", str(self.db_path)]

@@ -2,12 +2,10 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
-import pytest
 import sqlite_utils
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, newsmill_command, user_env
 from tests.sites import article_html, rss_feed
 
 
@@ -24,13 +22,19 @@ def test_scrapy_crawl_articles_works_from_the_repository_root(site, tmp_path):
     assert [r["title"] for r in sqlite_utils.Database(db).query("select title from articles")] == ["Scrapy way"]
 
 
-def test_installed_newsmill_command_runs():
-    command = Path(sys.executable).parent / "newsmill"
-    if not command.exists():
-        pytest.skip("newsmill is not installed in this environment (make setup installs it)")
-    result = subprocess.run([str(command), "--help"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0
-    assert "crawl" in result.stdout
+def test_installed_newsmill_command_answers_from_any_directory(tmp_path):
+    """The console script, from outside the repository: every command's module is installed
+    (`daemon` and `status` import scheduler.py, which the packaging once left out)."""
+    version = subprocess.run(newsmill_command("--version"), cwd=tmp_path, env=user_env(),
+                             capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0 and "version 0.1.0" in version.stdout, version.stderr
+    for command in ("crawl", "daemon", "status", "serve"):
+        done = subprocess.run(newsmill_command(command, "--help"), cwd=tmp_path, env=user_env(),
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    status = subprocess.run(newsmill_command("status", "--db", str(tmp_path / "none.db")),
+                            cwd=tmp_path, env=user_env(), capture_output=True, text=True, timeout=60)
+    assert "no such database" in status.stderr and "unexpected error" not in status.stderr
 
 
 def test_progress_lines_and_summary_without_a_terminal(site, newsmill):

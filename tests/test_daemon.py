@@ -8,7 +8,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from datetime import datetime
 from itertools import pairwise
@@ -17,7 +16,7 @@ from zoneinfo import ZoneInfo
 import psutil
 import pytest
 
-from tests.conftest import FAST, ROOT
+from tests.conftest import FAST, newsmill_command, user_env
 from tests.sites import article_html, rss_feed
 
 # Fast against loopback; short heartbeats and kill grace so every test stays in seconds.
@@ -51,11 +50,11 @@ class Daemon:
         self.sources_path = newsmill.tmp / "sources.toml"
         self.sources_path.write_text(sources)
         self.log_path = newsmill.tmp / f"daemon-{time.monotonic_ns()}.log"
-        cmd = [sys.executable, "-m", "crawler.cli", "daemon", "--sources", str(self.sources_path),
-               "--db", str(newsmill.db_path), *DAEMON_FAST, *args]
+        cmd = newsmill_command("daemon", "--sources", str(self.sources_path),
+                               "--db", str(newsmill.db_path), *DAEMON_FAST, *args)
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(cmd, cwd=newsmill.tmp, stdout=log, stderr=log,
-                                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+                                            env=user_env())
 
     @property
     def log(self) -> str:
@@ -316,9 +315,8 @@ def test_a_source_a_one_off_crawl_is_crawling_is_not_started_by_the_daemon(site,
     path = newsmill.tmp / "sources.toml"
     path.write_text(sources)
     one_off = subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "crawl", "--sources", str(path), "--db",
-         str(newsmill.db_path), *FAST], cwd=newsmill.tmp, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        newsmill_command("crawl", "--sources", str(path), "--db", str(newsmill.db_path), *FAST),
+        cwd=newsmill.tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=user_env())
     try:
         deadline = time.monotonic() + 60
         while not (newsmill.db_path.exists() and _has_running_run(newsmill)):
@@ -439,3 +437,20 @@ def test_daemon_with_a_broken_sources_file_exits_2_at_once(newsmill):
 
     assert result.returncode == 2
     assert "source 'x': key 'every'" in result.stderr
+
+
+# --- its log ---------------------------------------------------------------------------------
+def test_the_daemon_log_has_one_line_per_failed_url_and_no_traceback(site, newsmill, start_daemon):
+    from tests.test_terminal_output import closed_port_url
+
+    refused = closed_port_url("/gone.html")
+    daemon = start_daemon(sources_toml(down={"urls": [refused, news_site(site, "news")],
+                                             "every": "1h"}), "-s", "RETRY_TIMES=2",
+                          "-s", "RETRY_BACKOFF_BASE=0.1")
+    daemon.wait_for("a finished run", lambda: finished(daemon.runs("down")))
+    assert daemon.stop() == 0
+    log = daemon.log
+    assert "Traceback" not in log and "Overridden settings" not in log
+    failures = [line for line in log.splitlines() if refused in line]
+    assert len(failures) == 1 and "[connection]" in failures[0], log
+    assert newsmill.count("articles") == 2

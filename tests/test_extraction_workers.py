@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from benchmarks.article_site import CORPUS
-from tests.conftest import ROOT
+from tests.conftest import ROOT, user_env
 
 # The `newsmill` script in miniature: it imports crawler.cli, and a spawned worker imports
 # the parent's main script again before it runs anything.
@@ -38,11 +38,11 @@ SCRIPT = textwrap.dedent("""
 
 
 def run_script(path, text: str) -> subprocess.CompletedProcess:
-    """Run `text` as a main script (workers are spawned from it, as from `newsmill`)."""
+    """Run `text` as a main script (workers are spawned from it, as from `newsmill`), from its
+    own directory with the installed package, as the `newsmill` script runs."""
     path.write_text(text)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, str(path)], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run([sys.executable, str(path)], cwd=path.parent, env=user_env(),
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done
 
@@ -97,8 +97,8 @@ def test_workers_start_with_a_first_crawl_and_not_for_an_unchanged_recrawl(site,
     sources = f'[[sources]]\nname = "news"\nurls = ["{feed}"]\n'
     started = "extraction workers started with it"
 
-    first = newsmill.crawl(sources=sources)
-    again = newsmill.crawl(sources=sources)
+    first = newsmill.crawl("--log-level", "DEBUG", sources=sources)  # the line is DEBUG's
+    again = newsmill.crawl("--log-level", "DEBUG", sources=sources)
 
     assert first.returncode == 0 and again.returncode == 0, newsmill.explain(again)
     assert started in first.stderr

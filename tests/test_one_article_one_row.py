@@ -10,13 +10,11 @@ three articles and changes only the date line of a fourth.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import FAST, ROOT
+from tests.conftest import FAST, newsmill_command, user_env
 from tests.sites import Site, distinct_words
 
 N = 6
@@ -206,15 +204,13 @@ def test_each_article_is_one_row_with_every_url_and_version(newsroom, newsmill):
 
 def crawl_at_once(newsmill, *source_files: str) -> list[subprocess.CompletedProcess]:
     """Start `newsmill crawl` processes on the same database at the same time."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = []
     for n, text in enumerate(source_files):
         path = newsmill.tmp / f"sources-{n}.toml"
         path.write_text(text)
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "crawler.cli", "crawl", "--sources", str(path),
-             "--db", str(newsmill.db_path), *FAST],
-            cwd=newsmill.tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+            newsmill_command("crawl", "--sources", str(path), "--db", str(newsmill.db_path), *FAST),
+            cwd=newsmill.tmp, env=user_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=180)

@@ -8,10 +8,8 @@ server make it themselves.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -22,7 +20,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from tests.conftest import ROOT, Newsmill
+from tests.conftest import ROOT, Newsmill, newsmill_command, user_env
 from tests.sites import Site, article_html
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -60,12 +58,10 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = cwd / f"serve-{self.port}.log"
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "crawler.cli", "serve", "--db", str(db_path),
-                 "--port", str(self.port)],
-                cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+                newsmill_command("serve", "--db", str(db_path), "--port", str(self.port)),
+                cwd=cwd, env=user_env(), stdout=log, stderr=subprocess.STDOUT)
 
     def wait_until_up(self, seconds: float = 60) -> Server:
         deadline = time.monotonic() + seconds

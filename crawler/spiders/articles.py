@@ -356,7 +356,17 @@ class ArticlesSpider(scrapy.Spider):
         yield self._error(linked, state, kind, message)
 
     def _error(self, url, state, kind, message):
+        # The one line a failed URL gets at every log level (Scrapy's own lines about it are
+        # left for --log-level DEBUG: crawler/logs.py); the errors table keeps it too.
+        self.logger.warning("failed [%s] %s: %s", kind, printable(url), printable(message))
         return FetchError(state.source.name, url, kind, message, now())
+
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped: a server's bytes never drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _learn_lastmod(pending: dict, hints: dict | None) -> None:

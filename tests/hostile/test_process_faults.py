@@ -13,14 +13,13 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from pipelines.database import ArticleStore
-from tests.conftest import FAST, ROOT, Newsmill
+from tests.conftest import FAST, Newsmill, newsmill_command, user_env
 from tests.sites import Site, article_html, rss_feed
 
 # One article per transaction, one request at a time: a crawl that commits a few articles
@@ -44,9 +43,8 @@ def start_crawl(newsmill: Newsmill, *args: str) -> subprocess.Popen:
     Its output goes to files: a pipe would stay open as long as any process of the
     group lives, and a full one would block the crawl.
     """
-    cmd = [sys.executable, "-m", "crawler.cli", "crawl", *FAST, *SLOW, *args,
-           "--db", str(newsmill.db_path)]
-    crawl = subprocess.Popen(cmd, cwd=newsmill.tmp, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    cmd = newsmill_command("crawl", *FAST, *SLOW, *args, "--db", str(newsmill.db_path))
+    crawl = subprocess.Popen(cmd, cwd=newsmill.tmp, env=user_env(),
                              stdout=(newsmill.tmp / "stdout").open("w"),
                              stderr=(newsmill.tmp / "stderr").open("w"), start_new_session=True)
     crawl.stderr_path = newsmill.tmp / "stderr"
