@@ -32,7 +32,8 @@ NEWSMILL_PROGRESS = "auto"
 # Seconds between progress log lines when no bar is shown.
 NEWSMILL_PROGRESS_INTERVAL = 10.0
 
-# Articles whose text is at least this similar (Jaccard similarity of word 3-shingles, 0-1)
+# Articles whose text is at least this similar (Jaccard similarity of 3-shingles of words, of
+# characters in Chinese, Japanese and Thai; 0-1)
 # to a stored article are recorded as its near duplicates (article_urls.kind =
 # 'near_duplicate'), not stored again. The index finds pairs reliably from about 0.7 up.
 NEWSMILL_NEAR_DUPLICATE_THRESHOLD = 0.8
@@ -48,6 +49,7 @@ EXTRACT_WORKERS = 0
 EXTRACT_RECYCLE_PAGES = 2000
 # Pages whose extracted body has fewer words are counted as "not an article" and not stored
 # (some real articles are a few sentences long: the shared corpus has one of 18 words).
+# Chinese and Japanese count a word per character, Thai one per four letters (README).
 EXTRACT_MIN_WORDS = 10
 # Options passed to trafilatura's extraction (its defaults otherwise).
 EXTRACT_FAVOR_PRECISION = False

@@ -11,12 +11,13 @@ import gc
 import logging
 import os
 import re
+import unicodedata
 from datetime import UTC, datetime
 
 import charset_normalizer
 from w3lib.encoding import html_to_unicode
 
-from pipelines.fingerprints import fingerprints
+from pipelines.fingerprints import fingerprints, word_count
 from pipelines.page_metadata import read_page_metadata
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     if document.commentsbody is not None:
         text = f"{text}\n{document.comments}".strip()
     text = normalize_unicode(text)
-    words = len(text.split())
+    words = word_count(text)  # Chinese, Japanese, Thai counted by characters
     if words < options.get("min_words", 10):
         return {"not_article": f"only {words} words of main text"}
 
@@ -397,7 +398,7 @@ def decode_page(body: bytes, declared: str | None) -> str:
     Scrapy decodes with the declared charset, or UTF-8 then cp1252 when none is declared;
     a cp1251 or Shift_JIS page without a declaration, or a latin-1 page that claims
     UTF-8, comes out garbled. When the bytes are not valid UTF-8 and no other charset is
-    declared, charset_normalizer's guess is used instead.
+    declared, charset_normalizer's guess is used instead, corrected by western_guess.
     """
     if not _utf8_or_undeclared(declared):
         return html_to_unicode(f"charset={declared}", body)[1]
@@ -405,7 +406,54 @@ def decode_page(body: bytes, declared: str | None) -> str:
         return body.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    guess = charset_normalizer.from_bytes(body[:200_000]).best()
+    matches = charset_normalizer.from_bytes(body[:200_000])
+    guess = matches.best()
     if guess is not None and guess.encoding not in ("utf_8", "utf-8"):
-        return body.decode(guess.encoding, errors="replace")
+        return body.decode(western_guess(body, matches, guess), errors="replace")
     return body.decode("utf-8", errors="replace")
+
+
+# Languages written entirely with windows-1252's letters (ISO 639-1 codes, and the names
+# charset_normalizer gives its guesses): the pages a latin-1 or cp1252 label was meant for.
+# Estonian and Turkish are not among them: their single-byte pages are cp1257 and cp1254.
+WESTERN_LANGUAGES = frozenset(
+    "af an br ca co cy da de en es eu fi fo fr fy ga gd gl id is it la lb ms nb nl nn no "
+    "oc pt rm sq sv sw tl wa".split()) | frozenset(
+    "Danish Dutch English Finnish French German Indonesian Italian Norwegian Portuguese "
+    "Spanish Swedish".split())
+# The languages charset_normalizer recognises that are written in Latin letters windows-1252
+# lacks (their pages are cp1250, cp1254, cp1257, cp1258).
+OTHER_LATIN_LANGUAGES = frozenset(
+    "Croatian Czech Estonian Hungarian Lithuanian Polish Romanian Serbian Slovak Slovene "
+    "Turkish Vietnamese".split())
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")  # no character of windows-1252
+_HTML_LANG = re.compile(rb"<html\b[^>]*?\blang\s*=\s*[\"']?\s*([A-Za-z]{2,3})\b", re.IGNORECASE)
+
+
+def western_guess(body: bytes, matches, guess) -> str:
+    """windows-1252 instead of charset_normalizer's guess where a Western page was meant.
+
+    On a few paragraphs of French, Spanish or Portuguese, charset_normalizer often ranks a
+    Central European or Baltic code page (cp1250, cp1257) first: they decode most accented
+    letters alike, so its measures barely tell them apart, and "à", "è", "ñ", "ã" come out
+    as "ą", "č", "ń", "ă". Browsers read every latin-1 label as windows-1252, and it is
+    what such pages are written in. So when the guess is a Latin-script code page,
+    windows-1252 is one of the candidates charset_normalizer found plausible, and the
+    page's language (its <html lang>, else the language charset_normalizer recognised)
+    is one written with windows-1252's letters, the page is read as windows-1252.
+    A Cyrillic or Japanese guess keeps the guess, and so does a text charset_normalizer
+    reads as Czech or Polish, say: a template's lang="en" is no proof against it.
+    """
+    encoding = guess.encoding
+    if encoding == "cp1252" or not any("cp1252" in m.could_be_from_charset for m in matches):
+        return encoding
+    if guess.language in OTHER_LATIN_LANGUAGES:
+        return encoding  # it reads as Czech or Polish, say, whatever <html lang> claims
+    declared = _HTML_LANG.search(body[:_HEAD_CHARS])
+    language = declared[1].decode("ascii").lower() if declared else guess.language
+    if language not in WESTERN_LANGUAGES or _CP1252_UNDEFINED.search(body):
+        return encoding
+    if not all(unicodedata.name(c, "").startswith("LATIN") for c in set(str(guess))
+               if c.isalpha() and not c.isascii()):
+        return encoding  # the guess reads another script: Cyrillic, Greek, kana...
+    return "cp1252"
