@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import charset_normalizer
 from w3lib.encoding import html_to_unicode
 
+from pipelines.field_bounds import bound_fields
 from pipelines.fingerprints import fingerprints, word_count
 from pipelines.page_metadata import read_page_metadata
 
@@ -66,14 +67,14 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     tags = page.get("tags") or _clean_list(found.tags)
     # The fingerprints dedup judges by, computed here as they cost CPU (MinHash: ~1 ms).
     text_hash, keys = fingerprints(text)
-    return {
+    article = {
         "url": url,
         "canonical": page.get("canonical"),  # taken by ExtractionPipeline if on the same site
         "title": page.get("title") or found.title or hints.get("title"),
         "author": page.get("author") or found.author or hints.get("author"),
         "published": page.get("published") or found.date or hints.get("published"),
         "modified": page.get("modified") or hints.get("modified"),
-        "sitename": page.get("sitename") or found.sitename,
+        "sitename": page.get("sitename"),  # only as declared: see read_page_metadata
         "publisher": page.get("publisher"),
         "description": page.get("description") or found.description,
         "section": page.get("section") or next(iter(_clean_list(found.categories)), None),
@@ -85,13 +86,18 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
         "content_hash": text_hash,
         "near_duplicate_keys": keys,
     }
+    # What a page writes in its metadata is as long as it likes: bounded, the cuts logged
+    # by ExtractionPipeline.
+    article["cut"] = bound_fields(article, options)
+    return article
 
 
 def trafilatura_metadata(tree, url: str, page: dict):
     """trafilatura's metadata for what the page does not declare itself.
 
     The steps of trafilatura.metadata.extract_metadata, in its order, but each finder only
-    runs when `page` (read_page_metadata) lacks its field: on every page trafilatura's pass
+    runs when `page` (read_page_metadata) lacks its field, and the site name is not
+    searched for (newsmill stores only a declared one): on every page trafilatura's pass
     costs ~6 ms, most of it the author search (~4 ms where it runs), htmldate, the
     category/tag link search and the licence, which newsmill does not store. The author
     search is left to search_author, run once nothing else reads the tree.
@@ -99,13 +105,10 @@ def trafilatura_metadata(tree, url: str, page: dict):
     """
     from htmldate import find_date
     from trafilatura.metadata import (
-        META_URL,
         examine_meta,
         extract_catstags,
         extract_meta_json,
-        extract_sitename,
         extract_title,
-        extract_url,
     )
 
     def missing(field: str) -> bool:
@@ -122,15 +125,6 @@ def trafilatura_metadata(tree, url: str, page: dict):
         found.title = extract_title(tree)
     if missing("published"):
         found.date = find_date(tree, url=url, **_date_search())
-    if missing("sitename"):
-        if not found.sitename:
-            found.sitename = extract_sitename(tree)
-        if found.sitename:
-            found.sitename = found.sitename.lstrip("@")
-            if found.sitename and "." not in found.sitename and not found.sitename[0].isupper():
-                found.sitename = found.sitename.title()
-        elif match := META_URL.match(found.url or extract_url(tree, url) or url):  # as trafilatura: the declared URL
-            found.sitename = match[1]
     if missing("section") and not found.categories:
         found.categories = extract_catstags("category", tree)
     if missing("tags") and not found.tags:
