@@ -47,11 +47,17 @@ def cut(value: str, limit: int) -> str:
     while 0 < end < len(value) and _continues(value, end):
         end -= 1
     head = value[:end]
-    if value[end].isalnum():  # inside a word: back to the space before it, if near
+    if _in_word(value, end):  # back to the space before the word, if near
         space = _LAST_SPACE.search(head)
         if space and space.start() >= end * (1 - _WORD_BOUNDARY_SLACK):
             head = head[:space.start()]
     return head.rstrip(_TRAILING) + ELLIPSIS
+
+
+def _in_word(value: str, end: int) -> bool:
+    """Whether value[end] goes on a word ("l'été", "co-op" included)."""
+    nxt = value[end]
+    return nxt.isalnum() or (nxt in "'’-‐" and end + 1 < len(value) and value[end + 1].isalnum())
 
 
 def _continues(value: str, end: int) -> bool:
@@ -70,7 +76,7 @@ def bound_fields(article: dict, options: dict) -> dict[str, str]:
     Returns what was cut, field by field, for the crawl's log. An image URL over its bound
     is dropped, not cut: a shortened URL names nothing.
     """
-    def bound(name: str) -> int:
+    def bound(name: str) -> int:  # unset or 0: the default
         return int(options.get(name) or DEFAULTS[name])
 
     cuts: dict[str, str] = {}

@@ -80,6 +80,7 @@ def test_cut_keeps_whole_characters_and_words():
     assert cut("The mayor opened the bridge on Friday", 20) == "The mayor opened…"
     assert cut("Café", 4) == "Café"
     assert cut("Cafe\u0301 de la gare", 5) == "Caf…"  # not "Cafe…" without its accent
+    assert cut("Il était une fois l'été", 20) == "Il était une fois…"  # not "fois l…"
     assert cut("Family 👨\u200d👩\u200d👧 day", 12) == "Family…"
     assert cut("東京都は新しい計画", 5) == "東京都は…"
     assert cut("https://example.org/" + "x" * 50, 30) == "https://example.org/xxxxxxxxx…"
