@@ -32,7 +32,8 @@ NEWSMILL_PROGRESS = "auto"
 # Seconds between progress log lines when no bar is shown.
 NEWSMILL_PROGRESS_INTERVAL = 10.0
 
-# Articles whose text is at least this similar (Jaccard similarity of word 3-shingles, 0-1)
+# Articles whose text is at least this similar (Jaccard similarity of 3-shingles of words, of
+# characters in Chinese, Japanese and Thai; 0-1)
 # to a stored article are recorded as its near duplicates (article_urls.kind =
 # 'near_duplicate'), not stored again. The index finds pairs reliably from about 0.7 up.
 NEWSMILL_NEAR_DUPLICATE_THRESHOLD = 0.8
@@ -48,7 +49,23 @@ EXTRACT_WORKERS = 0
 EXTRACT_RECYCLE_PAGES = 2000
 # Pages whose extracted body has fewer words are counted as "not an article" and not stored
 # (some real articles are a few sentences long: the shared corpus has one of 18 words).
+# Chinese and Japanese count a word per character, Thai one per four letters (README).
 EXTRACT_MIN_WORDS = 10
+# Bounds, in characters, on the metadata a page writes (the text is not bounded): a longer
+# value is cut at a space near the bound where there is one (else between two characters,
+# never inside one), ends in "…", and the cut is logged. Names: site name and publisher.
+# Far above what real pages write (the shared corpus: titles up to 148, descriptions up to
+# 1,792, 86 tags on one page), so only pathological values are cut.
+EXTRACT_MAX_TITLE_CHARS = 500
+EXTRACT_MAX_AUTHOR_CHARS = 500
+EXTRACT_MAX_DESCRIPTION_CHARS = 2000
+EXTRACT_MAX_SECTION_CHARS = 300
+EXTRACT_MAX_NAME_CHARS = 200
+# Each tag is cut to EXTRACT_MAX_TAG_CHARS; tags past the first EXTRACT_MAX_TAGS are dropped.
+EXTRACT_MAX_TAG_CHARS = 200
+EXTRACT_MAX_TAGS = 100
+# A lead image URL longer than this is dropped (a shortened URL names nothing).
+EXTRACT_MAX_IMAGE_URL_CHARS = 2048
 # Options passed to trafilatura's extraction (its defaults otherwise).
 EXTRACT_FAVOR_PRECISION = False
 EXTRACT_FAVOR_RECALL = False

@@ -11,12 +11,14 @@ import gc
 import logging
 import os
 import re
+import unicodedata
 from datetime import UTC, datetime
 
 import charset_normalizer
 from w3lib.encoding import html_to_unicode
 
-from pipelines.fingerprints import fingerprints
+from pipelines.field_bounds import bound_fields
+from pipelines.fingerprints import fingerprints, word_count
 from pipelines.page_metadata import read_page_metadata
 
 logger = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     if document.commentsbody is not None:
         text = f"{text}\n{document.comments}".strip()
     text = normalize_unicode(text)
-    words = len(text.split())
+    words = word_count(text)  # Chinese, Japanese, Thai counted by characters
     if words < options.get("min_words", 10):
         return {"not_article": f"only {words} words of main text"}
 
@@ -65,14 +67,14 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     tags = page.get("tags") or _clean_list(found.tags)
     # The fingerprints dedup judges by, computed here as they cost CPU (MinHash: ~1 ms).
     text_hash, keys = fingerprints(text)
-    return {
+    article = {
         "url": url,
         "canonical": page.get("canonical"),  # taken by ExtractionPipeline if on the same site
         "title": page.get("title") or found.title or hints.get("title"),
         "author": page.get("author") or found.author or hints.get("author"),
         "published": page.get("published") or found.date or hints.get("published"),
         "modified": page.get("modified") or hints.get("modified"),
-        "sitename": page.get("sitename") or found.sitename,
+        "sitename": page.get("sitename"),  # only as declared: see read_page_metadata
         "publisher": page.get("publisher"),
         "description": page.get("description") or found.description,
         "section": page.get("section") or next(iter(_clean_list(found.categories)), None),
@@ -84,13 +86,18 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
         "content_hash": text_hash,
         "near_duplicate_keys": keys,
     }
+    # What a page writes in its metadata is as long as it likes: bounded, the cuts logged
+    # by ExtractionPipeline.
+    article["cut"] = bound_fields(article, options)
+    return article
 
 
 def trafilatura_metadata(tree, url: str, page: dict):
     """trafilatura's metadata for what the page does not declare itself.
 
     The steps of trafilatura.metadata.extract_metadata, in its order, but each finder only
-    runs when `page` (read_page_metadata) lacks its field: on every page trafilatura's pass
+    runs when `page` (read_page_metadata) lacks its field, and the site name is not
+    searched for (newsmill stores only a declared one): on every page trafilatura's pass
     costs ~6 ms, most of it the author search (~4 ms where it runs), htmldate, the
     category/tag link search and the licence, which newsmill does not store. The author
     search is left to search_author, run once nothing else reads the tree.
@@ -98,13 +105,10 @@ def trafilatura_metadata(tree, url: str, page: dict):
     """
     from htmldate import find_date
     from trafilatura.metadata import (
-        META_URL,
         examine_meta,
         extract_catstags,
         extract_meta_json,
-        extract_sitename,
         extract_title,
-        extract_url,
     )
 
     def missing(field: str) -> bool:
@@ -121,15 +125,6 @@ def trafilatura_metadata(tree, url: str, page: dict):
         found.title = extract_title(tree)
     if missing("published"):
         found.date = find_date(tree, url=url, **_date_search())
-    if missing("sitename"):
-        if not found.sitename:
-            found.sitename = extract_sitename(tree)
-        if found.sitename:
-            found.sitename = found.sitename.lstrip("@")
-            if found.sitename and "." not in found.sitename and not found.sitename[0].isupper():
-                found.sitename = found.sitename.title()
-        elif match := META_URL.match(found.url or extract_url(tree, url) or url):  # as trafilatura: the declared URL
-            found.sitename = match[1]
     if missing("section") and not found.categories:
         found.categories = extract_catstags("category", tree)
     if missing("tags") and not found.tags:
@@ -397,7 +392,7 @@ def decode_page(body: bytes, declared: str | None) -> str:
     Scrapy decodes with the declared charset, or UTF-8 then cp1252 when none is declared;
     a cp1251 or Shift_JIS page without a declaration, or a latin-1 page that claims
     UTF-8, comes out garbled. When the bytes are not valid UTF-8 and no other charset is
-    declared, charset_normalizer's guess is used instead.
+    declared, charset_normalizer's guess is used instead, corrected by western_guess.
     """
     if not _utf8_or_undeclared(declared):
         return html_to_unicode(f"charset={declared}", body)[1]
@@ -405,7 +400,54 @@ def decode_page(body: bytes, declared: str | None) -> str:
         return body.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    guess = charset_normalizer.from_bytes(body[:200_000]).best()
+    matches = charset_normalizer.from_bytes(body[:200_000])
+    guess = matches.best()
     if guess is not None and guess.encoding not in ("utf_8", "utf-8"):
-        return body.decode(guess.encoding, errors="replace")
+        return body.decode(western_guess(body, matches, guess), errors="replace")
     return body.decode("utf-8", errors="replace")
+
+
+# Languages written entirely with windows-1252's letters (ISO 639-1 codes, and the names
+# charset_normalizer gives its guesses): the pages a latin-1 or cp1252 label was meant for.
+# Estonian and Turkish are not among them: their single-byte pages are cp1257 and cp1254.
+WESTERN_LANGUAGES = frozenset(
+    "af an br ca co cy da de en es eu fi fo fr fy ga gd gl id is it la lb ms nb nl nn no "
+    "oc pt rm sq sv sw tl wa".split()) | frozenset(
+    "Danish Dutch English Finnish French German Indonesian Italian Norwegian Portuguese "
+    "Spanish Swedish".split())
+# The languages charset_normalizer recognises that are written in Latin letters windows-1252
+# lacks (their pages are cp1250, cp1254, cp1257, cp1258).
+OTHER_LATIN_LANGUAGES = frozenset(
+    "Croatian Czech Estonian Hungarian Lithuanian Polish Romanian Serbian Slovak Slovene "
+    "Turkish Vietnamese".split())
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")  # no character of windows-1252
+_HTML_LANG = re.compile(rb"<html\b[^>]*?\blang\s*=\s*[\"']?\s*([A-Za-z]{2,3})\b", re.IGNORECASE)
+
+
+def western_guess(body: bytes, matches, guess) -> str:
+    """windows-1252 instead of charset_normalizer's guess where a Western page was meant.
+
+    On a few paragraphs of French, Spanish or Portuguese, charset_normalizer often ranks a
+    Central European or Baltic code page (cp1250, cp1257) first: they decode most accented
+    letters alike, so its measures barely tell them apart, and "à", "è", "ñ", "ã" come out
+    as "ą", "č", "ń", "ă". Browsers read every latin-1 label as windows-1252, and it is
+    what such pages are written in. So when the guess is a Latin-script code page,
+    windows-1252 is one of the candidates charset_normalizer found plausible, and the
+    page's language (its <html lang>, else the language charset_normalizer recognised)
+    is one written with windows-1252's letters, the page is read as windows-1252.
+    A Cyrillic or Japanese guess keeps the guess, and so does a text charset_normalizer
+    reads as Czech or Polish, say: a template's lang="en" is no proof against it.
+    """
+    encoding = guess.encoding
+    if encoding == "cp1252" or not any("cp1252" in m.could_be_from_charset for m in matches):
+        return encoding
+    if guess.language in OTHER_LATIN_LANGUAGES:
+        return encoding  # it reads as Czech or Polish, say, whatever <html lang> claims
+    declared = _HTML_LANG.search(body[:_HEAD_CHARS])
+    language = declared[1].decode("ascii").lower() if declared else guess.language
+    if language not in WESTERN_LANGUAGES or _CP1252_UNDEFINED.search(body):
+        return encoding
+    if not all(unicodedata.name(c, "").startswith("LATIN") for c in set(str(guess))
+               if c.isalpha() and not c.isascii()):
+        return encoding  # the guess reads another script: Cyrillic, Greek, kana...
+    return "cp1252"

@@ -21,6 +21,18 @@ from pipelines.extract_worker import extract_article
 
 logger = logging.getLogger(__name__)
 
+# The worker's option for each bound on a metadata field (pipelines.field_bounds).
+FIELD_BOUND_SETTINGS = {
+    "max_title_chars": "EXTRACT_MAX_TITLE_CHARS",
+    "max_author_chars": "EXTRACT_MAX_AUTHOR_CHARS",
+    "max_description_chars": "EXTRACT_MAX_DESCRIPTION_CHARS",
+    "max_section_chars": "EXTRACT_MAX_SECTION_CHARS",
+    "max_name_chars": "EXTRACT_MAX_NAME_CHARS",
+    "max_tag_chars": "EXTRACT_MAX_TAG_CHARS",
+    "max_tags": "EXTRACT_MAX_TAGS",
+    "max_image_url_chars": "EXTRACT_MAX_IMAGE_URL_CHARS",
+}
+
 
 class ExtractionPipeline:
     """Turns `Page` items into `Article` items in worker processes; drops non-articles."""
@@ -43,6 +55,7 @@ class ExtractionPipeline:
             "include_comments": s.getbool("EXTRACT_INCLUDE_COMMENTS", True),
             "include_tables": s.getbool("EXTRACT_INCLUDE_TABLES", True),
             "min_words": s.getint("EXTRACT_MIN_WORDS", 10),
+            **{option: s.getint(setting) for option, setting in FIELD_BOUND_SETTINGS.items()},
         }
         return cls(crawler, workers, options, s.getint("EXTRACT_RECYCLE_PAGES", 0))
 
@@ -99,6 +112,10 @@ class ExtractionPipeline:
         if "not_article" in result:
             self.stats.inc_value(f"newsmill/not_article/{item.source}")
             raise DropItem(f"not an article: {item.url}: {result['not_article']}", log_level="DEBUG")
+        if cuts := result.pop("cut"):
+            self.stats.inc_value("newsmill/fields_cut")
+            logger.info("fields of %s cut to their bounds (EXTRACT_MAX_*): %s", item.url,
+                        "; ".join(f"{field}: {what}" for field, what in cuts.items()))
         canonical = result.pop("canonical")
         # Judged here: the registered domain needs tldextract and its suffix list, ~0.1 s of
         # CPU that every worker would spend at its start.

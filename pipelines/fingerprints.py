@@ -7,7 +7,8 @@ each other's rows:
 
 - `content_hash`: the text as a reader compares it (whitespace and date lines ignored);
   equal hashes are the same article text: a `duplicate`, or `unchanged`.
-- `near_duplicate_keys`: MinHash/LSH band keys of the text's word 3-shingles. Two texts
+- `near_duplicate_keys`: MinHash/LSH band keys of the text's 3-shingles (of words; of
+  characters in scripts written without spaces, see `units`). Two texts
   share a key when they are probably similar; the store looks keys up in an indexed table,
   so the cost per article does not grow with the store, then checks the few candidates with
   the exact `similarity`.
@@ -16,6 +17,7 @@ each other's rows:
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import unicodedata
 from functools import cache
@@ -74,6 +76,66 @@ def fingerprints(text: str) -> tuple[str, list[int]]:
     return _hash(comparable), _band_keys(_shingles(comparable))
 
 
+# --- words, in every script -----------------------------------------------------------
+
+# Scripts written without spaces between words: Chinese and Japanese (Han ideographs and
+# their iteration marks, hiragana, katakana but its middle dot, half-width katakana), and
+# Thai, Lao, Myanmar and Khmer. Hangul is not among them: Korean puts spaces between words.
+# Unicode ranges written out because Python's re has no script classes; no segmenter is a
+# dependency of newsmill (jieba, MeCab, PyThaiNLP and ICU each bring dictionaries or a
+# C library for one script or all), and a count and shingles need no real segmentation.
+_CJK = ("\u3005-\u3007\u3041-\u309f\u30a1-\u30fa\u30fc-\u30ff\u31f0-\u31ff"
+        "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f")
+_SOUTHEAST_ASIAN = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
+_UNSPACED = re.compile(f"[{_CJK}{_SOUTHEAST_ASIAN}]")
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_SOUTHEAST_ASIAN_RUN = re.compile(f"[{_SOUTHEAST_ASIAN}]+")
+_UNSPACED_RUN = re.compile(f"[{_CJK}{_SOUTHEAST_ASIAN}]+")
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+# A shingle's unit: one character of those scripts, else a run of word characters (for
+# text without them this is exactly \w+, the units near_duplicate_keys always had).
+_UNIT = re.compile(f"[{_CJK}{_SOUTHEAST_ASIAN}]|[^\\W{_CJK}{_SOUTHEAST_ASIAN}]+")
+# Letters per word in Thai, Lao, Myanmar and Khmer, vowel and tone marks not counted:
+# Thai news sentences segmented by hand give four to five.
+SOUTHEAST_ASIAN_LETTERS_PER_WORD = 4
+
+
+def word_count(text: str) -> int:
+    """Words in the text, in every script (`articles.word_count`, EXTRACT_MIN_WORDS).
+
+    Text with spaces counts its space-separated words, as len(text.split()) always did.
+    Chinese and Japanese count one word per character (Han, hiragana, katakana), the
+    length word processors give them and the 字数 / 文字数 their writers count in; Thai,
+    Lao, Myanmar and Khmer one word per SOUTHEAST_ASIAN_LETTERS_PER_WORD letters, rounded
+    up for each run. Other characters in a run of text without spaces ("2026年", "iPhoneを")
+    count one word per piece that holds a letter or digit.
+    """
+    if not _UNSPACED.search(text):
+        return len(text.split())
+    count = 0
+    for token in text.split():
+        if not _UNSPACED.search(token):
+            count += 1
+            continue
+        count += len(_CJK_CHAR.findall(token))
+        for run in _SOUTHEAST_ASIAN_RUN.findall(token):
+            letters = sum(1 for c in run if unicodedata.category(c) != "Mn")  # not marks
+            count += math.ceil(letters / SOUTHEAST_ASIAN_LETTERS_PER_WORD)
+        count += sum(1 for piece in _UNSPACED_RUN.split(token) if _LETTER_OR_DIGIT.search(piece))
+    return count
+
+
+def units(text: str) -> list[str]:
+    """The text's words, each character of a script written without spaces on its own.
+
+    Shingles of three such units are word 3-grams in text with spaces and character
+    3-grams in Chinese, Japanese or Thai, where a whole paragraph has no space: as word
+    3-grams its sentences, not its words, would be the units, and a copy with one sentence
+    changed would lose three shingles in ten.
+    """
+    return _UNIT.findall(text)
+
+
 # --- near duplicates ----------------------------------------------------------------
 
 # The index's shape. Changing any of these makes stored keys meaningless, so they are
@@ -87,16 +149,15 @@ SEED = 1
 SCHEME = "affine32"  # the datasketch MinHash scheme `minhash` reproduces
 SHINGLE_WORDS = 3
 
-_WORD = re.compile(r"\w+")
 
 
 def shingles(text: str) -> set[str]:
-    """Overlapping word 3-grams of the comparable text, case-folded."""
+    """Overlapping 3-grams of the comparable text's units (see `units`), case-folded."""
     return _shingles(comparable_text(text))
 
 
 def _shingles(comparable: str) -> set[str]:
-    words = _WORD.findall(comparable.casefold())
+    words = units(comparable.casefold())
     if len(words) < SHINGLE_WORDS:
         return {" ".join(words)} if words else set()
     return set(map(" ".join, zip(*(words[i:] for i in range(SHINGLE_WORDS)))))

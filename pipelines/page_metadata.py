@@ -20,7 +20,7 @@ _ARTICLE_TYPES = re.compile(r"(Article|BlogPosting|Report|LiveBlogPosting)$")
 def read_page_metadata(tree, url: str) -> dict:
     """Metadata the page declares about itself, normalized; missing fields are absent."""
     meta = _meta_tags(tree)
-    ld = _json_ld_article(tree)
+    ld, website = _json_ld_article(tree)
     out: dict = {}
 
     def first(*values):
@@ -32,7 +32,11 @@ def read_page_metadata(tree, url: str) -> dict:
     out["title"] = first(ld.get("headline"), meta.get("og:title"), meta.get("twitter:title"))
     out["description"] = first(meta.get("og:description"), meta.get("description"),
                                ld.get("description"), meta.get("twitter:description"))
-    out["sitename"] = first(meta.get("og:site_name"), _name(ld.get("publisher")))
+    # Only a name the site gives itself: trafilatura's fallbacks (a part of the <title>, the
+    # URL's host and port) are not names, and its other meta tags (article:publisher,
+    # twitter:site) hold addresses and handles.
+    out["sitename"] = first(meta.get("og:site_name"), _name(website), _name(ld.get("publisher")),
+                            meta.get("application-name"))
     out["publisher"] = first(_name(ld.get("publisher")), meta.get("article:publisher"))
     out["author"] = first(_names(ld.get("author")), meta.get("author"), meta.get("article:author"))
     out["published"] = iso_timestamp(first(ld.get("datePublished"), meta.get("article:published_time"),
@@ -70,8 +74,10 @@ def _all_meta(tree, key: str) -> list[str]:
             if (e.get("property") or e.get("name") or "").lower() == key]
 
 
-def _json_ld_article(tree) -> dict:
-    """The first JSON-LD object whose @type is some kind of Article."""
+def _json_ld_article(tree) -> tuple[dict, dict]:
+    """The first JSON-LD object whose @type is some kind of Article, and the first WebSite."""
+    article: dict = {}
+    website: dict = {}
     for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
         try:
             data = json.loads(script, strict=False)
@@ -79,10 +85,14 @@ def _json_ld_article(tree) -> dict:
             continue
         for node in _walk(data):
             types = node.get("@type")
-            types = types if isinstance(types, list) else [types]
-            if any(isinstance(t, str) and _ARTICLE_TYPES.search(t) for t in types):
-                return node
-    return {}
+            types = [t for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)]
+            if not article and any(_ARTICLE_TYPES.search(t) for t in types):
+                article = node
+            elif not website and "WebSite" in types:
+                website = node
+            if article and website:
+                return article, website
+    return article, website
 
 
 def _walk(data, depth: int = 0):
