@@ -13,7 +13,7 @@ import logging
 import socket
 import sqlite3
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import psutil
@@ -207,9 +207,15 @@ def _v6_robots_txt(db: sqlite_utils.Database) -> None:
                             pk="url", not_null={"status", "fetched"})
 
 
+def _v8_claims_original(db: sqlite_utils.Database) -> None:
+    """articles.claims_original: how strongly the stored page declared itself the original
+    of its text, so that a copy found later is judged against it (NULL: stored before)."""
+    db["articles"].add_column("claims_original", int)
+
+
 # Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
 MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host, _v4_daemon,
-              _v5_search_index_only_for_searched_columns, _v6_robots_txt]
+              _v5_search_index_only_for_searched_columns, _v6_robots_txt, _v8_claims_original]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Which outcome a run counts when one article comes back several times in it.
@@ -528,9 +534,9 @@ class ArticleStore:
             return article_id, "new", url
         kind = "duplicate" if similarity == 1.0 else "near_duplicate"
         article_id = original["id"]
-        if _earlier(article.get("published"), original["published"]):
-            # The stored article is a later copy of this page (syndication found first):
-            # this page becomes the article, the stored page one of its copies.
+        if is_original_of(article, original):
+            # The stored article is a copy of this page (syndication found first): this
+            # page becomes the article (same id), the stored page one of its copies.
             self._remove_keys(article_id, original["text"])
             self.db.execute("UPDATE article_urls SET kind = ?, similarity = ? WHERE article_id = ? "
                             "AND kind IN ('canonical', 'alias')", [kind, similarity, article_id])
@@ -606,9 +612,9 @@ class ArticleStore:
     def _article(self, article_id: int) -> dict:
         return dict(zip(
             ("id", "url", "content_hash", "title", "text", "version", "modified", "last_seen",
-             "published"),
+             "published", "claims_original"),
             self.db.execute("SELECT id, url, content_hash, title, text, version, modified, "
-                            "last_seen, published FROM articles WHERE id = ?",
+                            "last_seen, published, claims_original FROM articles WHERE id = ?",
                             [article_id]).fetchone()))
 
     def find_duplicate(self, article: dict, keys: list[int]) -> tuple[dict | None, float]:
@@ -714,17 +720,78 @@ class ArticleStore:
         return judged
 
 
+def is_original_of(page: dict, stored: dict) -> bool:
+    """Whether `page`, a new URL with the text of the `stored` article, is its original.
+
+    A page whose rel=canonical names another site's page says it is a copy, and is not
+    the original of one that does not say so. Otherwise the earlier publication is the
+    original when the dates tell (_earlier); when they do not, the page that declares
+    itself the original more strongly (`claims_original`: canonical on its own site,
+    declared an article, its own site as publisher). On a tie, or a claim unknown (an
+    article stored before schema 8), the stored article stays. Every step gives the same
+    answer for the same two pages whichever came first, so neither crawl order nor
+    concurrent crawls choose the original.
+    """
+    mine, theirs = page.get("claims_original"), stored["claims_original"]
+    if mine is not None and theirs is not None and (mine < 0) != (theirs < 0):
+        return theirs < 0
+    if _earlier(page.get("published"), stored["published"]):
+        return True
+    if _earlier(stored["published"], page.get("published")):
+        return False
+    return mine is not None and theirs is not None and mine > theirs
+
+
+# The offsets of the world's time zones run from UTC-12 to UTC+14: a date, or a time
+# without an offset, can mean any of them.
+_WEST, _EAST = timedelta(hours=12), timedelta(hours=14)
+
+
+def _span(value: str) -> tuple[datetime, datetime, bool] | None:
+    """(first, last, is_instant) of what a `published` value can mean; None if unreadable.
+
+    A time with an offset is one instant (in UTC). A date is a whole day, and a time
+    without an offset one wall-clock time, both in an unknown time zone.
+    """
+    value = value.strip()
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        pass
+    else:
+        first = datetime.combine(day, time())
+        return first, first + timedelta(days=1) - timedelta(microseconds=1), False
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment, moment, False
+    moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment, moment, True
+
+
 def _earlier(published: str | None, other: str | None) -> bool:
-    """True when both dates are known and the first is strictly earlier."""
+    """True when both dates are known and the first is certainly earlier.
+
+    Compared at the coarser of their precisions: a date and a time of that day are the same
+    day, neither earlier (a page showing only its date, as trafilatura reads it, is not
+    earlier than the publisher's 09:00 that day). A date, or a time without an offset, is
+    on a calendar of unknown time zone: against an instant it is earlier only if it is
+    earlier in every time zone (an instant falls on the day before and the day after
+    somewhere on Earth).
+    """
     if not published or not other:
         return False
-    try:
-        a, b = datetime.fromisoformat(published), datetime.fromisoformat(other)
-        if (a.tzinfo is None) != (b.tzinfo is None):
-            a, b = a.replace(tzinfo=None), b.replace(tzinfo=None)
-        return a < b
-    except ValueError:
+    a, b = _span(published), _span(other)
+    if a is None or b is None:
         return False
+    (a_first, a_last, a_instant), (b_first, b_last, b_instant) = a, b
+    if a_instant and not b_instant:  # the instant's wall-clock times across the zones
+        a_first, a_last = a_first - _WEST, a_last + _EAST
+    elif b_instant and not a_instant:
+        b_first, b_last = b_first - _WEST, b_last + _EAST
+    return a_last < b_first
 
 
 class KnownUrls:

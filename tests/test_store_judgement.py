@@ -179,3 +179,33 @@ def test_minhash_signatures_are_datasketchs_so_stored_keys_stay_valid():
         ours = minhash(grams)
         assert ours.dtype == reference.hashvalues.dtype
         assert ours.tolist() == reference.hashvalues.tolist(), text[:40]
+
+
+def test_a_page_that_names_another_sites_page_canonical_never_takes_the_row(store):
+    save(store, article("https://example.com/a.html", published="2026-11-09T08:00:00+00:00",
+                        claims_original=2))
+    copy = article("https://mirror.example.org/a.html", source="mirror",
+                   published="2026-11-01T08:00:00+00:00", claims_original=-1)
+    assert save(store, copy) == {"duplicate": 1}
+    assert store.db.execute("select url, source from articles").fetchall() == [
+        ("https://example.com/a.html", "news")]
+
+
+def test_when_dates_do_not_tell_the_page_declaring_itself_the_original_takes_the_row(store):
+    save(store, article("https://mirror.example.org/a.html", source="mirror",
+                        published="2026-11-09", claims_original=0))
+    original = article("https://example.com/a.html", published="2026-11-09T08:00:00+00:00",
+                       claims_original=3)
+    assert save(store, original) == {"duplicate": 1}
+    assert store.db.execute("select id, url, source, claims_original from articles").fetchall() \
+        == [(1, "https://example.com/a.html", "news", 3)]
+    assert store.db.execute("select kind from article_urls where url = ?",
+                            ["https://mirror.example.org/a.html"]).fetchone() == ("duplicate",)
+
+
+def test_an_article_stored_before_schema_8_stays_when_dates_do_not_tell(store):
+    save(store, article("https://mirror.example.org/a.html", source="mirror"))  # claim unknown
+    assert save(store, article("https://example.com/a.html", claims_original=3)) == \
+        {"duplicate": 1}
+    assert store.db.execute("select url from articles").fetchall() == [
+        ("https://mirror.example.org/a.html",)]
