@@ -499,11 +499,15 @@ class ArticleStore:
         url = article["url"]
         existing, kind = self._article_for_url(url)
         if existing is not None and kind in ("duplicate", "near_duplicate"):
-            # A page already known as a copy of another article: still a copy.
             article_id, outcome = existing["id"], "duplicate"
-            self._touch(article_id, now)
-            self._add_urls(article_id, article["source"], seen_urls, now, kind,
-                           existing["similarity"])
+            if url in fetch.get("urls", [url]) and is_original_of(article, existing):
+                # The page itself, fetched again, tells that it is the original after all
+                # (the article's claim was unknown before, or what a page declares changed).
+                self._crown(existing, article, keys, seen_urls, now, kind, existing["similarity"])
+            else:  # a page already known as a copy of another article: still a copy
+                self._touch(article_id, now)
+                self._add_urls(article_id, article["source"], seen_urls, now, kind,
+                               existing["similarity"])
         elif existing is not None and self._claims_other_text(existing, article, fetch):
             # rel=canonical points at a page with another text (some sites point every page
             # at their home page): this page is an article of its own, at its own URL.
@@ -535,19 +539,26 @@ class ArticleStore:
         kind = "duplicate" if similarity == 1.0 else "near_duplicate"
         article_id = original["id"]
         if is_original_of(article, original):
-            # The stored article is a copy of this page (syndication found first): this
-            # page becomes the article (same id), the stored page one of its copies.
-            self._remove_keys(article_id, original["text"])
-            self.db.execute("UPDATE article_urls SET kind = ?, similarity = ? WHERE article_id = ? "
-                            "AND kind IN ('canonical', 'alias')", [kind, similarity, article_id])
-            self.db["articles"].update(article_id, {**article, "last_seen": now})
-            self._add_keys(article_id, keys)
-            self._set_urls(article_id, source, [url], now, "canonical")
-            self._set_urls(article_id, source, [u for u in seen_urls if u != url], now, "alias")
+            # The stored article is a copy of this page (syndication found first).
+            self._crown(original, article, keys, seen_urls, now, kind, similarity)
         else:
             self._touch(article_id, now)
             self._add_urls(article_id, source, [url, *seen_urls], now, kind, similarity)
         return article_id, "duplicate", url
+
+    def _crown(self, stored: dict, article: dict, keys: list[int], seen_urls: list[str],
+               now: str, kind: str, similarity: float | None) -> None:
+        """`article`, the original of the `stored` article's page, becomes the article: the
+        row keeps its id (what points at it stays right) and takes the original's URL,
+        source and fields; the stored page's URLs become its copies (`kind`)."""
+        article_id, url, source = stored["id"], article["url"], article["source"]
+        self._remove_keys(article_id, stored["text"])
+        self.db.execute("UPDATE article_urls SET kind = ?, similarity = ? WHERE article_id = ? "
+                        "AND kind IN ('canonical', 'alias')", [kind, similarity, article_id])
+        self.db["articles"].update(article_id, {**article, "last_seen": now})
+        self._add_keys(article_id, keys)
+        self._set_urls(article_id, source, [url], now, "canonical")
+        self._set_urls(article_id, source, [u for u in seen_urls if u != url], now, "alias")
 
     def _claims_other_text(self, existing: dict, article: dict, fetch: dict) -> bool:
         """Fetched under another URL, naming a stored article whose text is not its own."""
@@ -573,6 +584,12 @@ class ArticleStore:
                 and existing["title"] == article.get("title"))
         own_page = article["url"] in fetch.get("urls", [article["url"]]) or \
             existing["url"] in fetch.get("urls", [])
+        claim = article.get("claims_original")
+        if own_page and claim is not None and claim != existing["claims_original"]:
+            # What the page declares now (an article stored before schema 8 had no claim):
+            # a copy of it found later, or fetched again, is judged against this.
+            self.db.execute("UPDATE articles SET claims_original = ? WHERE id = ?",
+                            [claim, article_id])
         if same or not own_page:
             self._touch(article_id, now)
             return "unchanged"

@@ -209,3 +209,26 @@ def test_an_article_stored_before_schema_8_stays_when_dates_do_not_tell(store):
         {"duplicate": 1}
     assert store.db.execute("select url from articles").fetchall() == [
         ("https://mirror.example.org/a.html",)]
+
+
+def test_an_article_stored_before_schema_8_goes_to_its_original_once_both_pages_are_read(store):
+    copy = "https://mirror.example.org/a.html"
+    save(store, article(copy, source="mirror", published="2026-11-09"))  # claim unknown
+    def original():
+        return article("https://example.com/a.html", published="2026-11-09T08:00:00+00:00",
+                       claims_original=3)
+
+    save(store, original())  # the dates do not tell, the copy's claim is unknown: it stays
+    assert store.db.execute("select url from articles").fetchall() == [(copy,)]
+
+    save(store, article(copy, source="mirror", published="2026-11-09", claims_original=0))
+    assert save(store, original()) == {"duplicate": 1}
+
+    assert store.db.execute("select id, url, source, claims_original from articles").fetchall() \
+        == [(1, "https://example.com/a.html", "news", 3)]
+    assert dict(store.db.execute("select url, kind from article_urls").fetchall()) == {
+        "https://example.com/a.html": "canonical", copy: "duplicate"}
+    changed = TEXT + "\nA correction was added to this story on Wednesday afternoon."
+    assert save(store, article("https://example.com/a.html", text=changed,
+                               published="2026-11-09T08:00:00+00:00", claims_original=3)) == \
+        {"updated": 1}
