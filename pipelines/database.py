@@ -795,8 +795,8 @@ def _earlier(published: str | None, other: str | None) -> bool:
     day, neither earlier (a page showing only its date, as trafilatura reads it, is not
     earlier than the publisher's 09:00 that day). A date, or a time without an offset, is
     on a calendar of unknown time zone: against an instant it is earlier only if it is
-    earlier in every time zone (an instant falls on the day before and the day after
-    somewhere on Earth).
+    earlier in every time zone (an instant falls on the day before or the day after
+    somewhere on Earth); two of them are compared as written.
     """
     if not published or not other:
         return False

@@ -86,15 +86,16 @@ def syndication(make_site):
 
 
 def assert_originals_are_the_articles(syndication, newsmill):
-    articles = newsmill.rows("select id, url, source, published from articles order by url")
-    assert [(a["url"], a["source"], a["published"]) for a in articles] == [
-        (syndication.original(i), "publisher", PUBLISHED) for i in range(N)]
+    articles = newsmill.rows("select url, source, published, claims_original from articles "
+                             "order by url")
+    assert [tuple(a.values()) for a in articles] == [
+        (syndication.original(i), "publisher", PUBLISHED, 3) for i in range(N)]
     for i in range(N):
-        kinds = {r["url"]: r["kind"] for r in newsmill.rows(
-            "select u.url, u.kind from article_urls u join articles a on a.id = u.article_id "
-            "where a.url = ?", [syndication.original(i)])}
-        assert kinds == {syndication.original(i): "canonical",
-                         syndication.copy(i): "near_duplicate"}
+        urls = {r["url"]: (r["kind"], r["source"]) for r in newsmill.rows(
+            "select u.url, u.kind, u.source from article_urls u join articles a "
+            "on a.id = u.article_id where a.url = ?", [syndication.original(i)])}
+        assert urls == {syndication.original(i): ("canonical", "publisher"),
+                        syndication.copy(i): ("near_duplicate", "partner")}
 
 
 def assert_an_edit_of_the_original_makes_a_version(syndication, newsmill, sources):
@@ -170,3 +171,30 @@ def test_an_original_and_its_copy_in_one_crawl_end_as_the_original(syndication, 
 ])
 def test_dates_compare_at_the_coarser_precision_in_any_time_zone(first, second, earlier):
     assert _earlier(first, second) is earlier
+
+
+def claim_of(url: str, head: str) -> int:
+    from pipelines.extract_worker import extract_article
+    from pipelines.extraction import original_claim
+
+    body = "".join(f"<p>{t}</p>" for t in texts(0))
+    found = extract_article(f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">{head}'
+                            f"</head><body><article><h1>Story</h1>{body}</article></body></html>",
+                            url, {}, {})
+    return original_claim(url, found["canonical"], found["declares_article"],
+                          found["publisher_url"], found["publisher_is_site_name"])
+
+
+def test_what_a_page_declares_of_itself_is_its_claim_to_be_the_original():
+    url = "https://news.example.com/2025/11/story.html"
+    publisher = {"@type": "NewsArticle", "publisher": {"name": "Example News",
+                                                       "url": "https://www.example.com/"}}
+    assert claim_of(url, "") == 0
+    assert claim_of(url, '<meta property="og:type" content="article">') == 1
+    assert claim_of(url, f'<link rel="canonical" href="{url}">'
+                         f'<script type="application/ld+json">{json.dumps(publisher)}</script>') == 3
+    assert claim_of(url, '<meta property="og:type" content="article"><meta property='
+                         '"og:site_name" content="Example News"><script type="application/ld+json">'
+                         '{"@type": "Article", "publisher": {"name": "Example News"}}</script>') == 2
+    assert claim_of(url, '<meta property="og:type" content="article"><link rel="canonical" '
+                         'href="https://wire.example.org/story">') == -1
