@@ -738,24 +738,22 @@ class ArticleStore:
 
 
 def is_original_of(page: dict, stored: dict) -> bool:
-    """Whether `page`, a new URL with the text of the `stored` article, is its original.
+    """Whether `page`, a page with the text of the `stored` article, is its original.
 
-    A page whose rel=canonical names another site's page says it is a copy, and is not
-    the original of one that does not say so. Otherwise the earlier publication is the
-    original when the dates tell (_earlier); when they do not, the page that declares
-    itself the original more strongly (`claims_original`: canonical on its own site,
-    declared an article, its own site as publisher). On a tie, or a claim unknown (an
-    article stored before schema 8), the stored article stays. Every step gives the same
-    answer for the same two pages whichever came first, so neither crawl order nor
-    concurrent crawls choose the original.
+    The earlier publication is the original when the dates tell (_earlier); when they do
+    not, the page that declares itself the original more strongly (`claims_original`:
+    rel=canonical on its own site, declared an article, its own site as publisher; a
+    rel=canonical naming another site's page says "copy"). Dates come first: a page's
+    rel=canonical may name its own publisher's other domain (a regional edition), which
+    is no sign of a copy. On a tie, or a claim unknown (an article stored before schema 8),
+    the stored article stays. Each step gives the same answer for the same two pages
+    whichever came first, so neither crawl order nor concurrent crawls choose the original.
     """
-    mine, theirs = page.get("claims_original"), stored["claims_original"]
-    if mine is not None and theirs is not None and (mine < 0) != (theirs < 0):
-        return theirs < 0
     if _earlier(page.get("published"), stored["published"]):
         return True
     if _earlier(stored["published"], page.get("published")):
         return False
+    mine, theirs = page.get("claims_original"), stored["claims_original"]
     return mine is not None and theirs is not None and mine > theirs
 
 

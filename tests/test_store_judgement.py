@@ -181,14 +181,23 @@ def test_minhash_signatures_are_datasketchs_so_stored_keys_stay_valid():
         assert ours.tolist() == reference.hashvalues.tolist(), text[:40]
 
 
-def test_a_page_that_names_another_sites_page_canonical_never_takes_the_row(store):
+def test_the_earlier_publication_is_the_original_whatever_the_pages_declare(store):
     save(store, article("https://example.com/a.html", published="2026-11-09T08:00:00+00:00",
-                        claims_original=2))
+                        claims_original=3))
     copy = article("https://mirror.example.org/a.html", source="mirror",
-                   published="2026-11-01T08:00:00+00:00", claims_original=-1)
+                   published="2026-11-01", claims_original=-1)
     assert save(store, copy) == {"duplicate": 1}
     assert store.db.execute("select url, source from articles").fetchall() == [
-        ("https://example.com/a.html", "news")]
+        ("https://mirror.example.org/a.html", "mirror")]
+
+
+def test_a_page_naming_another_sites_page_canonical_gives_way_when_dates_do_not_tell(store):
+    save(store, article("https://mirror.example.org/a.html", source="mirror",
+                        published="2026-11-09", claims_original=-1))
+    assert save(store, article("https://example.com/a.html", claims_original=0)) == \
+        {"duplicate": 1}
+    assert store.db.execute("select url from articles").fetchall() == [
+        ("https://example.com/a.html",)]
 
 
 def test_when_dates_do_not_tell_the_page_declaring_itself_the_original_takes_the_row(store):
