@@ -53,6 +53,9 @@ class Article:
     seen_urls: list[str] = field(default_factory=list)  # every URL this fetch came under
     fetch: dict = field(default_factory=dict)  # what the response said, for the next re-check
     near_duplicate_keys: list[int] = field(default_factory=list)  # set with content_hash at extraction
+    # How strongly the page declares itself the original (pipelines.extraction.original_claim);
+    # None: not judged (the store then tells an original from its copy by dates only).
+    claims_original: int | None = None
 
 
 @dataclass

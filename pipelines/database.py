@@ -13,7 +13,7 @@ import logging
 import socket
 import sqlite3
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import psutil
@@ -207,9 +207,15 @@ def _v6_robots_txt(db: sqlite_utils.Database) -> None:
                             pk="url", not_null={"status", "fetched"})
 
 
+def _v8_claims_original(db: sqlite_utils.Database) -> None:
+    """articles.claims_original: how strongly the stored page declared itself the original
+    of its text, so that a copy found later is judged against it (NULL: stored before)."""
+    db["articles"].add_column("claims_original", int)
+
+
 # Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
 MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host, _v4_daemon,
-              _v5_search_index_only_for_searched_columns, _v6_robots_txt]
+              _v5_search_index_only_for_searched_columns, _v6_robots_txt, _v8_claims_original]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Which outcome a run counts when one article comes back several times in it.
@@ -493,11 +499,15 @@ class ArticleStore:
         url = article["url"]
         existing, kind = self._article_for_url(url)
         if existing is not None and kind in ("duplicate", "near_duplicate"):
-            # A page already known as a copy of another article: still a copy.
             article_id, outcome = existing["id"], "duplicate"
-            self._touch(article_id, now)
-            self._add_urls(article_id, article["source"], seen_urls, now, kind,
-                           existing["similarity"])
+            if url in fetch.get("urls", [url]) and is_original_of(article, existing):
+                # The page itself, fetched again, tells that it is the original after all
+                # (the article's claim was unknown before, or what a page declares changed).
+                self._crown(existing, article, keys, seen_urls, now, kind, existing["similarity"])
+            else:  # a page already known as a copy of another article: still a copy
+                self._touch(article_id, now)
+                self._add_urls(article_id, article["source"], seen_urls, now, kind,
+                               existing["similarity"])
         elif existing is not None and self._claims_other_text(existing, article, fetch):
             # rel=canonical points at a page with another text (some sites point every page
             # at their home page): this page is an article of its own, at its own URL.
@@ -528,20 +538,27 @@ class ArticleStore:
             return article_id, "new", url
         kind = "duplicate" if similarity == 1.0 else "near_duplicate"
         article_id = original["id"]
-        if _earlier(article.get("published"), original["published"]):
-            # The stored article is a later copy of this page (syndication found first):
-            # this page becomes the article, the stored page one of its copies.
-            self._remove_keys(article_id, original["text"])
-            self.db.execute("UPDATE article_urls SET kind = ?, similarity = ? WHERE article_id = ? "
-                            "AND kind IN ('canonical', 'alias')", [kind, similarity, article_id])
-            self.db["articles"].update(article_id, {**article, "last_seen": now})
-            self._add_keys(article_id, keys)
-            self._set_urls(article_id, source, [url], now, "canonical")
-            self._set_urls(article_id, source, [u for u in seen_urls if u != url], now, "alias")
+        if is_original_of(article, original):
+            # The stored article is a copy of this page (syndication found first).
+            self._crown(original, article, keys, seen_urls, now, kind, similarity)
         else:
             self._touch(article_id, now)
             self._add_urls(article_id, source, [url, *seen_urls], now, kind, similarity)
         return article_id, "duplicate", url
+
+    def _crown(self, stored: dict, article: dict, keys: list[int], seen_urls: list[str],
+               now: str, kind: str, similarity: float | None) -> None:
+        """`article`, the original of the `stored` article's page, becomes the article: the
+        row keeps its id (what points at it stays right) and takes the original's URL,
+        source and fields; the stored page's URLs become its copies (`kind`)."""
+        article_id, url, source = stored["id"], article["url"], article["source"]
+        self._remove_keys(article_id, stored["text"])
+        self.db.execute("UPDATE article_urls SET kind = ?, similarity = ? WHERE article_id = ? "
+                        "AND kind IN ('canonical', 'alias')", [kind, similarity, article_id])
+        self.db["articles"].update(article_id, {**article, "last_seen": now})
+        self._add_keys(article_id, keys)
+        self._set_urls(article_id, source, [url], now, "canonical")
+        self._set_urls(article_id, source, [u for u in seen_urls if u != url], now, "alias")
 
     def _claims_other_text(self, existing: dict, article: dict, fetch: dict) -> bool:
         """Fetched under another URL, naming a stored article whose text is not its own."""
@@ -567,6 +584,12 @@ class ArticleStore:
                 and existing["title"] == article.get("title"))
         own_page = article["url"] in fetch.get("urls", [article["url"]]) or \
             existing["url"] in fetch.get("urls", [])
+        claim = article.get("claims_original")
+        if own_page and claim is not None and claim != existing["claims_original"]:
+            # What the page declares now (an article stored before schema 8 had no claim):
+            # a copy of it found later, or fetched again, is judged against this.
+            self.db.execute("UPDATE articles SET claims_original = ? WHERE id = ?",
+                            [claim, article_id])
         if same or not own_page:
             self._touch(article_id, now)
             return "unchanged"
@@ -606,9 +629,9 @@ class ArticleStore:
     def _article(self, article_id: int) -> dict:
         return dict(zip(
             ("id", "url", "content_hash", "title", "text", "version", "modified", "last_seen",
-             "published"),
+             "published", "claims_original"),
             self.db.execute("SELECT id, url, content_hash, title, text, version, modified, "
-                            "last_seen, published FROM articles WHERE id = ?",
+                            "last_seen, published, claims_original FROM articles WHERE id = ?",
                             [article_id]).fetchone()))
 
     def find_duplicate(self, article: dict, keys: list[int]) -> tuple[dict | None, float]:
@@ -714,17 +737,76 @@ class ArticleStore:
         return judged
 
 
+def is_original_of(page: dict, stored: dict) -> bool:
+    """Whether `page`, a page with the text of the `stored` article, is its original.
+
+    The earlier publication is the original when the dates tell (_earlier); when they do
+    not, the page that declares itself the original more strongly (`claims_original`:
+    rel=canonical on its own site, declared an article, its own site as publisher; a
+    rel=canonical naming another site's page says "copy"). Dates come first: a page's
+    rel=canonical may name its own publisher's other domain (a regional edition), which
+    is no sign of a copy. On a tie, or a claim unknown (an article stored before schema 8),
+    the stored article stays. Each step gives the same answer for the same two pages
+    whichever came first, so neither crawl order nor concurrent crawls choose the original.
+    """
+    if _earlier(page.get("published"), stored["published"]):
+        return True
+    if _earlier(stored["published"], page.get("published")):
+        return False
+    mine, theirs = page.get("claims_original"), stored["claims_original"]
+    return mine is not None and theirs is not None and mine > theirs
+
+
+# The offsets of the world's time zones run from UTC-12 to UTC+14: a date, or a time
+# without an offset, can mean any of them.
+_WEST, _EAST = timedelta(hours=12), timedelta(hours=14)
+
+
+def _span(value: str) -> tuple[datetime, datetime, bool] | None:
+    """(first, last, is_instant) of what a `published` value can mean; None if unreadable.
+
+    A time with an offset is one instant (in UTC). A date is a whole day, and a time
+    without an offset one wall-clock time, both in an unknown time zone.
+    """
+    value = value.strip()
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        pass
+    else:
+        first = datetime.combine(day, time())
+        return first, first + timedelta(days=1) - timedelta(microseconds=1), False
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment, moment, False
+    moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment, moment, True
+
+
 def _earlier(published: str | None, other: str | None) -> bool:
-    """True when both dates are known and the first is strictly earlier."""
+    """True when both dates are known and the first is certainly earlier.
+
+    Compared at the coarser of their precisions: a date and a time of that day are the same
+    day, neither earlier (a page showing only its date, as trafilatura reads it, is not
+    earlier than the publisher's 09:00 that day). A date, or a time without an offset, is
+    on a calendar of unknown time zone: against an instant it is earlier only if it is
+    earlier in every time zone (an instant falls on the day before or the day after
+    somewhere on Earth); two of them are compared as written.
+    """
     if not published or not other:
         return False
-    try:
-        a, b = datetime.fromisoformat(published), datetime.fromisoformat(other)
-        if (a.tzinfo is None) != (b.tzinfo is None):
-            a, b = a.replace(tzinfo=None), b.replace(tzinfo=None)
-        return a < b
-    except ValueError:
+    a, b = _span(published), _span(other)
+    if a is None or b is None:
         return False
+    (a_first, a_last, a_instant), (b_first, b_last, b_instant) = a, b
+    if a_instant and not b_instant:  # the instant's wall-clock times across the zones
+        a_first, a_last = a_first - _WEST, a_last + _EAST
+    elif b_instant and not a_instant:
+        b_first, b_last = b_first - _WEST, b_last + _EAST
+    return a_last < b_first
 
 
 class KnownUrls:

@@ -70,6 +70,10 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     article = {
         "url": url,
         "canonical": page.get("canonical"),  # taken by ExtractionPipeline if on the same site
+        # Judged with the canonical by ExtractionPipeline (original_claim), for the same reason.
+        "declares_article": page.get("declares_article", False),
+        "publisher_url": page.get("publisher_url"),
+        "publisher_is_site_name": page.get("publisher_is_site_name", False),
         "title": page.get("title") or found.title or hints.get("title"),
         "author": page.get("author") or found.author or hints.get("author"),
         "published": page.get("published") or found.date or hints.get("published"),

@@ -34,6 +34,22 @@ FIELD_BOUND_SETTINGS = {
 }
 
 
+def original_claim(url: str, canonical: str | None, declares_article: bool,
+                   publisher_url: str | None, publisher_is_site_name: bool) -> int:
+    """How strongly a page declares itself the original of its text (`claims_original`).
+
+    One point each for naming a page of its own site with rel=canonical, declaring itself
+    an article (og:type or JSON-LD), and naming its own site as publisher (the JSON-LD
+    publisher's address on this site, or its name being the page's og:site_name); -1 when
+    its rel=canonical names another site's page: the page says it is a copy. The store
+    compares it when two pages share a text and their dates do not tell which came first.
+    """
+    if canonical and not same_site(canonical, url):
+        return -1
+    own_publisher = publisher_is_site_name or bool(publisher_url and same_site(publisher_url, url))
+    return int(bool(canonical)) + int(declares_article) + int(own_publisher)
+
+
 class ExtractionPipeline:
     """Turns `Page` items into `Article` items in worker processes; drops non-articles."""
 
@@ -121,6 +137,9 @@ class ExtractionPipeline:
         # CPU that every worker would spend at its start.
         if canonical and same_site(canonical, item.url):
             result["url"] = canonical
+        result["claims_original"] = original_claim(
+            item.url, canonical, result.pop("declares_article"), result.pop("publisher_url"),
+            result.pop("publisher_is_site_name"))
         seen = [u for u in dict.fromkeys([item.requested_url, item.url, result["url"]]) if u]
         return Article(source=item.source, fetched_at=item.fetched_at, seen_urls=seen,
                        fetch=item.fetch, **result)

@@ -55,6 +55,14 @@ def read_page_metadata(tree, url: str) -> dict:
     canonical = tree.xpath('//link[@rel="canonical"]/@href')
     canonical_url = first(canonical[0] if canonical else None, meta.get("og:url"))
     out["canonical"] = urljoin(url, canonical_url) if canonical_url else None
+    # What the page says of itself that tells an original from a copy (the store's choice
+    # of which of two copies of a text is the article, pipelines.extraction.original_claim).
+    out["declares_article"] = bool(ld) or (meta.get("og:type") or "").strip().lower() == "article"
+    publisher_url = _publisher_url(ld.get("publisher"))
+    out["publisher_url"] = urljoin(url, publisher_url) if publisher_url else None
+    site_name, publisher = first(meta.get("og:site_name")), first(_name(ld.get("publisher")))
+    out["publisher_is_site_name"] = bool(site_name and publisher) \
+        and site_name.casefold() == publisher.casefold()
     return {k: v for k, v in out.items() if v}
 
 
@@ -115,6 +123,19 @@ def _name(value):
     if isinstance(value, dict):
         return value.get("name")
     return value if isinstance(value, str) else None
+
+
+def _publisher_url(value):
+    """The publisher's own address: its `url`, else an `@id` that is a web address."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if not isinstance(value, dict):
+        return None
+    for key in ("url", "@id"):
+        found = _one(value.get(key))
+        if found and found.strip().lower().startswith(("http://", "https://", "//")):
+            return found.strip()
+    return None
 
 
 def _names(value):

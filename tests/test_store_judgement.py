@@ -179,3 +179,65 @@ def test_minhash_signatures_are_datasketchs_so_stored_keys_stay_valid():
         ours = minhash(grams)
         assert ours.dtype == reference.hashvalues.dtype
         assert ours.tolist() == reference.hashvalues.tolist(), text[:40]
+
+
+def test_the_earlier_publication_is_the_original_whatever_the_pages_declare(store):
+    save(store, article("https://example.com/a.html", published="2026-11-09T08:00:00+00:00",
+                        claims_original=3))
+    copy = article("https://mirror.example.org/a.html", source="mirror",
+                   published="2026-11-01", claims_original=-1)
+    assert save(store, copy) == {"duplicate": 1}
+    assert store.db.execute("select url, source from articles").fetchall() == [
+        ("https://mirror.example.org/a.html", "mirror")]
+
+
+def test_a_page_naming_another_sites_page_canonical_gives_way_when_dates_do_not_tell(store):
+    save(store, article("https://mirror.example.org/a.html", source="mirror",
+                        published="2026-11-09", claims_original=-1))
+    assert save(store, article("https://example.com/a.html", claims_original=0)) == \
+        {"duplicate": 1}
+    assert store.db.execute("select url from articles").fetchall() == [
+        ("https://example.com/a.html",)]
+
+
+def test_when_dates_do_not_tell_the_page_declaring_itself_the_original_takes_the_row(store):
+    save(store, article("https://mirror.example.org/a.html", source="mirror",
+                        published="2026-11-09", claims_original=0))
+    original = article("https://example.com/a.html", published="2026-11-09T08:00:00+00:00",
+                       claims_original=3)
+    assert save(store, original) == {"duplicate": 1}
+    assert store.db.execute("select id, url, source, claims_original from articles").fetchall() \
+        == [(1, "https://example.com/a.html", "news", 3)]
+    assert store.db.execute("select kind from article_urls where url = ?",
+                            ["https://mirror.example.org/a.html"]).fetchone() == ("duplicate",)
+
+
+def test_an_article_stored_before_schema_8_stays_when_dates_do_not_tell(store):
+    save(store, article("https://mirror.example.org/a.html", source="mirror"))  # claim unknown
+    assert save(store, article("https://example.com/a.html", claims_original=3)) == \
+        {"duplicate": 1}
+    assert store.db.execute("select url from articles").fetchall() == [
+        ("https://mirror.example.org/a.html",)]
+
+
+def test_an_article_stored_before_schema_8_goes_to_its_original_once_both_pages_are_read(store):
+    copy = "https://mirror.example.org/a.html"
+    save(store, article(copy, source="mirror", published="2026-11-09"))  # claim unknown
+    def original():
+        return article("https://example.com/a.html", published="2026-11-09T08:00:00+00:00",
+                       claims_original=3)
+
+    save(store, original())  # the dates do not tell, the copy's claim is unknown: it stays
+    assert store.db.execute("select url from articles").fetchall() == [(copy,)]
+
+    save(store, article(copy, source="mirror", published="2026-11-09", claims_original=0))
+    assert save(store, original()) == {"duplicate": 1}
+
+    assert store.db.execute("select id, url, source, claims_original from articles").fetchall() \
+        == [(1, "https://example.com/a.html", "news", 3)]
+    assert dict(store.db.execute("select url, kind from article_urls").fetchall()) == {
+        "https://example.com/a.html": "canonical", copy: "duplicate"}
+    changed = TEXT + "\nA correction was added to this story on Wednesday afternoon."
+    assert save(store, article("https://example.com/a.html", text=changed,
+                               published="2026-11-09T08:00:00+00:00", claims_original=3)) == \
+        {"updated": 1}
