@@ -673,11 +673,15 @@ def status_report(db_path: str, sources_file: str | None = None,
     report["sources_file"] = sources_file
     names = [s.name for s in sources] + sorted(set(schedules) - {s.name for s in sources})
     by_name = {s.name: s for s in sources}
+    running_by_source: dict[str, list[dict]] = {}
+    for run in running:
+        running_by_source.setdefault(run["source"], []).append(run)
+    now = now_utc()
     for name in names:
         source, schedule = by_name.get(name), schedules.get(name, {})
         last = last_runs.get(name)
-        live = [r for r in running if r["source"] == name
-                and process_is_alive(r["pid"], r["started"])]
+        live = [r for r in running_by_source.get(name, ())
+                if process_is_alive(r["pid"], r["started"])]
         report["sources"].append({
             "name": name,
             "schedule": (describe_schedule(source) + ("" if source.enabled else " (paused)"))
@@ -691,7 +695,52 @@ def status_report(db_path: str, sources_file: str | None = None,
             "note": schedule.get("last_note"),
             "last_run": _run_summary(last) if last else None,
         })
+        entry = report["sources"][-1]
+        entry["state"] = source_state(entry, source, alive, report["daemon"], now)
+    report["totals"] = {"sources": len(report["sources"]),
+                        **{state: sum(s["state"] == state for s in report["sources"])
+                           for state in SOURCE_STATES}}
     return report
+
+
+# What `newsmill status` says of a source, those needing attention first.
+SOURCE_STATES = ("failing", "late", "not scheduled", "running", "on schedule", "paused")
+# A start this many seconds past its time, with no run going, is late.
+LATE_AFTER = 30.0
+
+
+def source_state(entry: dict, source: Source | None, daemon_alive: bool, daemon: dict | None,
+                 now: datetime) -> str:
+    """failing (failures in a row, or the last run failed), late (due and not started),
+    running, on schedule, paused (enabled = false), or not scheduled (no daemon alive, or
+    a source no longer in the sources file)."""
+    last = entry["last_run"]
+    if entry["failures"] or (last and last["status"] == "failed"):
+        return "failing"
+    if entry["running"]:
+        return "running"
+    if source is None:
+        return "not scheduled"
+    if not source.enabled:
+        return "paused"
+    if not daemon_alive:
+        return "not scheduled"
+    backoff = parse_time(entry["backoff_until"])
+    if backoff and backoff > now:
+        return "on schedule"
+    next_run = parse_time(entry["next_run"])
+    if next_run and (now - next_run).total_seconds() > LATE_AFTER:
+        return "late"
+    if source.cron is None:
+        # APScheduler moves next_run on as soon as a start is handed to its pool, so a start
+        # waiting for a free slot shows only here: one period (plus at most the jitter,
+        # NEWSMILL_DAEMON_JITTER's default) after the last start, nothing has started.
+        started = parse_time(last["started"]) if last else parse_time(daemon["started"])
+        period = source.interval_seconds
+        waited = (now - started).total_seconds() - period - min(30.0, period / 10)
+        if waited > LATE_AFTER:
+            return "late"
+    return "on schedule"
 
 
 def _run_summary(run: dict) -> dict:

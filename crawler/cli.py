@@ -272,15 +272,19 @@ def daemon(sources_file, db_path, max_parallel, grace, overrides, log_file, log_
               help="Sources file for the schedules (default: the daemon's, else "
                    f"{DEFAULT_SOURCES}).")
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, help="SQLite database.")
+@click.option("--source", "source_name", default=None, metavar="NAME",
+              help="Show everything about this one source.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts and monitoring).")
-def status(sources_file, db_path, as_json):
-    """Show each source's schedule, last and next run, and whether the daemon is alive.
+def status(sources_file, db_path, source_name, as_json):
+    """Show whether the daemon is alive, totals, and one line per source, those needing
+    attention (failing, late) first.
 
     Works while the daemon runs (it reads the heartbeat and runs the daemon records).
 
     \b
     Examples:
       newsmill status
+      newsmill status --source example-news
       newsmill status --db data/newsmill.db --json
     """
     from pathlib import Path
@@ -294,14 +298,21 @@ def status(sources_file, db_path, as_json):
         report = status_report(db_path, sources_file, fallback_sources=DEFAULT_SOURCES)
     except StoreError as exc:
         fail_config(str(exc))
+    if source_name is not None:
+        found = [s for s in report["sources"] if s["name"] == source_name]
+        if not found:
+            fail_config(f"no source named {source_name!r} in {report['sources_file'] or db_path}")
+        report["sources"] = found
     if as_json:
         click.echo(json.dumps(report, indent=2))
+    elif source_name is not None:
+        print_daemon(report)
+        print_source(found[0])
     else:
         print_status(report)
 
 
-def print_status(report: dict) -> None:
-    """A few lines per source: easy to read, and to grep."""
+def print_daemon(report: dict) -> None:
     daemon = report["daemon"]
     if daemon is None:
         click.echo(f"daemon: never started on {report['database']}")
@@ -312,26 +323,94 @@ def print_status(report: dict) -> None:
         stopped = f", stopped {daemon['stopped']}" if daemon["stopped"] else ""
         click.echo(f"daemon: not running (last heartbeat {daemon['heartbeat']}{stopped})")
     click.echo(f"sources: {report.get('sources_error') or report['sources_file'] or 'none'}")
-    for source in report["sources"]:
-        click.echo(f"\n{source['name']} ({source['schedule'] or 'not in the sources file'})")
+
+
+def print_status(report: dict) -> None:
+    """Totals, then a table with a line per source (grep-able), those needing attention first."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from scheduler import SOURCE_STATES
+
+    print_daemon(report)
+    totals = report["totals"]
+    click.echo(f"{totals['sources']} sources: " + ", ".join(
+        f"{totals[state]} {state}" for state in SOURCE_STATES if totals[state]
+        or state in ("on schedule", "late", "failing", "running")))
+    if not report["sources"]:
+        return
+    order = {state: n for n, state in enumerate(SOURCE_STATES)}
+    rows = sorted(report["sources"], key=lambda s: order[s["state"]])
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    for column in ("source", "state", "schedule", "last run", "result", "new", "errors",
+                   "next run", "note"):
+        table.add_column(column, justify="right" if column in ("new", "errors") else "left",
+                         no_wrap=column != "note")
+    now = datetime.now().astimezone()
+    for source in rows:
         last = source["last_run"]
-        if last:
-            took = "" if last["duration"] is None else f" in {last['duration']:.0f}s"
-            click.echo(f"  last run:  #{last['id']} {last['started']} {last['status']}{took}: "
-                       f"{last['pages']} pages, {last['articles_new']} new, "
-                       f"{last['articles_updated']} updated, {last['articles_unchanged']} "
-                       f"unchanged, {last['errors']} errors")
-        else:
-            click.echo("  last run:  never")
-        click.echo(f"  next run:  {source['next_run'] or '-'}")
-        running = f"since {source['running_since']}" if source["running"] else "no"
-        click.echo(f"  running:   {running}")
-        failures = f"  failures:  {source['failures'] or 0} in a row"
-        if source["backoff_until"]:
-            failures += f", backing off until {source['backoff_until']}"
-        if source["note"]:
-            failures += f" ({source['note']})"
-        click.echo(failures)
+        note = source["note"] or ""
+        if source["failures"]:
+            note = f"{source['failures']} failures in a row" + (
+                f", backing off until {source['backoff_until']}" if source["backoff_until"]
+                else "") + (f"; {note}" if note else "")
+        cells = (source["name"], source["state"], source["schedule"] or "-",
+                 _ago(last["started"], now) if last else "never",
+                 last["status"] if last else "-", last["articles_new"] if last else "-",
+                 last["errors"] if last else "-",
+                 "now" if source["running"] else _until(source["next_run"], now), note)
+        table.add_row(*(Text(str(c)) for c in cells))
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 200  # a log file or a pipe: one line per source
+    with console.capture() as table_text:
+        console.print(table)
+    click.echo("\n".join(line.rstrip() for line in table_text.get().splitlines()))
+
+
+def print_source(source: dict) -> None:
+    """Everything about one source, a few lines."""
+    click.echo(f"\n{source['name']} ({source['schedule'] or 'not in the sources file'}): "
+               f"{source['state']}")
+    last = source["last_run"]
+    if last:
+        took = "" if last["duration"] is None else f" in {last['duration']:.0f}s"
+        click.echo(f"  last run:  #{last['id']} {last['started']} {last['status']}{took}: "
+                   f"{last['pages']} pages, {last['articles_new']} new, "
+                   f"{last['articles_updated']} updated, {last['articles_unchanged']} "
+                   f"unchanged, {last['errors']} errors")
+    else:
+        click.echo("  last run:  never")
+    click.echo(f"  next run:  {source['next_run'] or '-'}")
+    running = f"since {source['running_since']}" if source["running"] else "no"
+    click.echo(f"  running:   {running}")
+    failures = f"  failures:  {source['failures'] or 0} in a row"
+    if source["backoff_until"]:
+        failures += f", backing off until {source['backoff_until']}"
+    if source["note"]:
+        failures += f" ({source['note']})"
+    click.echo(failures)
+
+
+def _ago(moment: str, now: datetime) -> str:
+    return f"{_span((now - datetime.fromisoformat(moment)).total_seconds())} ago"
+
+
+def _until(moment: str | None, now: datetime) -> str:
+    if not moment:
+        return "-"
+    seconds = (datetime.fromisoformat(moment) - now).total_seconds()
+    return "due" if seconds <= 0 else f"in {_span(seconds)}"
+
+
+def _span(seconds: float) -> str:
+    """3s, 12m, 5h, 2d: the largest unit that fits."""
+    seconds = max(0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size:.0f}{unit}"
+    return f"{seconds:.0f}s"
 
 
 def main() -> None:

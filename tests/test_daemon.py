@@ -408,6 +408,8 @@ def test_status_reports_schedules_runs_and_whether_the_daemon_is_alive(site, new
 
     report = status_json(newsmill, daemon)
     text = newsmill.run("status", "--db", str(newsmill.db_path), timeout=60).stdout
+    block = newsmill.run("status", "--db", str(newsmill.db_path), "--source", "news",
+                         timeout=60).stdout
     assert daemon.stop() == 0
     after = status_json(newsmill, daemon)
 
@@ -423,7 +425,11 @@ def test_status_reports_schedules_runs_and_whether_the_daemon_is_alive(site, new
     assert datetime.fromisoformat(news["next_run"]) > datetime.fromisoformat(
         news["last_run"]["started"])
     assert paused["last_run"] is None and paused["next_run"] is None
-    assert "daemon: alive" in text and "news (every 1h)" in text and "2 new" in text
+    assert "daemon: alive" in text and "3 sources: " in text
+    [line] = [line for line in text.splitlines() if line.startswith("news ")]
+    assert "on schedule" in line and "every 1h" in line
+    assert "daemon: alive" in block and "news (every 1h): on schedule" in block
+    assert "2 new" in block and "paused" not in block
     assert after["daemon"]["alive"] is False
     assert "news: crawl started" in log_file.read_text()
 
