@@ -68,6 +68,8 @@ class DaemonSettings:
     kill_grace: float
     max_backoff: float
     extract_workers: int
+    auto_window: float  # every = "auto": how far back the source's rhythm is read
+    auto_checks: float  # every = "auto": checks per expected new article
 
     @classmethod
     def from_overrides(cls, overrides: dict) -> DaemonSettings:
@@ -84,6 +86,8 @@ class DaemonSettings:
             kill_grace=get("NEWSMILL_DAEMON_KILL_GRACE"),
             max_backoff=get("NEWSMILL_DAEMON_MAX_BACKOFF"),
             extract_workers=settings.getint("NEWSMILL_DAEMON_EXTRACT_WORKERS"),
+            auto_window=float(parse_duration(settings.get("NEWSMILL_DAEMON_AUTO_WINDOW"))),
+            auto_checks=get("NEWSMILL_DAEMON_AUTO_CHECKS_PER_ARTICLE"),
         )
 
 
@@ -145,7 +149,60 @@ def configure_logging(level: str = "INFO", log_file: str | None = None) -> None:
 def describe_schedule(source: Source) -> str:
     if source.cron:
         return f"cron {source.cron}" + (f" ({source.timezone})" if source.timezone else "")
+    if source.auto:
+        return f"auto ({source.every_min}-{source.every_max})"
     return f"every {source.every}"
+
+
+def auto_interval(published: list[datetime], now: datetime, lowest: float, highest: float,
+                  window: float, checks_per_article: float) -> tuple[float, str]:
+    """The interval for an every = "auto" source, and why, from when its articles appeared.
+
+    The interval is the mean time between the source's articles, divided by
+    `checks_per_article`, within [lowest, highest]: a source that publishes every ten
+    minutes is checked every five (two checks per article), one that has published nothing
+    in the last `window` seconds at `highest`. The mean is taken over the whole window and
+    over its last day and last six hours, and the busiest of the three counts, so a story
+    breaking on a quiet source is followed within hours, not days. The rule of Miniflux's
+    entry-frequency scheduler (interval = window / articles), measured from publication
+    dates rather than from what each check found, so the first check already knows the
+    source's rhythm from its feed or sitemap.
+    """
+    recent = sorted(t for t in published if 0 <= (now - t).total_seconds() <= window)
+    if not recent:
+        return highest, f"no new article in the last {_duration_text(window)}"
+    best = None
+    for length in sorted({window, min(window, 86400.0), min(window, 21600.0)}, reverse=True):
+        inside = [t for t in recent if (now - t).total_seconds() <= length]
+        if inside:
+            span = max((now - inside[0]).total_seconds(), lowest)
+            gap = span / len(inside)
+            if best is None or gap < best[0]:
+                best = (gap, len(inside), span)
+    gap, count, span = best
+    interval = min(max(gap / checks_per_article, lowest), highest)
+    return interval, f"{count} articles in the last {_duration_text(span)}"
+
+
+def _duration_text(seconds: float) -> str:
+    """3s, 12m, 5h, 2d; 1h30m for what one unit says badly."""
+    seconds = round(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            whole, rest = divmod(seconds, size)
+            smaller = {"d": ("h", 3600), "h": ("m", 60), "m": ("s", 1)}[unit]
+            part = rest // smaller[1]
+            return f"{whole}{unit}" + (f"{part}{smaller[0]}" if part and whole < 10 else "")
+    return f"{seconds}s"
+
+
+def _published_moment(text: str) -> datetime | None:
+    """A stored date as an instant: a date is its midnight, a time without offset is UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -166,15 +223,36 @@ class ScheduledSource:
             first = trigger.get_next_fire_time(None, now_utc())
             second = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
             period = (second - first).total_seconds()
-        else:
-            period = float(source.interval_seconds)
+        else:  # every = "auto" starts at its shortest interval until it has learnt (adapt)
+            period = float(source.interval_seconds or parse_duration(source.every_min))
             trigger = IntervalTrigger(seconds=period)
+            if source.auto:
+                schedule = f"auto: every {source.every_min} (not crawled yet)"
         trigger.jitter = min(settings.jitter, period / 10) or None
         if source.timeout:
             timeout = float(parse_duration(source.timeout))
-        else:
+        else:  # an "auto" source's from its shortest interval: it may come to run that often
             timeout = min(max(period * 0.9, settings.min_timeout), settings.max_timeout)
-        return cls(source, trigger, period, timeout, describe_schedule(source))
+        return cls(source, trigger, period, timeout,
+                   schedule if source.auto else describe_schedule(source))
+
+    def adapt(self, store: ArticleStore, settings: DaemonSettings, now: datetime) -> bool:
+        """every = "auto": set the interval from the source's rhythm (auto_interval);
+        True when it changed by more than a tenth."""
+        since = iso(now - timedelta(seconds=settings.auto_window))
+        published = [m for m in map(_published_moment, store.publication_times(
+            self.source.name, since)) if m is not None]
+        interval, why = auto_interval(
+            published, now, float(parse_duration(self.source.every_min)),
+            float(parse_duration(self.source.every_max)), settings.auto_window,
+            settings.auto_checks)
+        self.schedule = f"auto: every {_duration_text(interval)} ({why})"
+        if abs(interval - self.period) <= self.period / 10:
+            return False
+        self.period = interval
+        self.trigger = IntervalTrigger(seconds=interval)
+        self.trigger.jitter = min(settings.jitter, interval / 10) or None
+        return True
 
     def first_run(self, last_started: datetime | None, backoff_until: datetime | None,
                   now: datetime) -> datetime:
@@ -482,6 +560,8 @@ class Daemon:
             state = self.states.setdefault(name, {"failures": 0, "backoff_until": None,
                                                   "last_note": None})
             last = last_runs.get(name)
+            if entry.source.auto and last:  # else its shortest interval until a first run
+                entry.adapt(store, self.settings, now_utc())
             first = entry.first_run(parse_time(last["started"]) if last else None,
                                     parse_time(state["backoff_until"]), now_utc())
             self.scheduler.add_job(
@@ -633,8 +713,21 @@ class Daemon:
                 job.modify(next_run_time=until)
             logger.warning("%s: %d failure(s) in a row; next try not before %s", name,
                            state["failures"], iso(until))
+        elif entry.source.auto and not self.stopping.is_set():
+            self._adapt(entry, store)
         if not self.stopping.is_set():
             self._heartbeat(store)
+
+    def _adapt(self, entry: ScheduledSource, store: ArticleStore) -> None:
+        """every = "auto": after each run, the interval follows the source's rhythm."""
+        before = entry.period
+        if entry.adapt(store, self.settings, now_utc()):
+            job = self.scheduler.get_job(entry.source.name)
+            if job is not None:  # the next start: one new interval from now
+                job.reschedule(entry.trigger)
+            logger.info("%s: checked every %s instead of %s from now on (%s)", entry.source.name,
+                        _duration_text(entry.period), _duration_text(before),
+                        entry.schedule.partition("(")[2].rstrip(")"))
 
 
 # --- newsmill status -------------------------------------------------------------------
@@ -685,7 +778,9 @@ def status_report(db_path: str, sources_file: str | None = None,
         report["sources"].append({
             "name": name,
             "schedule": (describe_schedule(source) + ("" if source.enabled else " (paused)"))
-            if source else schedule.get("schedule"),
+            if source and not (source.auto and source.enabled and alive
+                               and schedule.get("schedule"))
+            else schedule.get("schedule"),
             "enabled": source.enabled if source else None,
             "next_run": schedule.get("next_run") if alive else None,
             "running": bool(live),
@@ -731,7 +826,7 @@ def source_state(entry: dict, source: Source | None, daemon_alive: bool, daemon:
     next_run = parse_time(entry["next_run"])
     if next_run and (now - next_run).total_seconds() > LATE_AFTER:
         return "late"
-    if source.cron is None:
+    if source.interval_seconds:
         # APScheduler moves next_run on as soon as a start is handed to its pool, so a start
         # waiting for a free slot shows only here: one period (plus at most the jitter,
         # NEWSMILL_DAEMON_JITTER's default) after the last start, nothing has started.

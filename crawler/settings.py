@@ -194,3 +194,9 @@ NEWSMILL_DAEMON_MAX_BACKOFF = 21600
 # EXTRACT_WORKERS for each scheduled crawl unless -s EXTRACT_WORKERS is given: every crawl is
 # a fresh process, and one warm worker starts faster and costs less CPU than one per core.
 NEWSMILL_DAEMON_EXTRACT_WORKERS = 1
+# Sources with every = "auto": how far back the daemon reads when their articles appeared,
+# and how many checks it makes per expected new article (2: a new article waits on average
+# a quarter of the time between two articles). The interval stays within the source's
+# every_min and every_max (5m and 6h by default).
+NEWSMILL_DAEMON_AUTO_WINDOW = "7d"
+NEWSMILL_DAEMON_AUTO_CHECKS_PER_ARTICLE = 2.0

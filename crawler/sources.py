@@ -38,7 +38,9 @@ class Source:
     max_depth: int = 1
     max_articles: int = 500
     hosts: tuple[str, ...] = ()
-    every: str | None = "1h"
+    every: str | None = "1h"  # a duration, or "auto": learnt from the source's articles
+    every_min: str = "5m"  # with every = "auto": the shortest and longest interval
+    every_max: str = "6h"
     cron: str | None = None
     timezone: str | None = None
     enabled: bool = True
@@ -57,10 +59,15 @@ class Source:
 
     @property
     def interval_seconds(self) -> int | None:
-        """The `every` schedule in seconds, or None for a cron schedule."""
-        if self.cron or not self.every:
+        """The `every` schedule in seconds, or None for a cron or an "auto" schedule."""
+        if self.cron or not self.every or self.auto:
             return None
         return parse_duration(self.every)
+
+    @property
+    def auto(self) -> bool:
+        """every = "auto": the daemon sets the interval from the source's rhythm."""
+        return self.every == "auto"
 
 
 # Keys a [[sources]] entry may carry, and which of them [defaults] may set too.
@@ -271,11 +278,23 @@ def _check_schedule(values: dict, fail) -> None:
         if values.get("every") is not None:
             fail("cron", "set either 'every' or 'cron', not both")
         values["every"] = None
-    elif values.get("every") is not None:
+    elif values.get("every") is not None and values["every"] != "auto":
         try:
             parse_duration(values["every"])
         except ValueError as exc:
-            fail("every", str(exc))
+            fail("every", f"{exc}, or \"auto\"")
+    bounds = {}
+    for key in ("every_min", "every_max"):
+        if key in values:
+            try:
+                bounds[key] = parse_duration(values[key])
+            except ValueError as exc:
+                fail(key, str(exc))
+    lowest = bounds.get("every_min", parse_duration(Source.every_min))
+    highest = bounds.get("every_max", parse_duration(Source.every_max))
+    if lowest > highest:
+        fail("every_min" if "every_min" in bounds else "every_max",
+             f"every_min ({lowest}s) is longer than every_max ({highest}s)")
 
 
 def select_sources(sources: list[Source], names: list[str] | tuple[str, ...]) -> list[Source]:

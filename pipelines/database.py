@@ -408,6 +408,18 @@ class ArticleStore:
                              f"(SELECT max(id) FROM runs {where} GROUP BY source)")
         return {r["source"]: r for r in rows}
 
+    def publication_times(self, source: str, since: str) -> list[str]:
+        """When the source's articles of the last while were published: `published`, else
+        when first seen, for articles published or first seen at `since` or later (ISO
+        text, compared as written). Articles without a date that the source's first run
+        found are its back catalogue, not its rhythm, and are left out."""
+        rows = self.db.execute(
+            "SELECT coalesce(published, first_seen) FROM articles WHERE source = ? AND "
+            "(published >= ? OR (published IS NULL AND first_seen >= ? AND first_seen > "
+            "coalesce((SELECT finished FROM runs WHERE source = ? ORDER BY id LIMIT 1), '')))",
+            [source, since, since, source]).fetchall()
+        return [r[0] for r in rows]
+
     def _one(self, sql: str, params) -> dict | None:
         return next(iter(self.db.query(sql, params)), None)
 
