@@ -207,13 +207,26 @@ def _v6_robots_txt(db: sqlite_utils.Database) -> None:
                             pk="url", not_null={"status", "fetched"})
 
 
+def _v7_runs_account_for_every_page(db: sqlite_utils.Database) -> None:
+    """runs.listings and runs.aliases: with them a run's outcome columns add up to its
+    `pages` (each page ends in exactly one), so a page that is lost shows."""
+    db["runs"].add_column("listings", int, not_null_default=0)
+    db["runs"].add_column("aliases", int, not_null_default=0)
+
+
 # Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
 MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host, _v4_daemon,
-              _v5_search_index_only_for_searched_columns, _v6_robots_txt]
+              _v5_search_index_only_for_searched_columns, _v6_robots_txt,
+              _v7_runs_account_for_every_page]
 SCHEMA_VERSION = len(MIGRATIONS)
 
-# Which outcome a run counts when one article comes back several times in it.
+# Which outcome a run counts when one article comes back several times in it; the other
+# pages of that article count as `alias` (runs.aliases).
 OUTCOME_RANK = {"unchanged": 0, "duplicate": 1, "new": 2, "updated": 3}
+# The runs column each outcome of save_batch is counted in.
+OUTCOME_COLUMN = {"new": "articles_new", "updated": "articles_updated",
+                  "unchanged": "articles_unchanged", "duplicate": "articles_duplicate",
+                  "alias": "aliases"}
 
 
 def process_is_alive(pid: int | None, since: str | None = None) -> bool:
@@ -464,23 +477,29 @@ class ArticleStore:
             if errors:
                 self.db["errors"].insert_all(
                     {**e, "run_id": run_ids.get(e["source"])} for e in errors)
-                for source, n in Counter(e["source"] for e in errors).items():
+                # A run's `limit` row stands for requests never made, not for a page.
+                pages = Counter(e["source"] for e in errors if e["url"] or e["kind"] != "limit")
+                for source, n in pages.items():
                     if source in run_ids:
                         self.add_to_run(run_ids[source], errors=n)
             judged = [(a["source"], *self._save_article(a)) for a in articles]
             judged += self._save_not_modified(list(not_modified))
             for source, outcome, counted_as in judged:
                 before = counted.get((source, counted_as))
-                if outcome and (before is None or OUTCOME_RANK[outcome] > OUTCOME_RANK[before]):
+                if before is None:
+                    counted[source, counted_as] = outcome
+                elif OUTCOME_RANK[outcome] > OUTCOME_RANK[before]:
                     # Its AMP page may come before the article's own page: the stronger
                     # outcome (updated over unchanged) is the one the run counts.
                     counted[source, counted_as] = outcome
-                    outcomes[source, outcome] += 1
-                    if before is not None:
-                        outcomes[source, before] -= 1
+                    outcomes[source, before] -= 1
+                    outcomes[source, "alias"] += 1
+                else:
+                    outcome = "alias"  # another page of an article this run counted already
+                outcomes[source, outcome] += 1
             for (source, outcome), n in outcomes.items():
-                if source in run_ids:
-                    self.add_to_run(run_ids[source], **{f"articles_{outcome}": n})
+                if source in run_ids and n:
+                    self.add_to_run(run_ids[source], **{OUTCOME_COLUMN[outcome]: n})
         return outcomes
 
     def _save_article(self, article: dict) -> tuple[str, str]:
@@ -683,8 +702,7 @@ class ArticleStore:
 
         One lookup per 500 URLs and two executemany for the whole batch, not a few
         statements per URL: a re-crawled sitemap brings thousands of them.
-        Returns (source, outcome, the URL it is counted under) per item, outcome None for
-        a URL the store does not know.
+        Returns (source, outcome, the URL it is counted under) per item.
         """
         urls = list(dict.fromkeys(item["url"] for item in items))
         found: dict[str, tuple] = {}
@@ -703,8 +721,8 @@ class ArticleStore:
             [(item["at"], found[item["url"]][0], item["at"]) for item in known])
         judged = []
         for item in items:
-            if item["url"] not in found:
-                judged.append((item["source"], None, item["url"]))
+            if item["url"] not in found:  # the server said unchanged; the store forgot it
+                judged.append((item["source"], "unchanged", item["url"]))
                 continue
             _article_id, kind, article_url = found[item["url"]]
             if kind in ("duplicate", "near_duplicate"):

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import charset_normalizer
 from w3lib.encoding import html_to_unicode
@@ -23,12 +24,14 @@ logger = logging.getLogger(__name__)
 
 
 def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
-                    encoding: str | None = None) -> dict:
+                    encoding: str | None = None, declared: bool = True) -> dict:
     """Extract body text and metadata from one page; runs in a worker process.
 
     `html` may be the raw body with the charset the response declared (None: none): it is
     decoded and parsed here (parse_page), so the reactor thread neither decodes nor pickles
     a str.
+    A page that did not declare itself an article (`declared` False) must also read like
+    one: see undeclared_verdict.
     Returns the `Article` fields as a dict, or {"not_article": reason}.
     """
     from trafilatura import bare_extraction
@@ -39,6 +42,8 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
         return {"not_article": "not parseable as HTML"}
     page = read_page_metadata(tree, url)
     found = trafilatura_metadata(tree, url, page)
+    # Before extraction, which prunes the tree it is given.
+    readerable = declared or is_probably_readerable(tree)
     document = bare_extraction(
         tree,
         url=url,
@@ -59,6 +64,9 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     words = len(text.split())
     if words < options.get("min_words", 10):
         return {"not_article": f"only {words} words of main text"}
+    if not declared and (reason := undeclared_verdict(
+            readerable, page.get("published") or found.date, url, page.get("canonical"))):
+        return {"not_article": reason}
 
     if not page.get("author") and not found.author:
         found.author = search_author(tree)  # last: it prunes the tree, no longer needed
@@ -84,6 +92,34 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
         "content_hash": text_hash,
         "near_duplicate_keys": keys,
     }
+
+
+# An article's URL: a date in its path (/2026/11/), a long number (an id) or a slug of four
+# or more words; what a section, tag or about page's URL seldom has.
+_ARTICLE_PATH = re.compile(r"/(?:19|20)\d\d[/-][01]?\d[/-]|\d{5,}|[^\W_]+(?:[-_][^\W_]+){3,}")
+
+
+def undeclared_verdict(readerable: bool, date: str | None, url: str,
+                       canonical: str | None) -> str | None:
+    """Why a page that does not say it is an article (a site marking its articles
+    og:type=website, a plain CMS) is not one; None when it is.
+
+    Enough main text is not enough: an about or contact page has it too. It must have
+    paragraphs of prose (trafilatura's is_probably_readerable, Mozilla Readability's test)
+    and a date, or an article's URL.
+    """
+    if not readerable:
+        return "no paragraphs of article text"
+    paths = [urlsplit(u).path for u in (url, canonical) if u]
+    if not date and not any(_ARTICLE_PATH.search(path) for path in paths):
+        return "no date and not an article's URL"
+    return None
+
+
+def is_probably_readerable(tree) -> bool:
+    from trafilatura.readability_lxml import is_probably_readerable as readerable
+
+    return readerable(tree)
 
 
 def trafilatura_metadata(tree, url: str, page: dict):
