@@ -30,6 +30,7 @@ class Page:
     # False: the page did not say it is an article (og:type, article:* meta, JSON-LD) and
     # neither did the source (kind, follow); extraction judges it by its text.
     declared: bool = True
+    mostly_links: bool = False  # more words in its links than outside them (an undeclared page)
 
 
 @dataclass

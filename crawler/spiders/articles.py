@@ -28,6 +28,7 @@ from crawler.safety import SourceLimitReached
 from crawler.sources import Source, sources_from_settings
 from crawler.urls import clean_url, on_domains, registered_domain, same_site
 from pipelines.database import KnownUrls
+from pipelines.page_metadata import looks_like_article_url
 
 # Articles first, then what lists them, then pages to explore: a source's request budget
 # is spent on what it is for before a maze of navigation can use it up.
@@ -242,9 +243,11 @@ class ArticlesSpider(scrapy.Spider):
             yield self._error(response.url, state, "content_type", f"not an HTML page ({ctype})")
         elif kind == "article" or (kind == "auto" and discovery.looks_like_article(response)):
             yield self._page(response, state, kind)
-        elif kind == "auto" and meta["depth"] > 0 and not discovery.looks_like_listing(response):
-            # A linked page that does not say what it is: judged by its text in extraction.
-            # An AMP or print page names its article with rel=canonical: that is fetched too.
+        elif kind == "auto" and meta["depth"] > 0 and not (
+                (links := discovery.mostly_links(response)) and not looks_like_article_url(response.url)):
+            # A linked page that does not say what it is, and not a page of links at a URL
+            # that is no article's: judged by its text in extraction. An AMP or print page
+            # names its article with rel=canonical: that is fetched too.
             canonical = discovery.declared_canonical(response)
             elsewhere = bool(canonical) and clean_url(canonical) != clean_url(response.url) \
                 and same_site(canonical, response.url)
@@ -253,12 +256,13 @@ class ArticlesSpider(scrapy.Spider):
                 yield request
             # An AMP page names its article by rule: it is one of its pages, however little
             # it says of itself.
-            yield self._page(response, state, kind, declared=elsewhere and discovery.is_amp(response))
+            yield self._page(response, state, kind, declared=elsewhere and discovery.is_amp(response),
+                             mostly_links=links)
         else:
             for output in self._parse_section(response, state, meta["depth"]):
                 yield output
 
-    def _page(self, response, state, kind, declared=True) -> Page:
+    def _page(self, response, state, kind, declared=True, mostly_links=False) -> Page:
         """The page for extraction: the raw body and its declared charset (decoded in the
         extraction worker)."""
         if kind != "article":
@@ -268,7 +272,8 @@ class ArticlesSpider(scrapy.Spider):
         meta = response.meta
         return Page(state.source.name, response.url, meta["found_as"], response.body, now(),
                     meta["hints"], self._fetch_record(response),
-                    encoding=discovery.declared_encoding(response), declared=declared)
+                    encoding=discovery.declared_encoding(response), declared=declared,
+                    mostly_links=mostly_links)
 
     def _canonical_request(self, canonical, state, depth, page_url):
         """The article an AMP or print page names, unless this run has asked for it: a known
