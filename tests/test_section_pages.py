@@ -136,3 +136,16 @@ def test_real_articles_are_recognised_without_their_declarations():
                                               declared=False, mostly_links=links):
             lost.append(entry["url"])
     assert len(lost) <= 2, lost  # a table of race standings; a 64-word story in a big menu
+
+
+def test_known_article_given_as_a_start_url_is_asked_for_conditionally(site, newsmill):
+    url = site.add("/news/2026/11/direct.html", article_html("Direct story"), etag=True)
+
+    for _ in range(2):
+        result = newsmill.crawl(url)
+        assert result.returncode == 0, newsmill.explain(result)
+
+    assert [status for path, status, _ in site.served if path != "/robots.txt"] == [200, 304]
+    runs = newsmill.rows("select * from runs order by id")
+    assert [(r["articles_new"], r["articles_unchanged"]) for r in runs] == [(1, 0), (0, 1)]
+    assert unaccounted_pages(runs) == []

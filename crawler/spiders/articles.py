@@ -390,6 +390,7 @@ class ArticlesSpider(scrapy.Spider):
                 if pages_useful:
                     yield from self._navigation(self._request(url, state, "page", depth + 1), state)
             elif state.articles_left <= 0 and not pages_useful:
+                # No budget left for what it could be; one that may lead further is still asked for.
                 self.crawler.stats.inc_value(f"newsmill/over_budget/{state.source.name}")
             else:
                 yield from self._navigation(self._request(url, state, "auto", depth + 1), state)
