@@ -580,6 +580,7 @@ class ArticleStore:
 
         Only the article's own page makes a version: its AMP or print page, fetched under
         another URL, may differ in small ways and must not make versions flip back and forth.
+        Nor does the own page of an article first stored from its AMP or print page.
         """
         article_id = existing["id"]
         same = (existing["content_hash"] == article["content_hash"]
@@ -589,6 +590,14 @@ class ArticleStore:
         if same or not own_page:
             self._touch(article_id, now)
             return "unchanged"
+        changes = {k: v for k, v in article.items() if k not in ("url", "source")}
+        if fetch.get("urls") and not self._fetched(existing["url"]):
+            # First stored from its AMP or print page (fetched first, its article only asked
+            # for then): the article's own page takes its place, and nothing was edited.
+            self._remove_keys(article_id, existing["text"])
+            self._add_keys(article_id, keys)
+            self.db["articles"].update(article_id, {**changes, "last_seen": now})
+            return "unchanged"
         self.db["article_versions"].insert({
             "article_id": article_id, "version": existing["version"],
             "title": existing["title"], "text": existing["text"],
@@ -597,11 +606,16 @@ class ArticleStore:
         })
         self._remove_keys(article_id, existing["text"])
         self._add_keys(article_id, keys)
-        changes = {k: v for k, v in article.items() if k not in ("url", "source")}
         changes["modified"] = article.get("modified") or now
         self.db["articles"].update(
             article_id, {**changes, "version": existing["version"] + 1, "last_seen": now})
         return "updated"
+
+    def _fetched(self, url: str) -> bool:
+        """Whether this URL (or its http/https, www twin) was ever fetched (fetch_state)."""
+        variants = scheme_and_www_variants(url)
+        return self.db.execute(f"SELECT 1 FROM fetch_state WHERE url IN ({', '.join('?' * len(variants))}) "
+                               "LIMIT 1", variants).fetchone() is not None
 
     def _article_for_url(self, url: str) -> tuple[dict | None, str | None]:
         """The stored article this URL (or its http/https, www twin) belongs to, and how."""

@@ -66,7 +66,8 @@ def test_undeclared_article_and_minimal_amp_page_on_a_section_page_are_recognise
     ).replace("<h1>", '<p><time datetime="2026-11-03T09:00:00+00:00">3 November 2026</time></p><h1>')
     site.add("/news/2026/11/undeclared.html", undeclared)
     canonical = site.add("/news/2026/11/amp-only.html", article_html("Found by its AMP page"))
-    amp = article_html("Found by its AMP page").replace('<html lang="en">', "<html amp lang=\"en\">") \
+    # The AMP page leaves out a paragraph; it comes first, as its canonical is only asked for then.
+    amp = article_html("Found by its AMP page", paragraphs=5).replace('<html lang="en">', "<html amp lang=\"en\">") \
         .replace('<meta property="og:type" content="article">', f'<link rel="canonical" href="{canonical}">')
     site.add("/amp/news/2026/11/amp-only.html", amp)
     teaser = site.add("/news/2026/11/teased.html", article_html("Teased by a bare AMP page"))
@@ -86,6 +87,9 @@ def test_undeclared_article_and_minimal_amp_page_on_a_section_page_are_recognise
         assert newsmill.rows("select u.kind, a.url from article_urls u join articles a "
                              "on a.id = u.article_id where u.url = ?", [site.url(amp_page)]) \
             == [{"kind": "alias", "url": article}]
+    # The article's own page gave its text, and made no version of what its AMP page said.
+    assert newsmill.count("articles", "url = ? and text like '%Paragraph 5 adds%'", [canonical]) == 1
+    assert newsmill.count("article_versions") == 0
     # The canonicals, not linked from the section page, fetched once each.
     assert site.fetched("/news/2026/11/amp-only.html") == site.fetched("/news/2026/11/teased.html") == 1
     assert unaccounted_pages(newsmill.rows("select * from runs")) == []
