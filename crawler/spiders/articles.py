@@ -258,6 +258,9 @@ class ArticlesSpider(scrapy.Spider):
             # it says of itself.
             yield self._page(response, state, kind, declared=elsewhere and discovery.is_amp(response),
                              mostly_links=links)
+            # Article or not, it leads on as a section page does, while max_depth allows.
+            for output in self._parse_section(response, state, meta["depth"], listing=False):
+                yield output
         else:
             for output in self._parse_section(response, state, meta["depth"]):
                 yield output
@@ -359,9 +362,11 @@ class ArticlesSpider(scrapy.Spider):
         if unchanged:
             yield self._unchanged_listing(state, unchanged)
 
-    def _parse_section(self, response, state, depth):
-        """A section or home page: read its advertised feeds, follow its links."""
-        self.crawler.stats.inc_value(f"newsmill/listings/{state.source.name}")
+    def _parse_section(self, response, state, depth, listing=True):
+        """A section or home page: read its advertised feeds, follow its links. `listing`
+        False: the page is counted by what extraction makes of it."""
+        if listing:
+            self.crawler.stats.inc_value(f"newsmill/listings/{state.source.name}")
         for url in discovery.advertised_feeds(response):
             if state.allows(url) and self._first_listing(url, state):
                 yield self._request(url, state, "feed", depth)
