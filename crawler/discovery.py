@@ -83,7 +83,7 @@ def looks_like_article(response) -> bool:
 def mostly_links(response) -> bool:
     """At least 5 links, more words inside links than outside them, and fewer than 3
     paragraphs of 30 words or more: a section, tag or archive page, or a short article in
-    a big menu (seven of the 121 corpus articles; their URLs tell them apart, see
+    a big menu (some of the corpus articles are; their URLs tell them apart, see
     ArticlesSpider._parse).
 
     Decided on the page's markup, with no extraction.

@@ -103,9 +103,10 @@ def undeclared_verdict(readerable: bool, date: str | None, url: str, canonical: 
 
     Enough main text is not enough: an about or contact page has it too. Two of three
     signs are needed: paragraphs of prose (trafilatura's is_probably_readerable, Mozilla
-    Readability's test), a date, an article's URL (its own or its rel=canonical). On the
-    shared corpus, where every page is an article, one in 121 has fewer; requiring all
-    three loses seven. A page of mostly links (`mostly_links`) needs the prose.
+    Readability's test), a date, an article's URL (its own or its rel=canonical): real
+    articles miss one often enough that requiring all three loses several of the corpus
+    (tests/test_section_pages.py holds how many are recognised). A page of mostly links
+    (`mostly_links`) needs the prose.
     """
     if mostly_links and not readerable:
         return "mostly links, and no paragraphs of article text"
