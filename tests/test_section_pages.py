@@ -16,6 +16,7 @@ from tests.sites import article_html, rss_feed, unaccounted_pages
 STORIES = [f"/news/2026/11/story-{i}.html" for i in range(4)]
 COPY = "/archive/story-0-copy.html"  # the same text as story 0: a duplicate
 REPRINT = "/archive/story-1-reprint.html"  # story 1 with a sentence rewritten: a near duplicate
+AMP = "/amp/news/2026/11/story-2.html"  # story 2's AMP page: an alias
 
 
 def links(paths) -> str:
@@ -41,18 +42,22 @@ def test_known_articles_and_their_copies_on_a_section_page_are_not_downloaded_ag
     reprint = dated("Story 1", 3).replace("Paragraph 2 adds its own detail number 2.",
                                               "The council has since rewritten this sentence.")
     site.add(REPRINT, reprint, etag=True)
-    section = site.add("/section/", section_page([*STORIES, COPY, REPRINT]))
+    site.add(AMP, article_html("Story 2").replace('<html lang="en">', "<html amp>").replace(
+        '<meta property="og:type" content="article">', f'<link rel="canonical" href="{site.url(STORIES[2])}">'),
+        etag=True)
+    section = site.add("/section/", section_page([*STORIES, COPY, REPRINT, AMP]))
 
     first = newsmill.crawl(sources=source(section))
     assert first.returncode == 0, newsmill.explain(first)
     kinds = {r["url"]: r["kind"] for r in newsmill.rows("select url, kind from article_urls")}
-    assert kinds[site.url(COPY)] == "duplicate" and kinds[site.url(REPRINT)] == "near_duplicate"
+    assert (kinds[site.url(COPY)], kinds[site.url(REPRINT)], kinds[site.url(AMP)]) == \
+        ("duplicate", "near_duplicate", "alias")
     site.served.clear()
 
     second = newsmill.crawl(sources=source(section))
 
     assert second.returncode == 0, newsmill.explain(second)
-    pages = [*STORIES, COPY, REPRINT]
+    pages = [*STORIES, COPY, REPRINT, AMP]
     assert site.bodies_served(pages) == []  # only the section page came in full
     assert sorted(p for p, status, _ in site.served if status == 304) == sorted(pages)
     run = newsmill.rows("select * from runs order by id desc limit 1")[0]
