@@ -151,13 +151,14 @@ def print_summary(db_path: str, run_ids: dict[str, int]) -> int:
     rows = [store.db["runs"].get(run_id) for run_id in run_ids.values()]
     store.close()
     table = Table(title=f"newsmill crawl into {db_path}", title_justify="left")
-    for column in ("source", "status", "pages", "new", "updated", "unchanged", "not articles",
-                   "errors", "time"):
+    for column in ("source", "status", "pages", "new", "updated", "unchanged", "duplicate",
+                   "aliases", "not articles", "listings", "errors", "time"):
         table.add_column(column, justify="left" if column in ("source", "status") else "right")
     for row in rows:
         cells = (row["source"], row["status"], row["pages"], row["articles_new"],
-                 row["articles_updated"], row["articles_unchanged"], row["not_articles"],
-                 row["errors"], _duration(row))
+                 row["articles_updated"], row["articles_unchanged"], row["articles_duplicate"],
+                 row["aliases"], row["not_articles"], row["listings"], row["errors"],
+                 _duration(row))
         # Text cells are never read as markup: whatever a value holds prints as it is.
         table.add_row(*(Text(str(c)) for c in cells))
     console = Console(highlight=False)

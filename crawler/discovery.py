@@ -80,6 +80,44 @@ def looks_like_article(response) -> bool:
                response.xpath('//script[@type="application/ld+json"]/text()').getall())
 
 
+def mostly_links(response) -> bool:
+    """At least 5 links, more words inside links than outside them, and fewer than 3
+    paragraphs of 30 words or more: a section, tag or archive page, or a short article in
+    a big menu (some of the corpus articles are; their URLs tell them apart, see
+    ArticlesSpider._parse).
+
+    Decided on the page's markup, with no extraction.
+    """
+    if len(response.xpath("//body//a[@href]")) < 5:
+        return False
+    linked = _words(response.xpath("//body//a[@href]//text()").getall())
+    other = _words(response.xpath("//body//text()[not(ancestor::a[@href]) and not(ancestor::script)"
+                                  " and not(ancestor::style) and not(ancestor::noscript)]").getall())
+    if other >= linked:
+        return False
+    paragraphs = response.xpath("//body//p")
+    long = sum(_words(p.xpath(".//text()[not(ancestor::a[@href])]").getall()) >= 30 for p in paragraphs)
+    return long < 3
+
+
+def _words(texts: list[str]) -> int:
+    return sum(len(t.split()) for t in texts)
+
+
+def is_amp(response) -> bool:
+    """An AMP page: `<html amp>` or `<html ⚡>` (the AMP specification's marks)."""
+    root = response.selector.root
+    attributes = getattr(root, "attrib", {})
+    return getattr(root, "tag", None) == "html" and ("amp" in attributes or "\u26a1" in attributes)
+
+
+def declared_canonical(response) -> str | None:
+    """The absolute URL the page's `<link rel="canonical">` names, if any."""
+    href = response.xpath('//link[contains(concat(" ", normalize-space(@rel), " "), " canonical ")]'
+                          "/@href").get("").strip()
+    return response.urljoin(href) if href else None
+
+
 def sitemap_entries(body: bytes) -> tuple[str, list[tuple[str, dict]]]:
     """("index", child sitemaps) or ("urlset", articles, newest first)."""
     sitemap = Sitemap(body)

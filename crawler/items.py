@@ -27,6 +27,10 @@ class Page:
     hints: dict = field(default_factory=dict)  # metadata from the feed or sitemap entry
     fetch: dict = field(default_factory=dict)  # urls (request chain), etag, last_modified, lastmod
     encoding: str | None = None  # the charset the response declared; None: none declared
+    # False: the page did not say it is an article (og:type, article:* meta, JSON-LD) and
+    # neither did the source (kind, follow); extraction judges it by its text.
+    declared: bool = True
+    mostly_links: bool = False  # more words in its links than outside them (an undeclared page)
 
 
 @dataclass

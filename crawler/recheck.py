@@ -1,6 +1,7 @@
 """Downloader middleware: known article URLs are re-checked cheaply, or not at all.
 
-For an article request whose URL the store already knows, `KnownUrlsMiddleware` either
+For a request whose URL the store already knows as an article's (its own URL, an alias, a
+duplicate or near duplicate), however the URL was found, `KnownUrlsMiddleware` either
 answers it itself with an empty 304 (nothing is sent) or sends it as a conditional request
 (If-None-Match / If-Modified-Since), so an unchanged article costs a few hundred bytes.
 It only reads the store; what a response said is written by the store pipeline.
@@ -49,7 +50,9 @@ class KnownUrlsMiddleware:
 
     def process_request(self, request, spider=None):
         meta = request.meta
-        if meta.get("kind") != "article" or meta.get("newsmill_rechecked"):
+        # "auto": a start URL, or the article an AMP page names; the spider looks up the
+        # links of listings and section pages itself, and makes the known ones "article".
+        if meta.get("kind") not in ("article", "auto") or meta.get("newsmill_rechecked"):
             return None
         if "newsmill_known" in meta:
             # Looked up by the spider with the rest of its listing, 500 at a time; popped, so
@@ -59,6 +62,7 @@ class KnownUrlsMiddleware:
             known = self.known.get(clean_url(request.url))
         if known is None:
             return None
+        meta["kind"] = "article"  # an article's page before: extracted as one if it changed
         meta["newsmill_rechecked"] = True  # a redirected copy of this request is not re-judged
         meta["handle_httpstatus_list"] = [*meta.get("handle_httpstatus_list", []), 304]
         lastmod = lastmod_hint(meta.get("hints") or {})

@@ -207,6 +207,13 @@ def _v6_robots_txt(db: sqlite_utils.Database) -> None:
                             pk="url", not_null={"status", "fetched"})
 
 
+def _v7_runs_account_for_every_page(db: sqlite_utils.Database) -> None:
+    """runs.listings and runs.aliases: with them a run's outcome columns add up to its
+    `pages` (each page ends in exactly one), so a page that is lost shows."""
+    db["runs"].add_column("listings", int, not_null_default=0)
+    db["runs"].add_column("aliases", int, not_null_default=0)
+
+
 def _v8_claims_original(db: sqlite_utils.Database) -> None:
     """articles.claims_original: how strongly the stored page declared itself the original
     of its text, so that a copy found later is judged against it (NULL: stored before)."""
@@ -215,11 +222,17 @@ def _v8_claims_original(db: sqlite_utils.Database) -> None:
 
 # Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
 MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host, _v4_daemon,
-              _v5_search_index_only_for_searched_columns, _v6_robots_txt, _v8_claims_original]
+              _v5_search_index_only_for_searched_columns, _v6_robots_txt,
+              _v7_runs_account_for_every_page, _v8_claims_original]
 SCHEMA_VERSION = len(MIGRATIONS)
 
-# Which outcome a run counts when one article comes back several times in it.
+# Which outcome a run counts when one article comes back several times in it; the other
+# pages of that article count as `alias` (runs.aliases).
 OUTCOME_RANK = {"unchanged": 0, "duplicate": 1, "new": 2, "updated": 3}
+# The runs column each outcome of save_batch is counted in.
+OUTCOME_COLUMN = {"new": "articles_new", "updated": "articles_updated",
+                  "unchanged": "articles_unchanged", "duplicate": "articles_duplicate",
+                  "alias": "aliases"}
 
 
 def process_is_alive(pid: int | None, since: str | None = None) -> bool:
@@ -482,23 +495,29 @@ class ArticleStore:
             if errors:
                 self.db["errors"].insert_all(
                     {**e, "run_id": run_ids.get(e["source"])} for e in errors)
-                for source, n in Counter(e["source"] for e in errors).items():
+                # A run's `limit` row stands for requests never made, not for a page.
+                pages = Counter(e["source"] for e in errors if e["url"] or e["kind"] != "limit")
+                for source, n in pages.items():
                     if source in run_ids:
                         self.add_to_run(run_ids[source], errors=n)
             judged = [(a["source"], *self._save_article(a)) for a in articles]
             judged += self._save_not_modified(list(not_modified))
             for source, outcome, counted_as in judged:
                 before = counted.get((source, counted_as))
-                if outcome and (before is None or OUTCOME_RANK[outcome] > OUTCOME_RANK[before]):
+                if before is None:
+                    counted[source, counted_as] = outcome
+                elif OUTCOME_RANK[outcome] > OUTCOME_RANK[before]:
                     # Its AMP page may come before the article's own page: the stronger
                     # outcome (updated over unchanged) is the one the run counts.
                     counted[source, counted_as] = outcome
-                    outcomes[source, outcome] += 1
-                    if before is not None:
-                        outcomes[source, before] -= 1
+                    outcomes[source, before] -= 1
+                    outcomes[source, "alias"] += 1
+                else:
+                    outcome = "alias"  # another page of an article this run counted already
+                outcomes[source, outcome] += 1
             for (source, outcome), n in outcomes.items():
-                if source in run_ids:
-                    self.add_to_run(run_ids[source], **{f"articles_{outcome}": n})
+                if source in run_ids and n:
+                    self.add_to_run(run_ids[source], **{OUTCOME_COLUMN[outcome]: n})
         return outcomes
 
     def _save_article(self, article: dict) -> tuple[str, str]:
@@ -590,6 +609,7 @@ class ArticleStore:
 
         Only the article's own page makes a version: its AMP or print page, fetched under
         another URL, may differ in small ways and must not make versions flip back and forth.
+        Nor does the own page of an article first stored from its AMP or print page.
         """
         article_id = existing["id"]
         same = (existing["content_hash"] == article["content_hash"]
@@ -605,6 +625,14 @@ class ArticleStore:
         if same or not own_page:
             self._touch(article_id, now)
             return "unchanged"
+        changes = {k: v for k, v in article.items() if k not in ("url", "source")}
+        if fetch.get("urls") and not self._fetched(existing["url"]):
+            # First stored from its AMP or print page (fetched first, its article only asked
+            # for then): the article's own page takes its place, and nothing was edited.
+            self._remove_keys(article_id, existing["text"])
+            self._add_keys(article_id, keys)
+            self.db["articles"].update(article_id, {**changes, "last_seen": now})
+            return "unchanged"
         self.db["article_versions"].insert({
             "article_id": article_id, "version": existing["version"],
             "title": existing["title"], "text": existing["text"],
@@ -613,11 +641,16 @@ class ArticleStore:
         })
         self._remove_keys(article_id, existing["text"])
         self._add_keys(article_id, keys)
-        changes = {k: v for k, v in article.items() if k not in ("url", "source")}
         changes["modified"] = article.get("modified") or now
         self.db["articles"].update(
             article_id, {**changes, "version": existing["version"] + 1, "last_seen": now})
         return "updated"
+
+    def _fetched(self, url: str) -> bool:
+        """Whether this URL (or its http/https, www twin) was ever fetched (fetch_state)."""
+        variants = scheme_and_www_variants(url)
+        return self.db.execute(f"SELECT 1 FROM fetch_state WHERE url IN ({', '.join('?' * len(variants))}) "
+                               "LIMIT 1", variants).fetchone() is not None
 
     def _article_for_url(self, url: str) -> tuple[dict | None, str | None]:
         """The stored article this URL (or its http/https, www twin) belongs to, and how."""
@@ -718,8 +751,7 @@ class ArticleStore:
 
         One lookup per 500 URLs and two executemany for the whole batch, not a few
         statements per URL: a re-crawled sitemap brings thousands of them.
-        Returns (source, outcome, the URL it is counted under) per item, outcome None for
-        a URL the store does not know.
+        Returns (source, outcome, the URL it is counted under) per item.
         """
         urls = list(dict.fromkeys(item["url"] for item in items))
         found: dict[str, tuple] = {}
@@ -738,8 +770,8 @@ class ArticleStore:
             [(item["at"], found[item["url"]][0], item["at"]) for item in known])
         judged = []
         for item in items:
-            if item["url"] not in found:
-                judged.append((item["source"], None, item["url"]))
+            if item["url"] not in found:  # the server said unchanged; the store forgot it
+                judged.append((item["source"], "unchanged", item["url"]))
                 continue
             _article_id, kind, article_url = found[item["url"]]
             if kind in ("duplicate", "near_duplicate"):

@@ -19,18 +19,22 @@ from w3lib.encoding import html_to_unicode
 
 from pipelines.field_bounds import bound_fields
 from pipelines.fingerprints import fingerprints, word_count
-from pipelines.page_metadata import read_page_metadata
+from pipelines.page_metadata import looks_like_article_url, read_page_metadata
 
 logger = logging.getLogger(__name__)
 
 
 def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
-                    encoding: str | None = None) -> dict:
+                    encoding: str | None = None, declared: bool = True,
+                    mostly_links: bool = False) -> dict:
     """Extract body text and metadata from one page; runs in a worker process.
 
     `html` may be the raw body with the charset the response declared (None: none): it is
     decoded and parsed here (parse_page), so the reactor thread neither decodes nor pickles
     a str.
+    A page that did not declare itself an article (`declared` False) must also read like
+    one: see undeclared_verdict (`mostly_links`: the spider found more words in its links
+    than outside them).
     Returns the `Article` fields as a dict, or {"not_article": reason}.
     """
     from trafilatura import bare_extraction
@@ -41,6 +45,8 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
         return {"not_article": "not parseable as HTML"}
     page = read_page_metadata(tree, url)
     found = trafilatura_metadata(tree, url, page)
+    # Before extraction, which prunes the tree it is given.
+    readerable = declared or is_probably_readerable(tree)
     document = bare_extraction(
         tree,
         url=url,
@@ -61,6 +67,10 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     words = word_count(text)  # Chinese, Japanese, Thai counted by characters
     if words < options.get("min_words", 10):
         return {"not_article": f"only {words} words of main text"}
+    if not declared and (reason := undeclared_verdict(
+            readerable, page.get("published") or found.date, url, page.get("canonical"),
+            mostly_links)):
+        return {"not_article": reason}
 
     if not page.get("author") and not found.author:
         found.author = search_author(tree)  # last: it prunes the tree, no longer needed
@@ -94,6 +104,35 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     # by ExtractionPipeline.
     article["cut"] = bound_fields(article, options)
     return article
+
+
+def undeclared_verdict(readerable: bool, date: str | None, url: str, canonical: str | None,
+                       mostly_links: bool = False) -> str | None:
+    """Why a page that does not say it is an article (a site marking its articles
+    og:type=website, a plain CMS) is not one; None when it is.
+
+    Enough main text is not enough: an about or contact page has it too. Two of three
+    signs are needed: paragraphs of prose (trafilatura's is_probably_readerable, Mozilla
+    Readability's test), a date, an article's URL (its own or its rel=canonical): real
+    articles miss one often enough that requiring all three loses several of the corpus
+    (tests/test_section_pages.py holds how many are recognised). A page of mostly links
+    (`mostly_links`) needs the prose.
+    """
+    if mostly_links and not readerable:
+        return "mostly links, and no paragraphs of article text"
+    article_url = looks_like_article_url(url) or looks_like_article_url(canonical)
+    if readerable + bool(date) + article_url < 2:
+        missing = [sign for sign, present in (("paragraphs of article text", readerable),
+                                              ("a date", date), ("an article's URL", article_url))
+                   if not present]
+        return f"not declared an article, and no {' nor '.join(missing)}"
+    return None
+
+
+def is_probably_readerable(tree) -> bool:
+    from trafilatura.readability_lxml import is_probably_readerable as readerable
+
+    return readerable(tree)
 
 
 def trafilatura_metadata(tree, url: str, page: dict):

@@ -12,7 +12,7 @@ import json
 import re
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 _ARTICLE_TYPES = re.compile(r"(Article|BlogPosting|Report|LiveBlogPosting)$")
 
@@ -179,3 +179,13 @@ def iso_timestamp(value: str | None) -> str | None:
         return parsedate_to_datetime(value).isoformat()
     except (TypeError, ValueError, IndexError):
         return None
+
+
+# An article's URL: a date in its path (/2026/11/), a long number (an id) or a slug of four
+# or more words; what a section, tag or about page's URL seldom has.
+_ARTICLE_PATH = re.compile(r"/(?:19|20)\d\d[/-][01]?\d[/-]|\d{5,}|[^\W_]+(?:[-_][^\W_]+){3,}")
+
+
+def looks_like_article_url(url: str | None) -> bool:
+    """Whether the URL's path has the shape of an article's (see _ARTICLE_PATH)."""
+    return bool(url) and bool(_ARTICLE_PATH.search(urlsplit(url).path))

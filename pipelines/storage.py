@@ -170,11 +170,12 @@ class StoragePipeline:
     def _finish_runs(self, reason: str) -> None:
         for source, run_id in self.run_ids.items():
             pages = self.stats.get_value(f"newsmill/pages/{source}", 0)
+            answered = self.stats.get_value(f"newsmill/answered/{source}", 0)
             if reason == STORE_FAILED or self.store_failure is not None:
                 status = "failed"
             elif reason != "finished":
                 status = "interrupted"
-            elif pages == 0 and self.failures[source]:
+            elif answered == 0 and self.failures[source]:
                 status = "failed"
             elif self.failures[source]:
                 status = "partial"
@@ -184,4 +185,5 @@ class StoragePipeline:
                 run_id, status, pages=pages,
                 bytes=self.stats.get_value(f"newsmill/bytes/{source}", 0),
                 not_articles=self.stats.get_value(f"newsmill/not_article/{source}", 0),
+                listings=self.stats.get_value(f"newsmill/listings/{source}", 0),
             )

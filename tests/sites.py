@@ -207,3 +207,13 @@ def rss_feed(site: Site, items: list[tuple[str, str]], title: str = "Test feed")
         f"<pubDate>Mon, 02 Nov 2026 10:00:00 +0000</pubDate></item>" for t, p in items)
     return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
             f"<title>{title}</title><link>{site.base}/</link>{entries}</channel></rss>")
+
+
+OUTCOME_COLUMNS = ("articles_new", "articles_updated", "articles_unchanged", "articles_duplicate",
+                   "aliases", "not_articles", "listings", "errors")
+
+
+def unaccounted_pages(rows: list[dict]) -> list[tuple]:
+    """Runs whose `pages` is not the sum of their outcome columns: (id, pages, sum) each."""
+    return [(r["id"], r["pages"], sum(r[c] for c in OUTCOME_COLUMNS)) for r in rows
+            if r["pages"] != sum(r[c] for c in OUTCOME_COLUMNS)]

@@ -1,4 +1,4 @@
-from tests.sites import article_html, rss_feed
+from tests.sites import article_html, rss_feed, unaccounted_pages
 
 
 def test_rss_feed_articles_are_stored_with_their_text(site, newsmill):
@@ -16,6 +16,7 @@ def test_rss_feed_articles_are_stored_with_their_text(site, newsmill):
     assert {r["source"] for r in rows} == {"adhoc"}
     run = newsmill.rows("select * from runs")[0]
     assert run["status"] == "ok" and run["articles_new"] == 3 and run["pages"] == 4
+    assert run["listings"] == 1 and unaccounted_pages([run]) == []
 
 
 def test_a_crawl_longer_than_one_extraction_pool_stores_every_article(site, newsmill):

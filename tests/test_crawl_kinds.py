@@ -1,6 +1,6 @@
 """Each kind of source URL is recognised from its response and leads to its articles."""
 
-from tests.sites import article_html, rss_feed
+from tests.sites import article_html, rss_feed, unaccounted_pages
 
 ATOM = """<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom"><title>Atom test</title><id>urn:test</id>
@@ -28,6 +28,7 @@ def _urlset(site, paths, news=False):
 
 
 def titles(newsmill):
+    assert unaccounted_pages(newsmill.rows("select * from runs")) == []
     return sorted(r["title"] for r in newsmill.rows("select title from articles"))
 
 
@@ -169,6 +170,7 @@ def test_a_page_that_is_not_an_article_is_counted_not_stored(site, newsmill):
     assert result.returncode == 0, newsmill.explain(result)
     assert newsmill.count("articles") == 0
     assert newsmill.rows("select not_articles from runs")[0]["not_articles"] == 1
+    assert unaccounted_pages(newsmill.rows("select * from runs")) == []
 
 
 def test_a_meta_refresh_redirect_is_followed_to_the_article(site, newsmill):

@@ -3,7 +3,7 @@
 Bad sources files are in tests/hostile/test_bad_config.py.
 """
 
-from tests.sites import article_html, rss_feed
+from tests.sites import article_html, rss_feed, unaccounted_pages
 
 
 def test_robots_txt_disallow_is_obeyed_and_recorded(site, newsmill):
@@ -18,6 +18,8 @@ def test_robots_txt_disallow_is_obeyed_and_recorded(site, newsmill):
     assert site.fetched("/private/b.html") == 0
     errors = newsmill.rows("select url, kind from errors")
     assert errors == [{"url": site.url("/private/b.html"), "kind": "robots"}]
+    # The page robots.txt forbids is settled as an error, though never requested.
+    assert unaccounted_pages(newsmill.rows("select * from runs")) == []
 
 
 def test_http_errors_are_recorded_and_make_the_run_partial(site, newsmill):
@@ -37,6 +39,7 @@ def test_http_errors_are_recorded_and_make_the_run_partial(site, newsmill):
     }
     run = newsmill.rows("select * from runs")[0]
     assert (run["status"], run["errors"], run["articles_new"]) == ("partial", 3, 1)
+    assert (run["pages"], unaccounted_pages([run])) == (5, [])
     assert "partial" in result.stdout  # the summary table shows it
 
 

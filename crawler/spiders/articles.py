@@ -26,8 +26,9 @@ from crawler.items import FetchError, NotModified, Page, UnchangedListing
 from crawler.recheck import unchanged_by_lastmod
 from crawler.safety import SourceLimitReached
 from crawler.sources import Source, sources_from_settings
-from crawler.urls import clean_url, on_domains, registered_domain
+from crawler.urls import clean_url, on_domains, registered_domain, same_site
 from pipelines.database import KnownUrls
+from pipelines.page_metadata import looks_like_article_url
 
 # Articles first, then what lists them, then pages to explore: a source's request budget
 # is spent on what it is for before a maze of navigation can use it up.
@@ -187,6 +188,8 @@ class ArticlesSpider(scrapy.Spider):
         store together (no request for any of them)."""
         self.crawler.stats.inc_value(f"newsmill/skipped/{state.source.name}", len(urls))
         self.crawler.stats.inc_value("newsmill/skipped_requests/lastmod", len(urls))
+        # Pages settled without a request: each is counted, as unchanged (runs.pages).
+        self.crawler.stats.inc_value(f"newsmill/pages/{state.source.name}", len(urls))
         return UnchangedListing(state.source.name, urls, now())
 
     def release_when_idle(self):
@@ -211,6 +214,9 @@ class ArticlesSpider(scrapy.Spider):
     async def _parse(self, response, state):
         meta = response.meta
         stats = self.crawler.stats
+        # Every page counts once in runs.pages, and ends in exactly one outcome column.
+        stats.inc_value(f"newsmill/pages/{state.source.name}")
+        stats.inc_value(f"newsmill/answered/{state.source.name}")  # not all failed (run status)
         if response.status == 304:  # only article requests allow it (KnownUrlsMiddleware)
             skipped = "newsmill:skipped" in response.flags
             stats.inc_value(f"newsmill/{'skipped' if skipped else 'not_modified'}/{state.source.name}")
@@ -218,7 +224,6 @@ class ArticlesSpider(scrapy.Spider):
             lastmod = None if skipped else discovery.lastmod_hint(meta["hints"])
             yield NotModified(state.source.name, response.url, now(), skipped, lastmod)
             return
-        stats.inc_value(f"newsmill/pages/{state.source.name}")
         stats.inc_value(f"newsmill/bytes/{state.source.name}", len(response.body))
         kind = meta["kind"]
         try:
@@ -237,14 +242,57 @@ class ArticlesSpider(scrapy.Spider):
             ctype = response.headers.get("Content-Type", b"?").decode("latin1")
             yield self._error(response.url, state, "content_type", f"not an HTML page ({ctype})")
         elif kind == "article" or (kind == "auto" and discovery.looks_like_article(response)):
-            if kind == "article" or state.take_article():
-                # The raw body and its declared charset: decoding happens in the extraction worker.
-                yield Page(state.source.name, response.url, meta["found_as"], response.body, now(),
-                           meta["hints"], self._fetch_record(response),
-                           encoding=discovery.declared_encoding(response))
+            yield self._page(response, state, kind)
+        elif kind == "auto" and meta["depth"] > 0 and not (
+                (links := discovery.mostly_links(response)) and not looks_like_article_url(response.url)):
+            # A linked page that does not say what it is, and not a page of links at a URL
+            # that is no article's: judged by its text in extraction. An AMP or print page
+            # names its article with rel=canonical: that is fetched too.
+            canonical = discovery.declared_canonical(response)
+            elsewhere = bool(canonical) and clean_url(canonical) != clean_url(response.url) \
+                and same_site(canonical, response.url)
+            if elsewhere and (request := self._canonical_request(canonical, state, meta["depth"],
+                                                                 response.url)):
+                yield request
+            # An AMP page names its article by rule: it is one of its pages, however little
+            # it says of itself.
+            yield self._page(response, state, kind, declared=elsewhere and discovery.is_amp(response),
+                             mostly_links=links)
+            # Article or not, it leads on as a section page does, while max_depth allows.
+            for output in self._parse_section(response, state, meta["depth"], listing=False):
+                yield output
         else:
             for output in self._parse_section(response, state, meta["depth"]):
                 yield output
+
+    def _page(self, response, state, kind, declared=True, mostly_links=False) -> Page:
+        """The page for extraction: the raw body and its declared charset (decoded in the
+        extraction worker)."""
+        if kind != "article":
+            # Spent now it is fetched; one in flight when the budget ran out is still
+            # handed over rather than lost (_parse_section stops asking for more).
+            state.take_article()
+        meta = response.meta
+        return Page(state.source.name, response.url, meta["found_as"], response.body, now(),
+                    meta["hints"], self._fetch_record(response),
+                    encoding=discovery.declared_encoding(response), declared=declared,
+                    mostly_links=mostly_links)
+
+    def _canonical_request(self, canonical, state, depth, page_url):
+        """The article an AMP or print page names, unless this run has asked for it: a known
+        one is re-checked as any known article, an unknown one judged as the page was and,
+        found as `page_url`, gets it as an alias even if that page is too short to extract."""
+        cleaned = clean_url(canonical)
+        if cleaned in state.scheduled or not state.allows(cleaned):
+            return None
+        known = self.known.get(cleaned) if self.known is not None else None
+        if known is not None:
+            request = self._article_request(cleaned, state, depth)
+            if request is not None:
+                request.meta["newsmill_known"] = known
+            return request
+        state.scheduled[cleaned] = {}
+        return self._request(cleaned, state, "auto", depth, found_as=page_url)
 
     @staticmethod
     def _fetch_record(response) -> dict:
@@ -283,7 +331,9 @@ class ArticlesSpider(scrapy.Spider):
                     request = self._request(url, state, "sitemap", depth, hints)
                     request.meta["hops"] = hops + 1
                     yield request
+            self.crawler.stats.inc_value(f"newsmill/listings/{state.source.name}")
             return
+        self.crawler.stats.inc_value(f"newsmill/listings/{state.source.name}")
         unchanged = []
         for start in range(0, len(entries), 500):
             if state.articles_left <= 0:
@@ -312,8 +362,11 @@ class ArticlesSpider(scrapy.Spider):
         if unchanged:
             yield self._unchanged_listing(state, unchanged)
 
-    def _parse_section(self, response, state, depth):
-        """A section or home page: read its advertised feeds, follow its links."""
+    def _parse_section(self, response, state, depth, listing=True):
+        """A section or home page: read its advertised feeds, follow its links. `listing`
+        False: the page is counted by what extraction makes of it."""
+        if listing:
+            self.crawler.stats.inc_value(f"newsmill/listings/{state.source.name}")
         for url in discovery.advertised_feeds(response):
             if state.allows(url) and self._first_listing(url, state):
                 yield self._request(url, state, "feed", depth)
@@ -321,11 +374,18 @@ class ArticlesSpider(scrapy.Spider):
             return
         # A linked page is only worth fetching if it may still lead somewhere itself.
         pages_useful = depth + 1 < state.source.max_depth
-        for link in state.links.extract_links(response):
-            url = clean_url(link.url)
-            if not state.allows(url) or is_not_crawlable(url):
-                continue
-            if state.follow:
+        urls = [url for url in dict.fromkeys(clean_url(link.url) for link in state.links.extract_links(response))
+                if state.allows(url) and not is_not_crawlable(url)]
+        # Pages fetched before as an article's (its own, an alias, a copy): re-checked as the
+        # articles a feed lists are, conditionally or not at all (KnownUrlsMiddleware).
+        known = self.known.get_many(urls) if self.known is not None and urls else {}
+        for url in urls:
+            if url in known:
+                if request := self._article_request(url, state, depth + 1):
+                    request.meta["newsmill_known"] = known[url]
+                    if not self._hold(state, request, url, known[url]):
+                        yield request
+            elif state.follow:
                 if any(p.search(url) for p in state.follow):
                     if request := self._article_request(url, state, depth + 1):
                         yield request
@@ -334,6 +394,9 @@ class ArticlesSpider(scrapy.Spider):
             elif is_navigation_page(url):
                 if pages_useful:
                     yield from self._navigation(self._request(url, state, "page", depth + 1), state)
+            elif state.articles_left <= 0 and not pages_useful:
+                # No budget left for what it could be; one that may lead further is still asked for.
+                self.crawler.stats.inc_value(f"newsmill/over_budget/{state.source.name}")
             else:
                 yield from self._navigation(self._request(url, state, "auto", depth + 1), state)
 
@@ -348,6 +411,7 @@ class ArticlesSpider(scrapy.Spider):
         yield from self._listing_read(request.meta, state)
         if failure.check(SourceLimitReached):
             return  # counted by SourceLimitsMiddleware; the run records one line for all of them
+        self.crawler.stats.inc_value(f"newsmill/pages/{state.source.name}")  # ends as an error
         kind, message = describe_failure(failure)
         # The URL recorded is the one the source led to; where redirects took it goes in the message.
         linked = (request.meta.get("redirect_urls") or [request.url])[0]

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tests.sites import article_html
+from tests.sites import article_html, unaccounted_pages
 
 RUSSIAN = ("Москва стала местом проведения большой международной конференции, на которой учёные "
            "обсудили будущее городского транспорта и новые способы сократить пробки.")
@@ -58,6 +58,7 @@ def test_malformed_feed_and_sitemap_are_parse_errors(site, newsmill):
     assert result.returncode == 1
     errors = {r["url"]: r["kind"] for r in newsmill.rows("select url, kind from errors")}
     assert errors == {feed: "parse", sitemap: "parse"}
+    assert unaccounted_pages(newsmill.rows("select * from runs")) == []
 
 
 def test_html_without_a_body_is_not_an_article(site, newsmill):
@@ -75,6 +76,7 @@ def test_binary_served_as_html_is_skipped_without_a_crash(site, newsmill):
     assert result.returncode in (0, 1), newsmill.explain(result)
     assert [r["title"] for r in newsmill.rows("select title from articles")] == ["Survivor"]
     assert "Traceback" not in result.stderr
+    assert unaccounted_pages(newsmill.rows("select * from runs")) == []
 
 
 def test_pdf_and_image_are_content_type_errors(site, newsmill):
@@ -84,3 +86,4 @@ def test_pdf_and_image_are_content_type_errors(site, newsmill):
     assert result.returncode == 1
     errors = {r["url"]: r["kind"] for r in newsmill.rows("select url, kind from errors")}
     assert errors == {pdf: "content_type", png: "content_type"}
+    assert unaccounted_pages(newsmill.rows("select * from runs")) == []

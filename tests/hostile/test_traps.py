@@ -1,6 +1,6 @@
 """Traps: redirect loops and chains, endless calendars, session ids, link farms all end."""
 
-from tests.sites import article_html, rss_feed, send
+from tests.sites import article_html, rss_feed, send, unaccounted_pages
 
 
 def test_redirect_loop_ends_with_an_error(site, newsmill):
@@ -10,6 +10,7 @@ def test_redirect_loop_ends_with_an_error(site, newsmill):
     assert result.returncode == 1
     assert [r["kind"] for r in newsmill.rows("select kind from errors")] == ["redirect"]
     assert site.fetched("/loop/a") + site.fetched("/loop/b") <= 12
+    assert [(r["pages"], r["errors"]) for r in newsmill.rows("select * from runs")] == [(1, 1)]
 
 
 def test_long_redirect_chain_is_cut(site, newsmill):
@@ -95,6 +96,9 @@ max_depth = 5
     assert len(farm_requests) <= 40
     limit = newsmill.rows("select message from errors where kind = 'limit'")
     assert len(limit) == 1 and "request budget (40)" in limit[0]["message"]
+    # The limit row stands for requests never made: no page, and not in runs.errors.
+    run = newsmill.rows("select * from runs")[0]
+    assert run["pages"] == len(farm_requests) and unaccounted_pages([run]) == []
 
 
 def test_a_link_farm_cannot_spend_the_budget_before_a_slow_feed_is_read(site, newsmill):
