@@ -127,11 +127,23 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
         return await super().robot_parser(request)
 
     async def _parse_robots(self, response, netloc, request):
+        robots_url = f"{urlparse_cached(request).scheme}://{netloc}/robots.txt"  # before redirects
+        if response.status == 304 and self.cache is not None:
+            # Asked with the kept answer's validators (ConditionalListingsMiddleware): it holds.
+            kept = await asyncio.to_thread(self.cache.stored, robots_url)
+            if kept is not None:
+                response = Response(robots_url, status=kept["status"], body=kept["body"],
+                                    headers={"ETag": kept["etag"] or "",
+                                             "Last-Modified": kept["last_modified"] or ""},
+                                    request=Request(robots_url))
+                self._stats.inc_value("newsmill/robotstxt_not_modified")
         if self.cache is not None and response.status < 500 and self.CACHED not in response.flags:
-            robots_url = f"{urlparse_cached(request).scheme}://{netloc}/robots.txt"  # before redirects
             # A write may wait for another writer's lock (up to 1 s): not on the event loop.
-            await asyncio.to_thread(self.cache.put, robots_url, response.status,
-                                    response.body[: self.MAX_BYTES])
+            headers = response.headers
+            await asyncio.to_thread(
+                self.cache.put, robots_url, response.status, response.body[: self.MAX_BYTES],
+                (headers.get(b"ETag") or b"").decode("latin1") or None,
+                (headers.get(b"Last-Modified") or b"").decode("latin1") or None)
         if 400 <= response.status < 500:
             response = response.replace(body=b"")
         elif response.status >= 500:

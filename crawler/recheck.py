@@ -1,4 +1,5 @@
-"""Downloader middleware: known article URLs are re-checked cheaply, or not at all.
+"""Downloader middlewares: known article URLs, feeds, sitemaps and robots.txt are re-checked
+cheaply, or not at all.
 
 For a request whose URL the store already knows as an article's (its own URL, an alias, a
 duplicate or near duplicate), however the URL was found, `KnownUrlsMiddleware` either
@@ -9,6 +10,7 @@ It only reads the store; what a response said is written by the store pipeline.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from scrapy import signals
@@ -18,7 +20,7 @@ from scrapy.http import Response
 from crawler.discovery import lastmod_hint
 from crawler.sources import parse_duration, sources_from_settings
 from crawler.urls import clean_url
-from pipelines.database import KnownUrls
+from pipelines.database import KnownUrls, ListingValidators, RobotsCache
 
 SKIPPED = "newsmill:skipped"
 
@@ -108,3 +110,79 @@ def _later(timestamp: str, than: str) -> bool:
         return a > b
     except ValueError:
         return timestamp > than
+
+
+class ConditionalListingsMiddleware:
+    """Feeds, sitemaps, start pages and robots.txt are asked for with the validators (ETag,
+    Last-Modified) of their last full answer, as every feed reader does: a `304` means
+    nothing new, for the cost of one small response.
+
+    A listing's validators are kept only at the end of a run that finished with no failure
+    (robots.txt and offsite refusals are no failures) and no budget or time limit reached
+    for its source: a 304 next time skips everything
+    it lists, so what it led to must all have been read. robots.txt's live with its body
+    in the robots_txt table (RobotsPolicyMiddleware reads a 304 as the kept body).
+    NEWSMILL_CONDITIONAL_LISTINGS = False turns this off.
+    """
+
+    def __init__(self, crawler, validators: ListingValidators, robots: RobotsCache | None):
+        self.stats = crawler.stats
+        self.validators = validators
+        self.robots = robots
+        self.fresh: dict[str, list[tuple]] = defaultdict(list)  # source -> validators seen
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        if not settings.getbool("NEWSMILL_CONDITIONAL_LISTINGS", True):
+            raise NotConfigured
+        path = settings.get("NEWSMILL_DB")
+        # robots.txt only while its answers are kept (NEWSMILL_ROBOTSTXT_CACHE): a 304 needs
+        # the kept body to mean anything.
+        robots = RobotsCache(path, 0) if settings.getfloat("NEWSMILL_ROBOTSTXT_CACHE", 0) > 0 else None
+        return cls(crawler, ListingValidators(path), robots)
+
+    def process_request(self, request, spider=None):
+        meta = request.meta
+        if meta.get("dont_obey_robotstxt") and request.url.endswith("/robots.txt"):
+            if self.robots is None:
+                return None
+            known = self.robots.stored(request.url)
+        elif meta.get("listing") and meta.get("kind") != "article" and \
+                not meta.get("newsmill_conditional"):
+            known = self.validators.get(meta.get("found_as") or request.url)
+        else:
+            return None
+        meta["newsmill_conditional"] = True  # a redirected copy keeps its headers, not re-judged
+        if not known or not (known["etag"] or known["last_modified"]):
+            return None
+        if known["etag"]:
+            request.headers.setdefault(b"If-None-Match", known["etag"])
+        if known["last_modified"]:
+            request.headers.setdefault(b"If-Modified-Since", known["last_modified"])
+        meta["handle_httpstatus_list"] = [*meta.get("handle_httpstatus_list", []), 304]
+        self.stats.inc_value("newsmill/conditional_listings")
+        return None
+
+    def process_response(self, request, response, spider=None):
+        meta = request.meta
+        if response.status == 304 and meta.get("newsmill_conditional"):
+            self.stats.inc_value("newsmill/listings_not_modified")
+        elif response.status == 200 and meta.get("listing") and meta.get("kind") != "article":
+            etag = response.headers.get(b"ETag")
+            last_modified = response.headers.get(b"Last-Modified")
+            if etag or last_modified:
+                self.fresh[meta["source"]].append((
+                    (meta.get("redirect_urls") or [meta.get("found_as") or request.url])[0],
+                    meta["source"], etag and etag.decode("latin1"),
+                    last_modified and last_modified.decode("latin1")))
+        return response
+
+    def spider_closed(self, spider, reason) -> None:
+        get = self.stats.get_value
+        rows = [row for source, found in self.fresh.items() for row in found
+                if reason == "finished" and not get(f"newsmill/failures/{source}")
+                and not get(f"newsmill/limit/{source}") and not get(f"newsmill/over_budget/{source}")]
+        if rows:
+            self.validators.put(rows)

@@ -91,6 +91,9 @@ ROBOTSTXT_PARSER = "scrapy.robotstxt.ProtegoRobotParser"
 # asking for it again (RFC 9309 allows up to 24 hours; 0: every crawl asks). Answers that
 # failed (5xx, timeouts) are never kept.
 NEWSMILL_ROBOTSTXT_CACHE = 3600
+# Feeds, sitemaps, start pages and (once the cache above has passed) robots.txt are asked for
+# with If-None-Match / If-Modified-Since from their last full answer (crawler/recheck.py).
+NEWSMILL_CONDITIONAL_LISTINGS = True
 
 CONCURRENT_REQUESTS = 16
 # Observed with Scrapy 2.19: at DOWNLOAD_DELAY = 0 this limit is not enforced (a slot starts
@@ -156,6 +159,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     # Before the retry (550) and redirect (600) middlewares: a skipped request is never sent.
     "crawler.recheck.KnownUrlsMiddleware": 540,
+    # Feeds, sitemaps, start pages and robots.txt asked for conditionally; after the known
+    # URLs are judged, so a start URL known as an article's is re-checked as one.
+    "crawler.recheck.ConditionalListingsMiddleware": 545,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawler.middlewares.HeadMetaRefreshMiddleware": 580,

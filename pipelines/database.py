@@ -220,10 +220,20 @@ def _v8_claims_original(db: sqlite_utils.Database) -> None:
     db["articles"].add_column("claims_original", int)
 
 
+def _v9_conditional_listings(db: sqlite_utils.Database) -> None:
+    """listing_state: the validators (ETag, Last-Modified) of each feed, sitemap and start
+    page as last read in full, so the next crawl asks with If-None-Match /
+    If-Modified-Since; robots_txt keeps its validators too."""
+    db["listing_state"].create({"url": str, "source": str, "etag": str, "last_modified": str,
+                                "fetched": str}, pk="url")
+    db["robots_txt"].add_column("etag", str)
+    db["robots_txt"].add_column("last_modified", str)
+
+
 # Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
 MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host, _v4_daemon,
               _v5_search_index_only_for_searched_columns, _v6_robots_txt,
-              _v7_runs_account_for_every_page, _v8_claims_original]
+              _v7_runs_account_for_every_page, _v8_claims_original, _v9_conditional_listings]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Which outcome a run counts when one article comes back several times in it; the other
@@ -929,32 +939,77 @@ class RobotsCache:
 
     def get(self, url: str) -> tuple[int, bytes] | None:
         """(status, body) of the robots.txt at `url` if read less than max_age ago."""
+        row = self.stored(url)
+        if row is None:
+            return None
+        age = (datetime.now(UTC) - datetime.fromisoformat(row["fetched"])).total_seconds()
+        return (row["status"], row["body"]) if 0 <= age < self.max_age else None
+
+    def stored(self, url: str) -> dict | None:
+        """The answer kept for `url` however old (status, body, fetched, etag,
+        last_modified): its validators make the next request conditional, and a 304 means
+        the kept body still holds."""
+        if not self.path.exists():
+            return None
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=1.0)
+            conn.row_factory = sqlite3.Row
+            try:
+                row = conn.execute("SELECT * FROM robots_txt WHERE url = ?", [url]).fetchone()
+            finally:
+                conn.close()
+        except sqlite3.Error:  # no such table yet, locked, unreadable: read it from the site
+            return None
+        return dict(row) if row is not None else None
+
+    def put(self, url: str, status: int, body: bytes, etag: str | None = None,
+            last_modified: str | None = None) -> None:
+        """Remember an answer; if the store is busy or cannot be written, it is not kept
+        (the crawl goes on, and the next one reads robots.txt from the site)."""
+        _write_quietly(self.path, "INSERT OR REPLACE INTO robots_txt (url, status, body, fetched, "
+                       "etag, last_modified) VALUES (?, ?, ?, ?, ?, ?)",
+                       [[url, status, body, utcnow(), etag, last_modified]], f"robots.txt of {url}")
+
+
+class ListingValidators:
+    """The ETag and Last-Modified of feeds, sitemaps and start pages as last read in full
+    (listing_state), for conditional requests. Read through a read-only connection per
+    look-up; written once per run, at its end (see ConditionalListingsMiddleware)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def get(self, url: str) -> dict | None:
         if not self.path.exists():
             return None
         try:
             conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=1.0)
             try:
-                row = conn.execute("SELECT status, body, fetched FROM robots_txt WHERE url = ?",
+                row = conn.execute("SELECT etag, last_modified FROM listing_state WHERE url = ?",
                                    [url]).fetchone()
             finally:
                 conn.close()
-        except sqlite3.Error:  # no such table yet, locked, unreadable: read it from the site
+        except sqlite3.Error:
             return None
-        if row is None:
-            return None
-        age = (datetime.now(UTC) - datetime.fromisoformat(row[2])).total_seconds()
-        return (row[0], row[1]) if 0 <= age < self.max_age else None
+        return {"etag": row[0], "last_modified": row[1]} if row else None
 
-    def put(self, url: str, status: int, body: bytes) -> None:
-        """Remember an answer; if the store is busy or cannot be written, it is not kept
-        (the crawl goes on, and the next one reads robots.txt from the site)."""
+    def put(self, rows: list[tuple[str, str, str | None, str | None]]) -> None:
+        """(url, source, etag, last_modified) rows; not kept if the store is busy."""
+        now = utcnow()
+        _write_quietly(self.path, "INSERT OR REPLACE INTO listing_state (url, source, etag, "
+                       "last_modified, fetched) VALUES (?, ?, ?, ?, ?)",
+                       [[*row, now] for row in rows], f"{len(rows)} listing validators")
+
+
+def _write_quietly(path: Path, sql: str, rows: list[list], what: str) -> None:
+    """A cache write that waits at most a second for another writer, and is given up (with a
+    DEBUG line) rather than fail a crawl: what it would keep is asked for again next time."""
+    try:
+        conn = sqlite3.connect(path, timeout=1.0)
         try:
-            conn = sqlite3.connect(self.path, timeout=1.0)
-            try:
-                with conn:
-                    conn.execute("INSERT OR REPLACE INTO robots_txt (url, status, body, fetched) "
-                                 "VALUES (?, ?, ?, ?)", [url, status, body, utcnow()])
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            logger.debug("robots.txt of %s not cached: %s", url, exc)
+            with conn:
+                conn.executemany(sql, rows)
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        logger.debug("%s not kept: %s", what, exc)

@@ -116,6 +116,9 @@ class StoragePipeline:
             self.errors.append(fields_of(item))
             if item.kind not in POLICY_KINDS:
                 self.failures[item.source] += 1
+                # Something to read again next time: no listing of the source is skipped by
+                # a 304 then (ConditionalListingsMiddleware).
+                self.stats.inc_value(f"newsmill/failures/{item.source}")
             self.stats.inc_value("newsmill/errors")
         if len(self.articles) + len(self.not_modified) + len(self.errors) >= self.batch_size:
             self.flush()

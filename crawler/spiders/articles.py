@@ -217,7 +217,12 @@ class ArticlesSpider(scrapy.Spider):
         # Every page counts once in runs.pages, and ends in exactly one outcome column.
         stats.inc_value(f"newsmill/pages/{state.source.name}")
         stats.inc_value(f"newsmill/answered/{state.source.name}")  # not all failed (run status)
-        if response.status == 304:  # only article requests allow it (KnownUrlsMiddleware)
+        if response.status == 304 and meta.get("newsmill_conditional") and meta["kind"] != "article":
+            # A feed, sitemap or start page unchanged since it was last read in full
+            # (ConditionalListingsMiddleware): nothing new in it.
+            stats.inc_value(f"newsmill/listings/{state.source.name}")
+            return
+        if response.status == 304:  # article requests (KnownUrlsMiddleware)
             skipped = "newsmill:skipped" in response.flags
             stats.inc_value(f"newsmill/{'skipped' if skipped else 'not_modified'}/{state.source.name}")
             # The server says unchanged: what the listings say now is remembered for next time.
