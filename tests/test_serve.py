@@ -581,6 +581,17 @@ def test_word_diff_folds_long_unchanged_stretches_around_a_change():
                     "<span class=\"diff-fold\">… 95 unchanged words …</span>")
 
 
+def test_word_diff_context_reaches_to_the_paragraph_the_change_is_in():
+    from crawler.datasette.article import word_diff
+
+    old = "\n".join(f"Paragraph {p} says {' '.join(['more'] * 6)}." for p in range(9))
+    new = old.replace("Paragraph 4 says", "Paragraph 4 now says")
+    assert word_diff(old, new, context=4) == (
+        '<span class="diff-fold">… 36 unchanged words …</span>\n'
+        "Paragraph 4 <ins>now</ins> says more more more more more more.\n"
+        '<span class="diff-fold">… 36 unchanged words …</span>')
+
+
 # --- in a browser ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
@@ -626,4 +637,42 @@ def test_browser_search_facet_and_dashboard(server, browser):
         assert box["width"] > 100 and box["height"] > 50, (chart, box)
     assert page.locator("#chart-articles-total").inner_text().strip().endswith("4")
     page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
+    page.close()
+
+
+def test_browser_articles_first_screen_and_an_article_page_with_its_diff(reading_server,
+                                                                         reading, browser):
+    page = browser.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(reading_server.base + "/newsmill/articles")
+    assert not page.locator("details.column-descriptions dl").is_visible()
+    titles = page.locator("table.rows-and-columns tbody td.col-title a.article-link")
+    on_first_screen = [t for t in titles.all()
+                       if t.is_visible() and t.bounding_box()["y"]
+                       + t.bounding_box()["height"] <= 800]
+    page.screenshot(path=ARTIFACTS / "articles-first-screen.png")
+    assert len(on_first_screen) >= 10, len(on_first_screen)
+    page.locator("details.column-descriptions summary").click()
+    assert page.locator("details.column-descriptions dl").is_visible()
+
+    titles.filter(has_text=CHANGED_TITLE).click()
+    page.wait_for_url(f"**/newsmill/articles/{reading_id(reading, CHANGED_TITLE)}")
+    assert page.locator("article h1").inner_text() == CHANGED_TITLE
+    assert page.locator(".article .text p").last.inner_text() == CORRECTION
+    assert [re.match(r"Version \d+", v).group() for v in
+            page.locator(".versions .version h3").all_inner_texts()] == ["Version 2", "Version 1"]
+    inserted = page.locator(".versions .text-diff ins")
+    assert inserted.all_inner_texts() == [CORRECTION]
+    assert inserted.first.is_visible()
+    page.screenshot(path=ARTIFACTS / "article.png", full_page=True)
+
+    page.goto(reading_server.base + f"/newsmill/articles/{reading_id(reading, HOSTILE_TITLE)}")
+    assert page.locator("article h1").inner_text() == HOSTILE_TITLE
+    assert HOSTILE_WORDS in page.locator(".article .text").inner_text()
+    assert page.locator(".versions .text-diff ins").all_inner_texts() == [HOSTILE_ADDED]
+    assert page.locator("article script, article img, .versions img, article em").count() == 0
+    page.screenshot(path=ARTIFACTS / "article-markup.png", full_page=True)
+    assert dialogs == []
     page.close()

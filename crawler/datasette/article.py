@@ -82,18 +82,30 @@ def _space(whitespace: str) -> str:
 
 
 def _unchanged(words: list[tuple[str, str]], context: int, first: bool, last: bool) -> str:
-    """Unchanged words, the middle of a long run folded away (all of it at either end)."""
+    """Unchanged words, the middle of a long run folded away (all of it at either end).
+
+    Up to `context` words are kept next to a change, and up to `context` more to reach the
+    start or end of the paragraph the change is in, so that context reads as sentences.
+    """
     def text(run):
         return "".join(f"{escape(w)}{s}" for w, s in run)
 
-    keep_before = 0 if first else context  # words after the change before this run
-    keep_after = 0 if last else context    # words before the change after this run
-    if len(words) <= keep_before + keep_after + context:
+    def ends_paragraph(i):
+        return "\n" in words[i][1]
+
+    head = 0  # words shown after the change before this run
+    if not first:
+        head = next((i + 1 for i in range(min(len(words), 2 * context)) if ends_paragraph(i)),
+                    min(len(words), context))
+    tail = len(words)  # the first word shown before the change after this run
+    if not last:
+        tail = max(0, len(words) - context)
+        tail = next((i for i in range(len(words) - 1, max(0, tail - context) - 1, -1)
+                     if i == 0 or ends_paragraph(i - 1)), tail)
+    if tail - head <= context:
         return text(words)
-    skipped = len(words) - keep_before - keep_after
-    fold = f'<span class="diff-fold">… {skipped} unchanged words …</span>'
-    return (text(words[:keep_before]) + fold
-            + ("\n" if keep_after else "") + text(words[len(words) - keep_after:]))
+    fold = f'<span class="diff-fold">… {tail - head} unchanged words …</span>'
+    return text(words[:head]) + fold + ("\n" if tail < len(words) else "") + text(words[tail:])
 
 
 def paragraphs(text: str | None, title: str | None = None) -> list[str]:
