@@ -536,6 +536,8 @@ def test_article_page_shows_the_article_its_urls_and_its_copies(reading_server, 
     assert f'<a href="{article["url"]}">' in seen and "<td>canonical</td>" in seen
     copies = page.split('<section class="copies">')[1].split("</section>")[0]
     assert "/mirror/copy.html</a></td><td>duplicate</td><td>1.0</td><td>mirror</td>" in copies
+    fields = page.split('<details class="all-fields">')[1].split("</details>")[0]
+    assert f"<dt>content_hash</dt><dd>{article['content_hash']}</dd>" in fields
 
 
 def test_article_page_shows_versions_newest_first_each_diffed_against_the_one_before(
