@@ -5,12 +5,13 @@ article, URLs, copies and versions with word diffs from `crawler.datasette.artic
 articles table (templates/table-newsmill-articles.html) gets the columns it shows by
 default and links each title to its article page.
 
-The Atom feed of a store with no article yet is an empty feed: datasette-atom 0.9 (its latest release) dates the feed by its newest entry, `max()` over
-the rows, which raises on a query that returns none: `/newsmill/latest_feed.atom` on a
-fresh store answered 500 instead of a feed a reader can subscribe to before the first
-crawl. This renderer hands every non-empty result to datasette-atom and writes the empty
-feed itself, with feedgen as datasette-atom does. Registered through the `datasette`
-entry point (pyproject.toml), so plain `datasette` with newsmill installed has it too.
+The Atom feed of a store with no article yet is an empty feed: datasette-atom 0.9 (its
+latest release) dates the feed by its newest entry, `max()` over the rows, which raises
+on a query that returns none: `/newsmill/latest_feed.atom` on a fresh store answered 500
+instead of a feed a reader can subscribe to before the first crawl. This renderer hands
+every non-empty result to datasette-atom and writes the empty feed itself, with feedgen as
+datasette-atom does. Registered through the `datasette` entry point (pyproject.toml), so
+plain `datasette` with newsmill installed has it too.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ environment (not editable, nothing of the repository on the path), and from a te
 directory runs every command once against a small site served on 127.0.0.1:
 `newsmill --version`, `crawl`, `daemon` (started, then SIGTERM: exit 0, runs recorded),
 `status --json` and `serve` (answering /newsmill.json, and an article page from the
-templates in the wheel). Standard library only, so any Python 3.11+ runs it. Every wait is bounded; nothing leaves the machine but the installs.
+templates in the wheel). Standard library only, so any Python 3.11+ runs it. Every wait
+is bounded; nothing leaves the machine but the installs.
 """
 
 from __future__ import annotations
