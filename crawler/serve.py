@@ -1,7 +1,8 @@
 """Datasette on the store: newsmill's metadata, canned queries, dashboard and Atom feed.
 
 Everything a reader sees (titles, descriptions, facets, queries, charts) is configuration
-in `crawler/datasette/metadata.yml`; this module only opens the store under the name
+in `crawler/datasette/metadata.yml`, and templates in `crawler/datasette/templates/` (the
+articles table and the article page); this module only opens the store under the name
 `newsmill` whatever its file is called, and runs Datasette read-only.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 DATABASE_NAME = "newsmill"
 METADATA_FILE = "metadata.yml"
+TEMPLATES_DIR = "templates"
 
 # Datasette settings that are not metadata (Datasette 0.65 keeps them apart); the plain
 # `datasette` command gets the same with `--setting NAME VALUE` (see the README).
@@ -32,6 +34,15 @@ class ServeError(RuntimeError):
 def metadata_path() -> Path:
     """The metadata file shipped in the package (also the one to pass to plain datasette)."""
     return Path(str(resources.files("crawler.datasette").joinpath(METADATA_FILE)))
+
+
+def templates_path() -> Path:
+    """newsmill's Datasette templates (plain datasette takes them with --template-dir).
+
+    Passed as Datasette's template_dir because Datasette 0.65 looks for a plugin's own
+    templates folder only in a plugin that is a package, and newsmill's is a module.
+    """
+    return Path(str(resources.files("crawler.datasette").joinpath(TEMPLATES_DIR)))
 
 
 def load_metadata() -> dict:
@@ -70,7 +81,8 @@ def build_datasette(db_path: str | Path):
     db_path = Path(db_path)
     check_store(db_path)
     # memory=False and no files: Datasette still adds an empty `_memory` database; drop it.
-    datasette = Datasette(metadata=load_metadata(), settings=SETTINGS)
+    datasette = Datasette(metadata=load_metadata(), settings=SETTINGS,
+                          template_dir=str(templates_path()))
     if "_memory" in datasette.databases:
         datasette.remove_database("_memory")
     datasette.add_database(Database(datasette, path=str(db_path), is_mutable=True),

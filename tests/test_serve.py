@@ -7,7 +7,9 @@ server make it themselves.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import socket
 import subprocess
 import time
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from markupsafe import escape
 
 from tests.conftest import ROOT, Newsmill, newsmill_command, user_env
 from tests.sites import Site, article_html
@@ -232,8 +235,8 @@ def test_articles_table_offers_source_section_language_tags_and_day_facets(serve
     assert counts("published") == {"2026-11-01": 1, "2026-11-02": 2, "2026-11-03": 1}
 
 
-def test_table_view_shortens_text_and_links_urls_and_images(server):
-    status, html = server.get("/newsmill/articles?source=beta")
+def test_table_view_shortens_text_asked_for_and_links_urls_and_images(server):
+    status, html = server.get("/newsmill/articles?source=beta&_col=text&_col=url")
     assert status == 200
     text_cell = html.split('<td class="col-text type-str">')[1].split("</td>")[0]
     assert text_cell.endswith("\u2026") and len(text_cell) < 400
@@ -378,6 +381,219 @@ def test_serve_shows_articles_a_crawl_adds_while_it_runs(site, newsmill):
         server.stop()
 
 
+# --- reading: the articles table and the article page ------------------------------------
+# Newsroom-like titles for a store big enough to fill a screen: (source, section, title).
+READING_ARTICLES = [
+    ("harbour", "City", "Council approves the new harbour bridge after a decade of delays"),
+    ("harbour", "City", "Night buses return to the old town from the first of the month"),
+    ("harbour", "Business", "Fishing cooperative reports its best season since records began"),
+    ("harbour", "Business", "Shipyard orders two ferries as passenger numbers keep growing"),
+    ("harbour", "Culture", "Lighthouse museum reopens with a gallery of storm photographs"),
+    ("harbour", "Sport", "Rowing club wins the regatta on the last stroke of the race"),
+    ("harbour", "Weather", "Storm warning for the coast as winds reach gale force tonight"),
+    ("valley", "Politics", "Regional parliament debates a tax on holiday homes in the valley"),
+    ("valley", "Science", "Glacier lost a tenth of its ice in one summer, survey finds"),
+    ("valley", "Science", "Wolves seen again in the upper valley for the first time in a century"),
+    ("valley", "Health", "Mountain hospital opens a clinic for winter sports injuries"),
+    ("valley", "Culture", "Village choir records the folk songs of the high pastures"),
+]
+CHANGED_TITLE = READING_ARTICLES[0][2]
+# The sentence the second crawl finds added to CHANGED_TITLE's article.
+CORRECTION = "Correction: the bridge will open to cyclists in March, not in May."
+# Text and a title that are markup when read as HTML; they must show as text.
+HOSTILE_TITLE = 'Headline with <b>bold</b> and <script>alert("title")</script>'
+HOSTILE_WORDS = ('A reader wrote <script>alert("text")</script> and <em>emphasis</em> with '
+                 "<a href=\"javascript:alert(1)\">a link</a> in the comment quoted here.")
+HOSTILE_ADDED = '<img src=x onerror="alert(\'diff\')"> was added later.'
+
+
+def reading_page(title: str, section: str, words: str | None = None, added: str = "") -> str:
+    tags = ", ".join(title.lower().split()[1:3])
+    head = (f'<meta property="article:section" content="{section}">'
+            f'<meta name="keywords" content="{html.escape(tags)}">'
+            f'<meta name="author" content="Jo Reporter">'
+            f'<meta property="og:image" content="http://127.0.0.1:9/images/{len(title)}.jpg">'
+            f'<meta name="description" content="What happened: {html.escape(title.lower())}.">')
+    page = article_html(html.escape(title), extra_head=head, words=words)
+    return page.replace("</article>", f"<p>{html.escape(added)}</p></article>") if added \
+        else page
+
+
+@pytest.fixture(scope="module")
+def reading(tmp_path_factory):
+    """A store of two real crawls of two sources, 13 articles; between the crawls one
+    article had a sentence added and the one whose text and title hold markup had a
+    line added; a third source republished one article word for word."""
+    tmp = tmp_path_factory.mktemp("reading")
+    site = Site().start()
+    try:
+        feeds: dict[str, list] = {"harbour": [], "valley": [], "mirror": []}
+        for day, (source, section, title) in enumerate(READING_ARTICLES):
+            path = f"/{source}/{day}.html"
+            site.add(path, reading_page(title, section))
+            feeds[source].append((title, path, f"{day + 1:02d} Nov 2026"))
+        site.add("/valley/hostile.html",
+                 reading_page(HOSTILE_TITLE, "Letters", words=html.escape(HOSTILE_WORDS)))
+        feeds["valley"].append((html.escape(HOSTILE_TITLE), "/valley/hostile.html",
+                                "20 Nov 2026"))
+        _, section, title = READING_ARTICLES[4]
+        site.add("/mirror/copy.html", reading_page(title, section))
+        feeds["mirror"].append((title, "/mirror/copy.html", "30 Nov 2026"))
+        for source, items in feeds.items():
+            site.add(f"/{source}/rss.xml", dated_feed(site, [
+                (t, p, f"Mon, {d} 10:00:00 +0000") for t, p, d in items]),
+                "application/rss+xml")
+        newsmill = Newsmill(tmp)
+        sources = "".join(f'[[sources]]\nname = "{name}"\nurls = ["{site.url(f"/{name}/rss.xml")}"]\n'
+                          for name in feeds)
+        first = newsmill.crawl(sources=sources)
+        assert first.returncode == 0, newsmill.explain(first)
+        site.add("/harbour/0.html", reading_page(CHANGED_TITLE, "City", added=CORRECTION))
+        site.add("/valley/hostile.html", reading_page(
+            HOSTILE_TITLE, "Letters", words=html.escape(HOSTILE_WORDS), added=HOSTILE_ADDED))
+        second = newsmill.crawl(sources=sources)
+        assert second.returncode == 0, newsmill.explain(second)
+    finally:
+        site.stop()
+    return newsmill
+
+
+@pytest.fixture(scope="module")
+def reading_server(reading):
+    server = start_server(reading.db_path, reading.tmp)
+    yield server
+    server.stop()
+
+
+def test_reading_store_has_the_changed_articles_and_the_copy(reading):
+    assert reading.count("articles") == len(READING_ARTICLES) + 1
+    assert [r["title"] for r in reading.rows(
+        "select title from articles where version = 2 order by title")] == [
+        CHANGED_TITLE, HOSTILE_TITLE]
+    assert reading.count("article_urls", "kind = 'duplicate'") == 1
+
+
+def reading_id(reading: Newsmill, title: str) -> int:
+    return reading.rows("select id from articles where title = ?", [title])[0]["id"]
+
+
+def columns_shown(html: str) -> list[str]:
+    head = html.split('<table class="rows-and-columns">')[1].split("</thead>")[0]
+    return re.findall(r'<th [^>]*data-column="([^"]+)"', head)
+
+
+def test_articles_table_shows_titles_first_then_source_published_and_words(reading_server):
+    status, page = reading_server.get("/newsmill/articles")
+    assert status == 200
+    shown = columns_shown(page)
+    assert shown[:4] == ["title", "source", "published", "word_count"]
+    assert "text" not in shown and "content_hash" not in shown
+    assert {"url", "image", "description", "tags", "id"} <= set(shown)
+
+
+def test_articles_table_links_each_title_to_its_article_page(reading_server, reading):
+    article = reading_id(reading, CHANGED_TITLE)
+    page = reading_server.get("/newsmill/articles")[1]
+    assert (f'<a class="article-link" href="/newsmill/articles/{article}">{CHANGED_TITLE}</a>'
+            in page)
+    hostile = reading_id(reading, HOSTILE_TITLE)
+    assert (f'<a class="article-link" href="/newsmill/articles/{hostile}">'
+            f"{escape(HOSTILE_TITLE)}</a>") in page
+
+
+def test_articles_table_keeps_text_and_hash_in_json_csv_and_on_request(reading_server):
+    rows = reading_server.json("/newsmill/articles.json", _shape="array", _size="1")
+    assert rows[0]["text"] and rows[0]["content_hash"]
+    status, csv = reading_server.get("/newsmill/articles.csv?_size=1")
+    assert status == 200 and {"text", "content_hash"} <= set(csv.splitlines()[0].split(","))
+    page = reading_server.get("/newsmill/articles?_col=title&_col=text")[1]
+    assert columns_shown(page) == ["id", "title", "text"]
+    assert page.count('<td class="col-text type-str">') == len(READING_ARTICLES) + 1
+
+
+def test_articles_table_folds_its_column_descriptions(reading_server):
+    page = reading_server.get("/newsmill/articles")[1]
+    folded = page.split('<details class="column-descriptions">')[1].split("</details>")[0]
+    assert "<summary>What each column holds" in folded
+    assert "<dt>content_hash</dt><dd>Fingerprint of the text" in folded
+    assert 'data-column-description="Headline' in page  # the column menu still has them
+
+
+def test_article_page_shows_the_article_its_urls_and_its_copies(reading_server, reading):
+    source, section, title = READING_ARTICLES[4]
+    article = reading.rows("select * from articles where title = ? and source = ?",
+                           [title, source])[0]
+    status, page = reading_server.get(f"/newsmill/articles/{article['id']}")
+    assert status == 200
+    assert f"{title}</h1>" in page and "By Jo Reporter" in page
+    assert article["published"] in page and f"<dd>{section}</dd>" in page
+    assert all(f'<span class="tag">{tag}</span>' in page for tag in json.loads(article["tags"]))
+    assert f'<a href="{article["image"]}">' in page
+    assert f'<p class="description">What happened: {title.lower()}.</p>' in page
+    text = page.split('<div class="text">')[1].split("</div>")[0]
+    assert re.findall(r"<p>(.*?)</p>", text) == article["text"].split("\n")[1:]  # not the title
+    seen = page.split('<section class="seen-under">')[1].split("</section>")[0]
+    assert f'<a href="{article["url"]}">' in seen and "<td>canonical</td>" in seen
+    copies = page.split('<section class="copies">')[1].split("</section>")[0]
+    assert "/mirror/copy.html</a></td><td>duplicate</td><td>1.0</td><td>mirror</td>" in copies
+    fields = page.split('<details class="all-fields">')[1].split("</details>")[0]
+    assert f"<dt>content_hash</dt><dd>{article['content_hash']}</dd>" in fields
+
+
+def test_article_page_shows_versions_newest_first_each_diffed_against_the_one_before(
+        reading_server, reading):
+    status, page = reading_server.get(f"/newsmill/articles/{reading_id(reading, CHANGED_TITLE)}")
+    assert status == 200
+    versions = page.split('<section class="versions">')[1].split("</section>")[0]
+    assert re.findall(r"<h3>Version (\d)", versions) == ["2", "1"]
+    diff = versions.split('<div class="diff text-diff">')[1].split("</div>")[0]
+    assert re.findall(r"<ins>(.*?)</ins>", diff) == [CORRECTION]
+    assert "<del>" not in diff and "unchanged words …" in diff
+    assert "The first version seen." in versions.split('id="version-1"')[1]
+
+
+def test_article_page_shows_markup_in_a_text_and_title_as_text(reading_server, reading):
+    status, page = reading_server.get(f"/newsmill/articles/{reading_id(reading, HOSTILE_TITLE)}")
+    assert status == 200
+    for markup in ("<script>alert", "<b>bold", "<em>emphasis", "<img src=x",
+                   'href="javascript:'):
+        assert markup not in page
+    assert f"{escape(HOSTILE_TITLE)}</h1>" in page
+    assert str(escape(HOSTILE_WORDS)) in page
+    diff = page.split('<div class="diff text-diff">')[1].split("</div>")[0]
+    assert f"<ins>{escape(HOSTILE_ADDED)}</ins>" in diff
+
+
+def test_word_diff_marks_inserted_and_removed_words_and_escapes_each():
+    from crawler.datasette.article import word_diff
+
+    assert word_diff("The mayor said no.\nRain fell.", "The mayor said <b>yes</b>.\nRain fell.") \
+        == "The mayor said <del>no.</del> <ins>&lt;b&gt;yes&lt;/b&gt;.</ins>\nRain fell."
+    assert word_diff("one two three", "one three four") \
+        == "one <del>two</del> three <ins>four</ins> "
+
+
+def test_word_diff_folds_long_unchanged_stretches_around_a_change():
+    from crawler.datasette.article import word_diff
+
+    words = [f"w{i}" for i in range(200)]
+    diff = word_diff(" ".join(words), " ".join(words[:100] + ["new"] + words[100:]), context=5)
+    assert diff == ("<span class=\"diff-fold\">… 95 unchanged words …</span>\n"
+                    "w95 w96 w97 w98 w99 <ins>new</ins> w100 w101 w102 w103 w104 "
+                    "<span class=\"diff-fold\">… 95 unchanged words …</span>")
+
+
+def test_word_diff_context_reaches_to_the_paragraph_the_change_is_in():
+    from crawler.datasette.article import word_diff
+
+    old = "\n".join(f"Paragraph {p} says {' '.join(['more'] * 6)}." for p in range(9))
+    new = old.replace("Paragraph 4 says", "Paragraph 4 now says")
+    assert word_diff(old, new, context=4) == (
+        '<span class="diff-fold">… 36 unchanged words …</span>\n'
+        "Paragraph 4 <ins>now</ins> says more more more more more more.\n"
+        '<span class="diff-fold">… 36 unchanged words …</span>')
+
+
 # --- in a browser ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
@@ -423,4 +639,42 @@ def test_browser_search_facet_and_dashboard(server, browser):
         assert box["width"] > 100 and box["height"] > 50, (chart, box)
     assert page.locator("#chart-articles-total").inner_text().strip().endswith("4")
     page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
+    page.close()
+
+
+def test_browser_articles_first_screen_and_an_article_page_with_its_diff(reading_server,
+                                                                         reading, browser):
+    page = browser.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(reading_server.base + "/newsmill/articles")
+    assert not page.locator("details.column-descriptions dl").is_visible()
+    titles = page.locator("table.rows-and-columns tbody td.col-title a.article-link")
+    on_first_screen = [t for t in titles.all()
+                       if t.is_visible() and t.bounding_box()["y"]
+                       + t.bounding_box()["height"] <= 800]
+    page.screenshot(path=ARTIFACTS / "articles-first-screen.png")
+    assert len(on_first_screen) >= 10, len(on_first_screen)
+    page.locator("details.column-descriptions summary").click()
+    assert page.locator("details.column-descriptions dl").is_visible()
+
+    titles.filter(has_text=CHANGED_TITLE).click()
+    page.wait_for_url(f"**/newsmill/articles/{reading_id(reading, CHANGED_TITLE)}")
+    assert page.locator("article h1").inner_text() == CHANGED_TITLE
+    assert page.locator(".article .text p").last.inner_text() == CORRECTION
+    assert [re.match(r"Version \d+", v).group() for v in
+            page.locator(".versions .version h3").all_inner_texts()] == ["Version 2", "Version 1"]
+    inserted = page.locator(".versions .text-diff ins")
+    assert inserted.all_inner_texts() == [CORRECTION]
+    assert inserted.first.is_visible()
+    page.screenshot(path=ARTIFACTS / "article.png", full_page=True)
+
+    page.goto(reading_server.base + f"/newsmill/articles/{reading_id(reading, HOSTILE_TITLE)}")
+    assert page.locator("article h1").inner_text() == HOSTILE_TITLE
+    assert HOSTILE_WORDS in page.locator(".article .text").inner_text()
+    assert page.locator(".versions .text-diff ins").all_inner_texts() == [HOSTILE_ADDED]
+    assert page.locator("article script, article img, .versions img, article em").count() == 0
+    page.screenshot(path=ARTIFACTS / "article-markup.png", full_page=True)
+    assert dialogs == []
     page.close()

@@ -1,11 +1,17 @@
-"""newsmill's Datasette plugin: the Atom feed of a store with no article yet is an empty feed.
+"""newsmill's Datasette plugin: the article page, the articles table's columns, an empty feed.
 
-datasette-atom 0.9 (its latest release) dates the feed by its newest entry, `max()` over
-the rows, which raises on a query that returns none: `/newsmill/latest_feed.atom` on a
-fresh store answered 500 instead of a feed a reader can subscribe to before the first
-crawl. This renderer hands every non-empty result to datasette-atom and writes the empty
-feed itself, with feedgen as datasette-atom does. Registered through the `datasette`
-entry point (pyproject.toml), so plain `datasette` with newsmill installed has it too.
+The article page (`/newsmill/articles/ID`, templates/row-newsmill-articles.html) gets its
+article, URLs, copies and versions with word diffs from `crawler.datasette.article`; the
+articles table (templates/table-newsmill-articles.html) gets the columns it shows by
+default and links each title to its article page.
+
+The Atom feed of a store with no article yet is an empty feed: datasette-atom 0.9 (its
+latest release) dates the feed by its newest entry, `max()` over the rows, which raises
+on a query that returns none: `/newsmill/latest_feed.atom` on a fresh store answered 500
+instead of a feed a reader can subscribe to before the first crawl. This renderer hands
+every non-empty result to datasette-atom and writes the empty feed itself, with feedgen as
+datasette-atom does. Registered through the `datasette` entry point (pyproject.toml), so
+plain `datasette` with newsmill installed has it too.
 """
 
 from __future__ import annotations
@@ -13,6 +19,44 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from datasette import hookimpl
+from markupsafe import Markup, escape
+
+from crawler.datasette.article import article_page, table_columns
+
+ARTICLE_TEMPLATE = "row-newsmill-articles.html"
+ARTICLES_TABLE_TEMPLATE = "table-newsmill-articles.html"
+
+
+@hookimpl
+def extra_template_vars(template, database, table, view_name, request, datasette):
+    """The article page's content; the articles table's default columns."""
+    if template == ARTICLES_TABLE_TEMPLATE:
+        chosen = any(request.args.getlist(arg) for arg in ("_col", "_nocol"))
+
+        async def table_vars():
+            names = await datasette.get_database(database).table_columns(table)
+            return {"article_columns": table_columns(names, chosen)}
+
+        return table_vars
+    if template == ARTICLE_TEMPLATE:
+        from datasette.utils import urlsafe_components
+
+        async def page_vars():
+            pk = urlsafe_components(request.url_vars["pks"])
+            return {"page": await article_page(datasette.get_database(database), pk[0])}
+
+        return page_vars
+    return None
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    """An article's title links to its article page (in the articles table)."""
+    if table != "articles" or column != "title" or "id" not in row.keys():
+        return None
+    href = datasette.urls.row(database, table, str(row["id"]))
+    return Markup(f'<a class="article-link" href="{escape(href)}">'
+                  f"{escape(value if value is not None else '(no title)')}</a>")
 
 
 @hookimpl(trylast=True)  # after datasette-atom's hook: Datasette keeps the last "atom" renderer

@@ -4,8 +4,9 @@ Builds newsmill's wheel, installs it with the pinned constraints into a new, emp
 environment (not editable, nothing of the repository on the path), and from a temporary
 directory runs every command once against a small site served on 127.0.0.1:
 `newsmill --version`, `crawl`, `daemon` (started, then SIGTERM: exit 0, runs recorded),
-`status --json` and `serve` (answering /newsmill.json). Standard library only, so any
-Python 3.11+ runs it. Every wait is bounded; nothing leaves the machine but the installs.
+`status --json` and `serve` (answering /newsmill.json, and an article page from the
+templates in the wheel). Standard library only, so any Python 3.11+ runs it. Every wait
+is bounded; nothing leaves the machine but the installs.
 """
 
 from __future__ import annotations
@@ -193,6 +194,18 @@ def main() -> None:
         step(f"newsmill serve: /newsmill.json lists {len(tables)} tables")
         if "articles" not in tables:
             sys.exit(f"smoke: FAILED: /newsmill.json has no articles table: {info}")
+        # The article page is drawn by templates shipped as package data: a wheel without
+        # them serves Datasette's plain row page instead.
+        first = answers(f"http://127.0.0.1:{serve_port}/newsmill/articles.json?_shape=array&_size=1")
+        if not first:
+            sys.exit("smoke: FAILED: /newsmill/articles.json lists no article")
+        with urllib.request.urlopen(f"http://127.0.0.1:{serve_port}/newsmill/articles/"
+                                    f"{first[0]['id']}", timeout=30) as response:
+            article_page = response.read().decode("utf-8")
+        step("newsmill serve: the article page, from the wheel's templates")
+        if '<section class="versions">' not in article_page:
+            sys.exit("smoke: FAILED: the article page is not newsmill's (templates missing from "
+                     "the wheel?)")
     finally:
         for process in processes:
             if process.poll() is None:
