@@ -1,0 +1,172 @@
+"""The store's schema: every table, created and changed only by appending a migration.
+
+The schema is a public interface (people query it with SQL and Datasette). `MIGRATIONS[n]`
+brings a file from `PRAGMA user_version` n to n + 1; ArticleStore.migrate runs them.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+ARTICLES_FTS_COLUMNS = ("title", "description", "text")  # what articles_fts indexes
+
+
+def _v1_initial(db: sqlite_utils.Database) -> None:
+    db["articles"].create(
+        {
+            "id": int, "url": str, "source": str, "title": str, "author": str,
+            "published": str, "modified": str, "sitename": str, "publisher": str,
+            "description": str, "section": str, "tags": str, "image": str, "language": str,
+            "text": str, "word_count": int, "content_hash": str, "version": int,
+            "first_seen": str, "last_seen": str,
+        },
+        pk="id",
+        not_null={"url", "source", "first_seen", "last_seen"},
+        defaults={"version": 1, "tags": "[]"},
+    )
+    db["articles"].create_index(["url"], unique=True)
+    db["articles"].create_index(["source", "published"])
+    db["articles"].create_index(["published"])
+    db["articles"].create_index(["content_hash"])
+    db["articles"].enable_fts(list(ARTICLES_FTS_COLUMNS), fts_version="FTS5", create_triggers=True)
+    db["article_urls"].create(
+        {"url": str, "article_id": int, "source": str, "kind": str, "similarity": float,
+         "first_seen": str},
+        pk="url",
+        not_null={"article_id", "kind", "first_seen"},
+        defaults={"kind": "canonical"},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["article_urls"].create_index(["article_id"])
+    db["article_versions"].create(
+        {"id": int, "article_id": int, "version": int, "title": str, "text": str,
+         "content_hash": str, "modified": str, "seen_at": str},
+        pk="id",
+        not_null={"article_id", "version"},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["article_versions"].create_index(["article_id", "version"], unique=True)
+    db["runs"].create(
+        {"id": int, "source": str, "started": str, "finished": str, "status": str,
+         "pages": int, "articles_new": int, "articles_updated": int, "articles_unchanged": int,
+         "articles_duplicate": int, "not_articles": int, "errors": int, "bytes": int,
+         "pid": int},
+        pk="id",
+        not_null={"source", "started", "status"},
+        defaults={"pages": 0, "articles_new": 0, "articles_updated": 0, "articles_unchanged": 0,
+                  "articles_duplicate": 0, "not_articles": 0, "errors": 0, "bytes": 0},
+    )
+    db["runs"].create_index(["source", "started"])
+    db["errors"].create(
+        {"id": int, "run_id": int, "source": str, "url": str, "kind": str, "message": str,
+         "at": str},
+        pk="id",
+        not_null={"url", "kind", "at"},
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+    db["errors"].create_index(["run_id"])
+    db["errors"].create_index(["kind"])
+
+
+def _v2_known_urls_and_near_duplicates(db: sqlite_utils.Database) -> None:
+    """What each URL last returned (for conditional re-checks), and the near-duplicate index.
+
+    Existing articles get their content_hash recomputed (it now ignores date lines) and
+    their near-duplicate keys, so a store from v1 judges old and new articles alike.
+    """
+    from pipelines.fingerprints import content_hash, near_duplicate_keys
+
+    db["fetch_state"].create(
+        {"url": str, "source": str, "article_id": int, "etag": str, "last_modified": str,
+         "lastmod": str, "status": int, "fetched": str, "checked": str},
+        pk="url",
+        not_null={"checked"},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["fetch_state"].create_index(["article_id"])
+    # WITHOUT ROWID: the (key, article_id) primary key is the only index the lookup needs.
+    db.execute("CREATE TABLE near_duplicate_keys (key INTEGER NOT NULL, article_id INTEGER "
+               "NOT NULL REFERENCES articles(id), PRIMARY KEY (key, article_id)) WITHOUT ROWID")
+    for article_id, text in db.execute("SELECT id, text FROM articles").fetchall():
+        db.execute("UPDATE articles SET content_hash = ? WHERE id = ?",
+                   [content_hash(text or ""), article_id])
+        db.conn.executemany("INSERT OR IGNORE INTO near_duplicate_keys VALUES (?, ?)",
+                       [(key, article_id) for key in near_duplicate_keys(text or "")])
+
+
+def _v3_run_host(db: sqlite_utils.Database) -> None:
+    """runs.host: with runs.pid, tells whether a `running` run's process is still alive."""
+    db["runs"].add_column("host", str)
+
+
+def _v4_daemon(db: sqlite_utils.Database) -> None:
+    """What `newsmill daemon` records so `newsmill status` can report it."""
+    db["daemon"].create(  # one row per daemon start; the latest one is the current daemon
+        {"id": int, "pid": int, "host": str, "started": str, "heartbeat": str, "stopped": str,
+         "sources_file": str, "max_parallel": int, "heartbeat_seconds": float},
+        pk="id",
+        not_null={"pid", "started", "heartbeat"},
+    )
+    db["daemon_sources"].create(  # the daemon's view of each source's schedule
+        {"source": str, "schedule": str, "next_run": str, "failures": int,
+         "backoff_until": str, "last_note": str, "updated": str},
+        pk="source",
+        not_null={"failures"},
+        defaults={"failures": 0},
+    )
+
+
+def _v5_search_index_only_for_searched_columns(db: sqlite_utils.Database) -> None:
+    """The full-text index is rewritten only when a searched column changes.
+
+    sqlite-utils' enable_fts trigger re-indexes a row on every UPDATE, so marking 2000
+    unchanged articles as seen (last_seen) re-indexed all their text: most of a re-crawl's
+    time. Same trigger name and body, now `AFTER UPDATE OF` the indexed columns.
+    """
+    columns = ", ".join(f'"{c}"' for c in ARTICLES_FTS_COLUMNS)
+    old = ", ".join(f'old."{c}"' for c in ARTICLES_FTS_COLUMNS)
+    new = ", ".join(f'new."{c}"' for c in ARTICLES_FTS_COLUMNS)
+    db.execute('DROP TRIGGER IF EXISTS "articles_au"')
+    db.execute(
+        f'CREATE TRIGGER "articles_au" AFTER UPDATE OF {columns} ON "articles" BEGIN\n'
+        f'  INSERT INTO "articles_fts" ("articles_fts", rowid, {columns}) '
+        f"VALUES('delete', old.rowid, {old});\n"
+        f'  INSERT INTO "articles_fts" (rowid, {columns}) VALUES (new.rowid, {new});\n'
+        "END")
+
+
+def _v6_robots_txt(db: sqlite_utils.Database) -> None:
+    """robots_txt: each site's robots.txt as last read, so that a crawl soon after another
+    need not ask for it again (NEWSMILL_ROBOTSTXT_CACHE)."""
+    db["robots_txt"].create({"url": str, "status": int, "body": bytes, "fetched": str},
+                            pk="url", not_null={"status", "fetched"})
+
+
+def _v7_runs_account_for_every_page(db: sqlite_utils.Database) -> None:
+    """runs.listings and runs.aliases: with them a run's outcome columns add up to its
+    `pages` (each page ends in exactly one), so a page that is lost shows."""
+    db["runs"].add_column("listings", int, not_null_default=0)
+    db["runs"].add_column("aliases", int, not_null_default=0)
+
+
+def _v8_claims_original(db: sqlite_utils.Database) -> None:
+    """articles.claims_original: how strongly the stored page declared itself the original
+    of its text, so that a copy found later is judged against it (NULL: stored before)."""
+    db["articles"].add_column("claims_original", int)
+
+
+def _v9_conditional_listings(db: sqlite_utils.Database) -> None:
+    """listing_state: the validators (ETag, Last-Modified) of each feed, sitemap and start
+    page as last read in full, so the next crawl asks with If-None-Match /
+    If-Modified-Since; robots_txt keeps its validators too."""
+    db["listing_state"].create({"url": str, "source": str, "etag": str, "last_modified": str,
+                                "fetched": str}, pk="url")
+    db["robots_txt"].add_column("etag", str)
+    db["robots_txt"].add_column("last_modified", str)
+
+
+# Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
+MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host, _v4_daemon,
+              _v5_search_index_only_for_searched_columns, _v6_robots_txt,
+              _v7_runs_account_for_every_page, _v8_claims_original, _v9_conditional_listings]
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,157 @@
+"""The store's connection: opening and migrating a file, write transactions, and the
+errors a write can meet (named for people: disk full, locked, read-only...)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from pipelines.schema import MIGRATIONS, SCHEMA_VERSION
+
+logger = logging.getLogger("pipelines.database")
+
+# How long a write waits for another process's write lock, and the size cap (0: none);
+# NEWSMILL_DB_BUSY_TIMEOUT and NEWSMILL_DB_MAX_PAGES in crawler/settings.py set them per run.
+DEFAULT_BUSY_TIMEOUT = 30.0
+DEFAULT_MAX_PAGES = 0
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class StoreError(RuntimeError):
+    """The database cannot be opened or written; the message says what to do."""
+
+
+class StoreWriteError(StoreError):
+    """A write failed (disk full, locked, read-only, I/O error, damaged file).
+
+    `what` says what happened and `advice` what to do, so that callers can put what
+    they know (how much was stored before) in between.
+    """
+
+    def __init__(self, path: Path, kind: str, what: str, advice: str):
+        super().__init__(f"{path}: {what}; {advice}")
+        self.kind, self.what, self.advice = kind, what, advice
+
+
+# SQLite's primary result codes that mean "this file cannot take the write", as
+# (kind, what happened, what to do); extended codes (SQLITE_IOERR_WRITE...) share them.
+_WRITE_FAULTS = {
+    "FULL": ("full", "the disk is full (or NEWSMILL_DB_MAX_PAGES reached)",
+             "free space (or raise NEWSMILL_DB_MAX_PAGES) and run again"),
+    "BUSY": ("locked", "the database is locked: another process kept writing to it for "
+             "longer than NEWSMILL_DB_BUSY_TIMEOUT ({timeout:g} s)",
+             "wait for the other writer (another crawl or the daemon) or stop it, and run again"),
+    "LOCKED": ("locked", "the database is locked by another connection",
+               "wait for the other writer or stop it, and run again"),
+    "READONLY": ("readonly", "the database is read-only",
+                 "make the file, its -wal and -shm files and its directory writable by this "
+                 "user, and run again"),
+    "IOERR": ("io", "a disk I/O error happened while writing",
+              "check the disk (dmesg, df) and run again"),
+    "CORRUPT": ("corrupt", "the database file is damaged",
+                "move it aside and restore a backup (or recover it with sqlite3 .recover)"),
+    "NOTADB": ("corrupt", "the file is not a SQLite database",
+               "pass another --db, or move this file aside"),
+    "CANTOPEN": ("cantopen", "the database file cannot be opened for writing",
+                 "check that its directory exists and is writable, and run again"),
+}
+
+
+class StoreConnection:
+    """One SQLite file: opened, migrated, written in transactions that name their faults."""
+
+    def __init__(self, path: str | Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+                 max_pages: int = DEFAULT_MAX_PAGES, near_duplicate_threshold: float = 0.8):
+        """Open (creating and migrating if need be) the store at `path`.
+
+        `busy_timeout`: seconds a write waits for another process's lock before failing;
+        `max_pages`: cap on the file's size in pages (PRAGMA max_page_count; 0: no cap).
+        """
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self.near_duplicate_threshold = near_duplicate_threshold
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=busy_timeout)
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            if max_pages:
+                self.db.execute(f"PRAGMA max_page_count = {int(max_pages)}")
+            if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self.db.enable_wal()
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot open the database: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot create the database: {exc}") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> None:
+        """Bring the file up to SCHEMA_VERSION, one migration per transaction."""
+        while (current := self.version) < SCHEMA_VERSION:
+            with self.write():
+                if self.version != current:  # another process migrated meanwhile
+                    continue
+                MIGRATIONS[current](self.db)
+                self.db.execute(f"PRAGMA user_version = {current + 1}")
+        if self.version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has schema version {self.version}, newer than this "
+                             f"newsmill understands ({SCHEMA_VERSION}); upgrade newsmill")
+
+    @contextlib.contextmanager
+    def write(self):
+        """One write transaction, taking the write lock up front.
+
+        sqlite-utils' atomic() begins a deferred transaction; when two processes (the
+        daemon and a one-off crawl) read then write, a deferred one can fail with
+        "database is locked" instead of waiting. BEGIN IMMEDIATE waits its turn.
+        """
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                if self.db.conn.in_transaction:
+                    self.db.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.db.conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            fault = self._write_fault(exc)
+            if fault is None:
+                raise
+            raise fault from exc
+
+    def _write_fault(self, exc: sqlite3.DatabaseError) -> StoreWriteError | None:
+        """A StoreWriteError for errors of the file, not of the SQL; None for the others."""
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        primary = name.removeprefix("SQLITE_").split("_")[0]
+        if primary not in _WRITE_FAULTS:
+            return None
+        kind, what, advice = _WRITE_FAULTS[primary]
+        return StoreWriteError(self.path, kind, what.format(timeout=self.busy_timeout), advice)
+
+    def check_writable(self) -> None:
+        """Raise StoreWriteError now if a write would fail (read-only, locked).
+
+        BEGIN IMMEDIATE alone succeeds on a read-only file; rewriting the schema version
+        with its own value is a real write that changes nothing.
+        """
+        with self.write():
+            self.db.execute(f"PRAGMA user_version = {self.version}")
