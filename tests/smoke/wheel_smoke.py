@@ -102,6 +102,7 @@ def main() -> None:
     parser.add_argument("--constraints", default=str(ROOT / "constraints.txt"))
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
+    constraints = Path(args.constraints).resolve()  # pip runs from the temporary directory
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="newsmill-smoke-"))
     venv = work / "venv"
@@ -123,8 +124,8 @@ def main() -> None:
     if noise:
         sys.exit("smoke: FAILED: building the wheel warns of deprecations:\n" + "\n".join(noise))
     wheel = next((work / "dist").glob("newsmill-*.whl"))
-    step(f"installing {wheel.name} with {args.constraints}")
-    run([bin_ / "python", "-m", "pip", "install", "--quiet", "-c", args.constraints, wheel], cwd=work)
+    step(f"installing {wheel.name} with {constraints}")
+    run([bin_ / "python", "-m", "pip", "install", "--quiet", "-c", constraints, wheel], cwd=work)
 
     home = work / "user"
     home.mkdir()
