@@ -150,10 +150,15 @@ def print_summary(db_path: str, run_ids: dict[str, int]) -> int:
     store = ArticleStore(db_path)
     rows = [store.db["runs"].get(run_id) for run_id in run_ids.values()]
     store.close()
-    table = Table(title=f"newsmill crawl into {db_path}", title_justify="left")
+    from rich import box
+
+    # A rule under the header, a space between columns: twelve columns in 100 characters.
+    table = Table(title=f"newsmill crawl into {db_path}", title_justify="left",
+                  box=box.SIMPLE_HEAD, show_edge=False, padding=0)
     for column in ("source", "status", "pages", "new", "updated", "unchanged", "duplicate",
                    "aliases", "not articles", "listings", "errors", "time"):
-        table.add_column(column, justify="left" if column in ("source", "status") else "right")
+        table.add_column(column, justify="left" if column in ("source", "status") else "right",
+                         no_wrap=True)
     for row in rows:
         cells = (row["source"], row["status"], row["pages"], row["articles_new"],
                  row["articles_updated"], row["articles_unchanged"], row["articles_duplicate"],

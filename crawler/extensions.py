@@ -80,4 +80,6 @@ class CrawlProgress:
             self.loop.stop()
         if self.bar is not None:
             self.bar.stop()
-        logger.info("finished (%s): %s", reason, self.describe())
+        # On a terminal the summary table follows at once and says it all.
+        logger.log(logging.DEBUG if self.bar is not None else logging.INFO, "finished (%s): %s",
+                   reason, self.describe())

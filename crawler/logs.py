@@ -42,6 +42,22 @@ class CrawlLogFilter(logging.Filter):
         return True
 
 
+class CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time: while the progress bar shows, rich
+    redirects it so that a line prints above the bar instead of through it."""
+
+    def __init__(self):
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def install_crawl_log_handler(settings) -> logging.Handler:
     """The root handler for a crawl run by `newsmill crawl`, built from Scrapy's LOG_* settings.
 
@@ -55,7 +71,7 @@ def install_crawl_log_handler(settings) -> logging.Handler:
             settings.get("LOG_FILE"), mode="a" if settings.getbool("LOG_FILE_APPEND") else "w",
             encoding=settings.get("LOG_ENCODING"))
     elif settings.getbool("LOG_ENABLED"):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = CurrentStderrHandler()
     else:
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter(settings.get("LOG_FORMAT"), settings.get("LOG_DATEFORMAT")))

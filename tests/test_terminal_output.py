@@ -61,3 +61,46 @@ def test_tracebacks_and_the_start_up_listing_are_there_at_debug(site, newsmill):
     assert "Overridden settings" in result.stderr
     info = newsmill.crawl(*RETRIES, "--log-level", "INFO", url)
     assert "Overridden settings" in info.stderr and "Traceback" not in info.stderr
+
+
+def run_on_a_terminal(newsmill, *args: str, columns: int = 100) -> str:
+    """`newsmill` with a pseudo-terminal as stdout and stderr, as in a shell: what it shows."""
+    import os
+    import pty
+    import re
+    import subprocess
+
+    from tests.conftest import newsmill_command, user_env
+
+    leader, follower = pty.openpty()
+    env = {**user_env(), "COLUMNS": str(columns), "TERM": "xterm"}
+    process = subprocess.Popen(newsmill_command(*args), cwd=newsmill.tmp, env=env,
+                               stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=120)
+    os.close(leader)
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode("utf-8", "replace"))
+
+
+def test_on_a_terminal_a_failed_url_prints_above_the_bar_and_the_table_fits(site, newsmill):
+    urls = unreachable_urls(site)
+    shown = run_on_a_terminal(newsmill, "crawl", "-s", "DOWNLOAD_DELAY=0", "-s", "RETRY_TIMES=0",
+                              "-s", "DOWNLOAD_TIMEOUT=2", *urls, "--db", str(newsmill.db_path))
+    assert "Traceback" not in shown and "Overridden settings" not in shown
+    joined = " ".join(shown.split())  # a log line wider than the terminal is wrapped
+    assert joined.count("failed [") == len(urls), shown
+    for url, kind in urls.items():
+        assert joined.count(f"[{kind}] {url}:") == 1, (url, shown)
+    header = next(line for line in shown.splitlines() if line.startswith("source"))
+    assert header.split() == ["source", "status", "pages", "new", "updated", "unchanged",
+                              "duplicate", "aliases", "not", "articles", "listings", "errors",
+                              "time"]  # every column whole in 100 characters
