@@ -1,0 +1,192 @@
+"""The newsmill extraction engine: trafilatura's text, then less of what is not the article.
+
+Where plain trafilatura (its defaults) loses on the shared corpus (benchmarks/README.md,
+"Extraction quality"): readers' comments it keeps (on by default), the headline and the
+template around the body it keeps in its balanced mode, and lines whose shape gives them
+away as the site's, not the article's: "Related:"/"Read more:" lines and the link list
+under them, newsletter and follow-us lines, credits, comment counters.
+
+So: trafilatura in its precision mode without comments; its balanced mode where precision
+found (nearly) nothing; then the headline lines and boilerplate lines are dropped. No rule
+names a site, a URL or a page; each is a shape of line that news and blog templates share.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Below this many characters, precision mode is taken to have missed the article and the
+# balanced mode's text is used (if longer). trafilatura's own floor for a main-text
+# extraction (its MIN_EXTRACTED_SIZE) is 250; the value is chosen by cross-validation
+# (benchmarks/README.md).
+FALLBACK_CHARS = 500
+
+# A boilerplate line is short: a paragraph that merely mentions a newsletter is not one.
+MAX_BOILERPLATE_WORDS = 40
+
+# Lines that introduce links to other articles ("Related: ...", "Read more: ..."), alone or
+# followed by the linked headline on the same line.
+_LINK_LEAD = re.compile(
+    r"^\[?\s*(related( posts?| stories| articles| content| coverage)?|read more|read also|"
+    r"see more|see also|more|also read|recommended|you may also like|you might also like|"
+    r"don'?t miss|more from [^:]{1,40}|further reading|more on this( story)?)\s*(:|\.\.\.|…|$)",
+    re.IGNORECASE)
+# The short items of a link list (trafilatura writes list items with "- ").
+_LIST_ITEM = re.compile(r"^-\s")
+# Calls to subscribe, follow, share, sign up: the site speaking, not the article.
+_PROMO = re.compile(
+    r"\b(subscribe|subscribing|subscription|sign up|newsletters?|follow (us|him|her|them|me)\b|"
+    r"follow @|delivered to your inbox|in your inbox|click here|download (the|our) app|"
+    r"all rights reserved|copyright ©|©\s*\d{4}|share this (article|story)|"
+    r"this copy is for your personal)",
+    re.IGNORECASE)
+# Credits that agencies and papers append: "(Reporting by ...)", "Editing by ...",
+# "Contributing: ...", "... contributed to this report", "SOURCE: ...".
+_CREDIT = re.compile(
+    r"^\(?\s*((additional )?reporting by|writing by|editing by|edited by|compiled by|"
+    r"contributing:|source:|sources:)|contributed (to )?(this )?report(ing)?\.?\)?$|"
+    r"\bwriters? .{0,200} contributed\b",
+    re.IGNORECASE)
+# A separator rule ("___", "***") or a comment counter ("Comments", "3 comments").
+_SEPARATOR = re.compile(r"^\W{3,}$|^\d*\s*comments?$|^leave a (reply|comment)$", re.IGNORECASE)
+
+_WORD = re.compile(r"\w+")
+
+
+def newsmill_text(tree, url: str, options: dict, titles: list[str]) -> str | None:
+    """The article's body text from a parsed page, or None when there is none.
+
+    `titles` are the headlines the page declares (og:title, <title>, <h1>): text lines
+    equal to one of them at the top of the body are the headline, stored apart.
+    """
+    text = _trafilatura_text(tree, url, options, precision=True)
+    if len(text) < FALLBACK_CHARS:
+        balanced = _trafilatura_text(tree, url, options, precision=False)
+        if len(balanced) > len(text):
+            text = balanced
+    if not text:
+        return None
+    return clean_text(text, titles)
+
+
+def _trafilatura_text(tree, url: str, options: dict, precision: bool) -> str:
+    from trafilatura import bare_extraction
+
+    document = bare_extraction(
+        tree, url=url, with_metadata=False,
+        favor_precision=precision,
+        include_comments=options.get("include_comments", False),
+        include_tables=options.get("include_tables", True),
+    )
+    if document is None or document.body is None:
+        return ""
+    text = document.text or ""
+    if document.commentsbody is not None and document.comments:
+        text = f"{text}\n{document.comments}".strip()
+    return text
+
+
+# The rules clean_text applies (each can be left out to measure what it gains alone:
+# benchmarks/README.md).
+RULES = frozenset({"title", "links", "promo", "credit", "separator"})
+
+
+def clean_text(text: str, titles: list[str], rules=RULES) -> str:
+    """`text` without its headline lines and boilerplate lines (see the module docstring)."""
+    lines = text.split("\n")
+    titles_seen = {_key(t) for t in titles if t and _key(t)}
+    keep: list[str] = []
+    in_links = False
+    for n, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        words = len(_WORD.findall(stripped))
+        if "title" in rules and not keep and n < 3 and _key(stripped) in titles_seen:
+            continue  # the headline, at the top
+        if in_links and _LIST_ITEM.match(stripped) and words <= 25:
+            continue  # an item of the link list under a "Related:" line
+        in_links = False
+        if "links" in rules and _LINK_LEAD.match(stripped) and words <= 25:
+            in_links = True
+            continue
+        if words <= MAX_BOILERPLATE_WORDS and (
+                ("promo" in rules and _PROMO.search(stripped))
+                or ("credit" in rules and _CREDIT.search(stripped))):
+            continue
+        if "separator" in rules and _SEPARATOR.match(stripped):
+            continue
+        keep.append(line)
+    return "\n".join(keep) if keep else text
+
+
+def _key(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def page_titles(tree, declared: str | None) -> list[str]:
+    """The headlines a page gives: its declared title, <title> and its parts, <h1>s."""
+    titles = [declared] if declared else []
+    for value in tree.xpath("//head/title/text()")[:1]:
+        titles.append(value)
+        titles.extend(re.split(r"\s+[|\-–—:·»]\s+", value))
+    for h1 in tree.xpath("//h1")[:3]:
+        titles.append(h1.text_content())
+    return titles
+
+
+# A chunk of a split body holds prose: at least this many characters in its paragraphs.
+MIN_CHUNK_CHARS = 200
+
+
+def join_split_body(tree):
+    """The tree with an article body split into several containers joined into the first.
+
+    Some templates cut the body into chunks of one kind (the same element and class,
+    cousins under one wrapper) with advertisements between them; trafilatura takes the
+    first container its body expressions find and loses the rest (half of the text on
+    such pages of the corpus). Chunks are joined only when each holds prose and they sit
+    side by side (a common ancestor within three levels): teasers of other articles that
+    share a class are neither. Returns `tree` itself when nothing is to be joined, else a
+    joined copy (the caller's tree is still read for metadata).
+    """
+    from copy import deepcopy
+
+    from trafilatura.xpaths import BODY_XPATH
+
+    matches = BODY_XPATH[0](tree)
+    if len(matches) < 2:
+        return tree
+    first = matches[0]
+    kind = (first.tag, first.get("class"))
+    if not kind[1]:
+        return tree
+    chunks = [first]
+    for match in matches[1:]:
+        if (match.tag, match.get("class")) != kind or any(
+                c in match.iterancestors() or match in c.iterancestors() for c in chunks):
+            continue
+        if not _near(first, match):
+            continue
+        chunks.append(match)
+    if len(chunks) < 2 or not all(_prose_chars(c) >= MIN_CHUNK_CHARS for c in chunks):
+        return tree
+    root = tree.getroottree()
+    paths = [root.getpath(c) for c in chunks]
+    joined = deepcopy(tree)
+    joined_root = joined.getroottree()
+    target, *rest = (joined_root.xpath(p)[0] for p in paths)
+    for chunk in rest:
+        for child in list(chunk):
+            target.append(child)
+        chunk.getparent().remove(chunk)
+    return joined
+
+
+def _near(a, b, levels: int = 3) -> bool:
+    ancestors = list(a.iterancestors())[:levels]
+    return any(x in ancestors for x in list(b.iterancestors())[:levels])
+
+
+def _prose_chars(element) -> int:
+    return sum(len(t) for t in element.xpath(".//p//text()"))
