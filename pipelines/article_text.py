@@ -33,12 +33,15 @@ _LINK_LEAD = re.compile(
     re.IGNORECASE)
 # The short items of a link list (trafilatura writes list items with "- ").
 _LIST_ITEM = re.compile(r"^-\s")
-# Calls to subscribe, follow, share, sign up: the site speaking, not the article.
+# Calls to subscribe, sign up, follow, share: the site speaking, not the article. A call
+# counts where it starts a sentence (an article may well say that readers "signed up" or
+# that investors were "subscribing"); a few marks count anywhere.
 _PROMO = re.compile(
-    r"\b(subscribe|subscribing|subscription|sign up|newsletters?|follow (us|him|her|them|me)\b|"
-    r"follow @|delivered to your inbox|in your inbox|click here|download (the|our) app|"
-    r"all rights reserved|copyright ©|©\s*\d{4}|share this (article|story)|"
-    r"personal,? non-commercial use)",
+    r"(^|[.!?:…]\s+)(subscribe\b|sign up\b|click here\b|download (the|our) app\b|"
+    r"get the (latest|day\W?s)\b|share this (article|story)\b|"
+    r"follow (us|him|her|them|me)\b|follow @|follow [^.]{1,60}\bon (twitter|facebook|instagram|"
+    r"linkedin|youtube)\b|email\b[^.]{0,60}@)"
+    r"|delivered (\w+ )?to your inbox|all rights reserved|©|personal,? non-commercial use",
     re.IGNORECASE)
 # Credits that agencies and papers append: "(Reporting by ...)", "Editing by ...",
 # "Contributing: ...", "... contributed to this report", "SOURCE: ...".

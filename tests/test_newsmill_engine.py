@@ -107,11 +107,13 @@ def test_a_page_whose_lines_all_look_like_boilerplate_keeps_trafilaturas_text():
     assert clean_text("\n".join(lines), []) == "\n".join(lines)
 
 
-def test_only_short_lines_are_boilerplate_by_their_shape():
-    long_line = ("Small investors have welcomed the deal, subscribing for so many shares that "
-                 + distinct_words("long", 40) + ".")
-    text = "\n".join([long_line, "Subscribe to our newsletter.", PARAGRAPHS[0]])
-    assert clean_text(text, []) == "\n".join([long_line, PARAGRAPHS[0]])
+def test_a_call_to_subscribe_is_boilerplate_a_mention_or_a_long_paragraph_is_not():
+    mention = "Small investors welcomed the deal, subscribing for so many shares they were cut back."
+    long_paragraph = ("The harbour office opened on Monday. Sign up forms for the season pass are "
+                      "there, " + distinct_words("long", 40) + ".")
+    text = "\n".join([mention, "Subscribe to our newsletter.", long_paragraph,
+                      "Get the latest headlines delivered to your inbox.", PARAGRAPHS[0]])
+    assert clean_text(text, []) == "\n".join([mention, long_paragraph, PARAGRAPHS[0]])
 
 
 def test_the_headline_is_dropped_only_at_the_top_of_the_text():
