@@ -162,15 +162,16 @@ def join_split_body(tree):
     kind = (first.tag, first.get("class"))
     if not kind[1]:
         return tree
+    if _prose_chars(first) < MIN_CHUNK_CHARS:
+        return tree
     chunks = [first]
     for match in matches[1:]:
         if (match.tag, match.get("class")) != kind or any(
                 c in match.iterancestors() or match in c.iterancestors() for c in chunks):
-            continue
-        if not _near(first, match):
-            continue
-        chunks.append(match)
-    if len(chunks) < 2 or not all(_prose_chars(c) >= MIN_CHUNK_CHARS for c in chunks):
+            continue  # another kind of container, or one inside a chunk
+        if _near(first, match) and _prose_chars(match) >= MIN_CHUNK_CHARS:
+            chunks.append(match)
+    if len(chunks) < 2:
         return tree
     root = tree.getroottree()
     paths = [root.getpath(c) for c in chunks]
@@ -178,9 +179,13 @@ def join_split_body(tree):
     joined_root = joined.getroottree()
     target, *rest = (joined_root.xpath(p)[0] for p in paths)
     for chunk in rest:
+        if chunk.text and chunk.text.strip():  # its text before its first child
+            lead = target.makeelement("p", {})
+            lead.text = chunk.text
+            target.append(lead)
         for child in list(chunk):
             target.append(child)
-        chunk.getparent().remove(chunk)
+        chunk.drop_tree()  # lxml.html's: the text after the chunk stays where it was
     return joined
 
 
