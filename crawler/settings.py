@@ -69,7 +69,7 @@ EXTRACT_MAX_IMAGE_URL_CHARS = 2048
 # How the body text is extracted: "newsmill" (trafilatura's precision mode, its balanced
 # mode where that finds next to nothing, a body split into chunks joined, headline and
 # boilerplate lines dropped: pipelines/article_text.py) or "trafilatura" (plain
-# trafilatura with the options below, as newsmill did before 0.x: the way back).
+# trafilatura with the options below, the text newsmill stored before: the way back).
 EXTRACT_ENGINE = "newsmill"
 # Options passed to trafilatura's extraction (its defaults otherwise). The newsmill engine
 # picks trafilatura's modes itself and ignores EXTRACT_FAVOR_*.

@@ -74,8 +74,8 @@ class ExtractionPipeline:
             "favor_precision": s.getbool("EXTRACT_FAVOR_PRECISION"),
             "favor_recall": s.getbool("EXTRACT_FAVOR_RECALL"),
             # None: the engine's default (trafilatura keeps comments, newsmill does not)
-            "include_comments": engine == "trafilatura" if comments in (None, "") else
-            s.getbool("EXTRACT_INCLUDE_COMMENTS"),
+            "include_comments": engine == "trafilatura" if comments in (None, "", "None", "none")
+            else s.getbool("EXTRACT_INCLUDE_COMMENTS"),
             "include_tables": s.getbool("EXTRACT_INCLUDE_TABLES", True),
             "min_words": s.getint("EXTRACT_MIN_WORDS", 10),
             **{option: s.getint(setting) for option, setting in FIELD_BOUND_SETTINGS.items()},

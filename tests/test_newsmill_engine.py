@@ -4,6 +4,9 @@ text, as newsmill did before."""
 
 from __future__ import annotations
 
+import pytest
+
+from benchmarks.article_site import CORPUS, load_corpus
 from pipelines.article_text import clean_text
 from pipelines.extract_worker import extract_article
 from tests.sites import distinct_words, rss_feed
@@ -74,6 +77,18 @@ def test_trafilatura_engine_stores_plain_trafilaturas_text_with_comments(site, n
     assert COMMENT in row["text"] and "Sign up for our newsletter" in row["text"]
 
 
+def test_newsmill_engine_keeps_readers_comments_when_asked(site, newsmill):
+    body = "\n".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    site.add("/news/ferry.html", templated_page(body))
+    feed = site.add("/rss.xml", rss_feed(site, [(TITLE, "/news/ferry.html")]), "application/rss+xml")
+
+    result = newsmill.crawl(feed, "-s", "EXTRACT_INCLUDE_COMMENTS=True")
+
+    assert result.returncode == 0, newsmill.explain(result)
+    [row] = newsmill.rows("select text from articles")
+    assert row["text"].startswith(PARAGRAPHS[0]) and row["text"].endswith(COMMENT)
+
+
 def test_an_unknown_engine_fails_the_crawl_with_its_name(site, newsmill):
     url = site.add("/news/ferry.html", templated_page("".join(f"<p>{p}</p>" for p in PARAGRAPHS)))
 
@@ -119,3 +134,17 @@ def test_a_call_to_subscribe_is_boilerplate_a_mention_or_a_long_paragraph_is_not
 def test_the_headline_is_dropped_only_at_the_top_of_the_text():
     text = "\n".join([TITLE, PARAGRAPHS[0], TITLE, PARAGRAPHS[1]])
     assert clean_text(text, [TITLE]) == "\n".join([PARAGRAPHS[0], TITLE, PARAGRAPHS[1]])
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason=f"shared corpus not found at {CORPUS}")
+def test_body_containers_are_what_trafilaturas_body_expression_finds_on_every_corpus_page():
+    from trafilatura.utils import load_html
+    from trafilatura.xpaths import BODY_XPATH
+
+    from pipelines.article_text import _body_containers
+
+    for n, page in enumerate(load_corpus()):
+        tree = load_html(page)
+        theirs, ours = BODY_XPATH[0](tree), _body_containers(tree)
+        # The same first container, and every one it finds (ours adds same-kind siblings).
+        assert ours[:1] == theirs[:1] and set(theirs) <= set(ours), f"corpus page {n}"
