@@ -47,13 +47,15 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     found = trafilatura_metadata(tree, url, page)
     min_words = options.get("min_words", 10)
     plain = options.get("engine", "newsmill") == "trafilatura"
-    text = None
+    text = words = None
     if not plain:
         text = newsmill_text(join_split_body(tree), url, options,
                              page_titles(tree, page.get("title") or found.title))
+        text = normalize_unicode(text) if text else None
+        words = word_count(text) if text else 0  # Chinese, Japanese, Thai by characters
         # Never less than plain trafilatura: where the newsmill engine finds no article
         # (nothing, or too few words once cleaned), trafilatura's own text is taken.
-        if text is not None and word_count(normalize_unicode(text)) < min_words:
+        if words < min_words:
             text = None
     if text is None:
         document = bare_extraction(
@@ -73,8 +75,8 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
         text = document.text
         if document.commentsbody is not None:
             text = f"{text}\n{document.comments}".strip()
-    text = normalize_unicode(text)
-    words = word_count(text)  # Chinese, Japanese, Thai counted by characters
+        text = normalize_unicode(text)
+        words = word_count(text)  # Chinese, Japanese, Thai counted by characters
     if words < min_words:
         return {"not_article": f"only {words} words of main text"}
 
