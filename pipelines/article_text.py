@@ -81,8 +81,9 @@ _WORD = re.compile(r"\w+")
 def newsmill_text(tree, url: str, options: dict, titles: list[str]) -> str | None:
     """The article's body text from a parsed page, or None when there is none.
 
-    `titles` are the headlines the page declares (og:title, <title>, <h1>): text lines
-    equal to one of them at the top of the body are the headline, stored apart.
+    `titles` are the headlines the page declares (og:title, <title>, <h1>, and the title
+    its feed or sitemap gave): text lines equal to one of them at the top of the body are
+    the headline, stored apart.
     """
     text = clean_text(_trafilatura_text(tree, url, options, precision=True), titles)
     if len(text) < FALLBACK_CHARS:

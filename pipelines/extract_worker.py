@@ -49,8 +49,8 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     plain = options.get("engine", "newsmill") == "trafilatura"
     text = words = None
     if not plain:
-        text = newsmill_text(join_split_body(tree), url, options,
-                             page_titles(tree, page.get("title") or found.title))
+        titles = page_titles(tree, page.get("title") or found.title) + [hints.get("title")]
+        text = newsmill_text(join_split_body(tree), url, options, titles)
         text = normalize_unicode(text) if text else None
         words = word_count(text) if text else 0  # Chinese, Japanese, Thai by characters
         # Never less than plain trafilatura: where the newsmill engine finds no article

@@ -148,3 +148,20 @@ def test_body_containers_are_what_trafilaturas_body_expression_finds_on_every_co
         theirs, ours = BODY_XPATH[0](tree), _body_containers(tree)
         # The same first container, and every one it finds (ours adds same-kind siblings).
         assert ours[:1] == theirs[:1] and set(theirs) <= set(ours), f"corpus page {n}"
+
+
+def test_the_headline_its_feed_gives_is_not_kept_at_the_top_of_the_text(site, newsmill):
+    # The page's own title tags do not carry the headline; the feed's item does.
+    body = "\n".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>The Example Gazette</title></head><body>
+<article><div class="article-body"><p class="headline"><b>{TITLE}</b></p>
+{body}</div></article></body></html>"""
+    site.add("/news/ferry.html", page)
+    feed = site.add("/rss.xml", rss_feed(site, [(TITLE, "/news/ferry.html")]), "application/rss+xml")
+
+    result = newsmill.crawl(feed)
+
+    assert result.returncode == 0, newsmill.explain(result)
+    [row] = newsmill.rows("select text from articles")
+    assert row["text"] == "\n".join(PARAGRAPHS)
