@@ -119,7 +119,9 @@ def crawl(urls, sources_file, names, db_path, max_articles, kind, overrides, log
     from pipelines.database import StoreError
 
     settings = parse_settings(overrides)
-    check_store(db_path, crawl_settings(sources, db_path, settings, log_level))
+    configured = crawl_settings(sources, db_path, settings, log_level)
+    check_engine(configured)
+    check_store(db_path, configured)
     outcome = crawl_once(sources, db_path, settings, log_level)
     try:
         status = print_summary(db_path, outcome.run_ids)
@@ -134,6 +136,16 @@ def crawl(urls, sources_file, names, db_path, max_articles, kind, overrides, log
     # are left to the operating system instead.
     gc.freeze()
     sys.exit(status)
+
+
+def check_engine(settings) -> None:
+    """A mistyped EXTRACT_ENGINE is a configuration error before the crawl, not a crawl
+    that stores nothing."""
+    from pipelines.extract_worker import ENGINES
+
+    engine = settings.get("EXTRACT_ENGINE") or "newsmill"
+    if engine not in ENGINES:
+        fail_config(f"EXTRACT_ENGINE must be one of {', '.join(ENGINES)}, not {engine!r}")
 
 
 def print_summary(db_path: str, run_ids: dict[str, int]) -> int:

@@ -66,10 +66,18 @@ EXTRACT_MAX_TAG_CHARS = 200
 EXTRACT_MAX_TAGS = 100
 # A lead image URL longer than this is dropped (a shortened URL names nothing).
 EXTRACT_MAX_IMAGE_URL_CHARS = 2048
-# Options passed to trafilatura's extraction (its defaults otherwise).
+# How the body text is extracted: "newsmill" (trafilatura's precision mode, its balanced
+# mode where that finds next to nothing, a body split into chunks joined, headline and
+# boilerplate lines dropped: pipelines/article_text.py) or "trafilatura" (plain
+# trafilatura with the options below, the text newsmill stored before: the way back).
+EXTRACT_ENGINE = "newsmill"
+# Options passed to trafilatura's extraction (its defaults otherwise). The newsmill engine
+# picks trafilatura's modes itself and ignores EXTRACT_FAVOR_*.
 EXTRACT_FAVOR_PRECISION = False
 EXTRACT_FAVOR_RECALL = False
-EXTRACT_INCLUDE_COMMENTS = True
+# Readers' comments appended to the body. None: the engine's default, which is True for
+# the trafilatura engine (trafilatura's own) and False for the newsmill engine.
+EXTRACT_INCLUDE_COMMENTS = None
 EXTRACT_INCLUDE_TABLES = True
 
 # Never connect to loopback, private, link-local or reserved addresses unless a source's own

@@ -17,11 +17,15 @@ from datetime import UTC, datetime
 import charset_normalizer
 from w3lib.encoding import html_to_unicode
 
+from pipelines.article_text import join_split_body, newsmill_text, page_titles
 from pipelines.field_bounds import bound_fields
 from pipelines.fingerprints import fingerprints, word_count
 from pipelines.page_metadata import looks_like_article_url, read_page_metadata
 
 logger = logging.getLogger(__name__)
+
+# EXTRACT_ENGINE's values: newsmill's text (pipelines.article_text) or plain trafilatura's.
+ENGINES = ("newsmill", "trafilatura")
 
 
 def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
@@ -47,25 +51,39 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     found = trafilatura_metadata(tree, url, page)
     # Before extraction, which prunes the tree it is given.
     readerable = declared or is_probably_readerable(tree)
-    document = bare_extraction(
-        tree,
-        url=url,
-        with_metadata=False,  # found above, for the fields the page does not declare
-        favor_precision=options.get("favor_precision", False),
-        favor_recall=options.get("favor_recall", False),
-        include_comments=options.get("include_comments", True),
-        include_tables=options.get("include_tables", True),
-    )
-    if document is None or document.body is None:
-        return {"not_article": "no main text found"}
-    # The same text trafilatura.extract() returns with the same options: bare_extraction has
-    # serialised body and comments already (xmltotxt, without formatting), as extract() does.
-    text = document.text
-    if document.commentsbody is not None:
-        text = f"{text}\n{document.comments}".strip()
-    text = normalize_unicode(text)
-    words = word_count(text)  # Chinese, Japanese, Thai counted by characters
-    if words < options.get("min_words", 10):
+    min_words = options.get("min_words", 10)
+    plain = options.get("engine", "newsmill") == "trafilatura"
+    text = words = None
+    if not plain:
+        titles = page_titles(tree, page.get("title") or found.title) + [hints.get("title")]
+        text = newsmill_text(join_split_body(tree), url, options, titles)
+        text = normalize_unicode(text) if text else None
+        words = word_count(text) if text else 0  # Chinese, Japanese, Thai by characters
+        # Never less than plain trafilatura: where the newsmill engine finds no article
+        # (nothing, or too few words once cleaned), trafilatura's own text is taken.
+        if words < min_words:
+            text = None
+    if text is None:
+        document = bare_extraction(
+            tree,
+            url=url,
+            with_metadata=False,  # found above, for the fields the page does not declare
+            favor_precision=plain and options.get("favor_precision", False),
+            favor_recall=plain and options.get("favor_recall", False),
+            include_comments=options.get("include_comments", plain),
+            include_tables=options.get("include_tables", True),
+        )
+        if document is None or document.body is None:
+            return {"not_article": "no main text found"}
+        # The same text trafilatura.extract() returns with the same options: bare_extraction
+        # has serialised body and comments already (xmltotxt, without formatting), as
+        # extract() does.
+        text = document.text
+        if document.commentsbody is not None:
+            text = f"{text}\n{document.comments}".strip()
+        text = normalize_unicode(text)
+        words = word_count(text)  # Chinese, Japanese, Thai counted by characters
+    if words < min_words:
         return {"not_article": f"only {words} words of main text"}
     if not declared and (reason := undeclared_verdict(
             readerable, page.get("published") or found.date, url, page.get("canonical"),

@@ -17,7 +17,7 @@ from scrapy.exceptions import DropItem
 from crawler.items import Article, FetchError, Page
 from crawler.urls import same_site
 from pipelines.extract_pool import ExtractionPool, WorkerDied
-from pipelines.extract_worker import extract_article
+from pipelines.extract_worker import ENGINES, extract_article
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +65,17 @@ class ExtractionPipeline:
     def from_crawler(cls, crawler):
         s = crawler.settings
         workers = s.getint("EXTRACT_WORKERS") or os.cpu_count() or 1
+        engine = s.get("EXTRACT_ENGINE") or "newsmill"
+        if engine not in ENGINES:  # a typo must not quietly change what is stored
+            raise ValueError(f"EXTRACT_ENGINE must be one of {', '.join(ENGINES)}, not {engine!r}")
+        comments = s.get("EXTRACT_INCLUDE_COMMENTS")
         options = {
+            "engine": engine,
             "favor_precision": s.getbool("EXTRACT_FAVOR_PRECISION"),
             "favor_recall": s.getbool("EXTRACT_FAVOR_RECALL"),
-            "include_comments": s.getbool("EXTRACT_INCLUDE_COMMENTS", True),
+            # None: the engine's default (trafilatura keeps comments, newsmill does not)
+            "include_comments": engine == "trafilatura" if comments in (None, "", "None", "none")
+            else s.getbool("EXTRACT_INCLUDE_COMMENTS"),
             "include_tables": s.getbool("EXTRACT_INCLUDE_TABLES", True),
             "min_words": s.getint("EXTRACT_MIN_WORDS", 10),
             **{option: s.getint(setting) for option, setting in FIELD_BOUND_SETTINGS.items()},

@@ -1,0 +1,267 @@
+"""The newsmill extraction engine: trafilatura's text, then less of what is not the article.
+
+Where plain trafilatura (its defaults) loses on the shared corpus (benchmarks/README.md,
+"Extraction quality"): readers' comments it keeps (on by default), the headline and the
+template around the body it keeps in its balanced mode, and lines whose shape gives them
+away as the site's, not the article's: "Related:"/"Read more:" lines and the link list
+under them, newsletter and follow-us lines, credits, comment counters.
+
+So: trafilatura in its precision mode without comments; its balanced mode where precision
+found (nearly) nothing; then the headline lines and boilerplate lines are dropped. No rule
+names a site, a URL or a page; each is a shape of line that news and blog templates share.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+# Below this many characters once cleaned, precision mode is taken to have missed the
+# article and the balanced mode's text is used (if longer): trafilatura's own floor for a
+# main text (MIN_EXTRACTED_SIZE in its settings.cfg, under which its balanced mode tries
+# its baseline), not a value fitted to the corpus (benchmarks/README.md).
+FALLBACK_CHARS = 250
+
+# A boilerplate line is short: a paragraph that merely mentions a newsletter is not one.
+MAX_BOILERPLATE_WORDS = 40
+
+# Lines that introduce links to other articles ("Related: ...", "Read more: ..."), alone or
+# followed by the linked headline on the same line.
+_LINK_LEAD = re.compile(
+    r"^\[?\s*(related( posts?| stories| articles| content| coverage)?|read more|read also|"
+    r"see more|see also|more|also read|recommended|you may also like|you might also like|"
+    r"don'?t miss|more from [^:]{1,40}|further reading|more on this( story)?)\s*(:|\.\.\.|…|$)",
+    re.IGNORECASE)
+# The short items of a link list (trafilatura writes list items with "- ").
+_LIST_ITEM = re.compile(r"^-\s")
+# Calls to subscribe, sign up, follow, share: the site speaking, not the article. A call
+# counts where it starts a sentence (an article may well say that readers "signed up" or
+# that investors were "subscribing"); a few marks count anywhere.
+_CALL = re.compile(
+    r"(subscribe\b|sign up\b|click here\b|download (the|our) app\b|"
+    r"get the (latest|day\W?s)\b|share this (article|story)\b|"
+    r"follow (us|him|her|them|me)\b|follow @|follow [^.]{1,60}\bon (twitter|facebook|instagram|"
+    r"linkedin|youtube)\b|email\b[^.]{0,60}@)",
+    re.IGNORECASE)
+_SENTENCE_START = re.compile(r"[.!?:…]\s+")
+_MARKS = ("all rights reserved", "©", "non-commercial use")
+_INBOX = re.compile(r"delivered (\w+ )?to your inbox", re.IGNORECASE)
+# Credits that agencies and papers append: "(Reporting by ...)", "Editing by ...",
+# "Contributing: ...", "... contributed to this report", "SOURCE: ...".
+_CREDIT_START = re.compile(
+    r"\(?\s*((additional )?reporting by|writing by|editing by|edited by|compiled by|"
+    r"contributing:|source:|sources:)", re.IGNORECASE)
+_CONTRIBUTED = re.compile(
+    r"contributed (to )?(this )?report(ing)?\.?\)?$|\bwriters? .{0,200} contributed\b",
+    re.IGNORECASE)
+
+
+def _promo(line: str) -> bool:
+    """A call to subscribe, follow... starting one of the line's sentences, or a mark."""
+    lower = line.casefold()
+    if any(mark in lower for mark in _MARKS) or ("inbox" in lower and _INBOX.search(line)):
+        return True
+    # (Written as a match at each sentence start: one pattern searched with the start
+    # in front tried every branch at every character, 0.2 ms of a page.)
+    return bool(_CALL.match(line)) or any(
+        _CALL.match(line, m.end()) for m in _SENTENCE_START.finditer(line))
+
+
+def _credit(line: str) -> bool:
+    return bool(_CREDIT_START.match(line)) or ("contribut" in line.casefold()
+                                               and bool(_CONTRIBUTED.search(line)))
+
+
+# A separator rule ("___", "***") or a comment counter ("Comments", "3 comments").
+_SEPARATOR = re.compile(r"^\W{3,}$|^\d*\s*comments?$|^leave a (reply|comment)$", re.IGNORECASE)
+
+_WORD = re.compile(r"\w+")
+
+
+def newsmill_text(tree, url: str, options: dict, titles: list[str]) -> str | None:
+    """The article's body text from a parsed page, or None when there is none.
+
+    `titles` are the headlines the page declares (og:title, <title>, <h1>, and the title
+    its feed or sitemap gave): text lines equal to one of them at the top of the body are
+    the headline, stored apart.
+    """
+    text = clean_text(_trafilatura_text(tree, url, options, precision=True), titles)
+    if len(text) < FALLBACK_CHARS:
+        balanced = clean_text(_trafilatura_text(tree, url, options, precision=False), titles)
+        if len(balanced) > len(text):
+            text = balanced
+    return text or None
+
+
+def _trafilatura_text(tree, url: str, options: dict, precision: bool) -> str:
+    from trafilatura import bare_extraction
+
+    document = bare_extraction(
+        tree, url=url, with_metadata=False,
+        favor_precision=precision,
+        include_comments=options.get("include_comments", False),
+        include_tables=options.get("include_tables", True),
+    )
+    if document is None or document.body is None:
+        return ""
+    text = document.text or ""
+    if document.commentsbody is not None and document.comments:
+        text = f"{text}\n{document.comments}".strip()
+    return text
+
+
+# The rules clean_text applies (each can be left out to measure what it gains alone:
+# benchmarks/README.md).
+RULES = frozenset({"title", "links", "promo", "credit", "separator"})
+
+
+def clean_text(text: str, titles: list[str], rules=RULES) -> str:
+    """`text` without its headline lines and boilerplate lines (see the module docstring)."""
+    lines = text.split("\n")
+    titles_seen = {_key(t) for t in titles if t and _key(t)}
+    keep: list[str] = []
+    in_links = False
+    for n, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        words = len(_WORD.findall(stripped))
+        if "title" in rules and not keep and n < 3 and _key(stripped) in titles_seen:
+            continue  # the headline, at the top
+        if in_links and _LIST_ITEM.match(stripped) and words <= 25:
+            continue  # an item of the link list under a "Related:" line
+        in_links = False
+        if "links" in rules and _LINK_LEAD.match(stripped) and words <= 25:
+            in_links = True
+            continue
+        if words <= MAX_BOILERPLATE_WORDS and (
+                ("promo" in rules and _promo(stripped))
+                or ("credit" in rules and _credit(stripped))):
+            continue
+        if "separator" in rules and _SEPARATOR.match(stripped):
+            continue
+        keep.append(line)
+    return "\n".join(keep) if keep else text
+
+
+def _key(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def page_titles(tree, declared: str | None) -> list[str]:
+    """The headlines a page gives: its declared title, <title> and its parts, <h1>s."""
+    titles = [declared] if declared else []
+    for value in tree.xpath("//head/title/text()")[:1]:
+        titles.append(value)
+        titles.extend(re.split(r"\s+[|\-–—:·»]\s+", value))
+    for h1 in tree.xpath("//h1")[:3]:
+        titles.append(h1.text_content())
+    return titles
+
+
+# A chunk of a split body holds prose: at least this many characters in its paragraphs.
+MIN_CHUNK_CHARS = 200
+
+
+def join_split_body(tree):
+    """The tree with an article body split into several containers joined into the first.
+
+    Some templates cut the body into chunks of one kind (the same element and class,
+    cousins under one wrapper) with advertisements between them; trafilatura takes the
+    first container its body expressions find and loses the rest (half of the text on
+    such pages of the corpus). Chunks are joined only when each holds prose and they sit
+    side by side (a common ancestor within three levels): teasers of other articles that
+    share a class are neither. Returns `tree` itself when nothing is to be joined, else a
+    joined copy (the caller's tree is still read for metadata).
+    """
+    from copy import deepcopy
+
+    matches = _body_containers(tree)
+    if len(matches) < 2:
+        return tree
+    first = matches[0]
+    kind = (first.tag, first.get("class"))
+    if not kind[1]:
+        return tree
+    chunks = [first]
+    for match in matches[1:]:
+        if (match.tag, match.get("class")) != kind or any(
+                c in match.iterancestors() or match in c.iterancestors() for c in chunks):
+            continue  # another kind of container, or one inside a chunk
+        if _near(first, match) and _prose_chars(match) >= MIN_CHUNK_CHARS:
+            chunks.append(match)
+    if len(chunks) < 2 or _prose_chars(first) < MIN_CHUNK_CHARS:
+        return tree
+    root = tree.getroottree()
+    paths = [root.getpath(c) for c in chunks]
+    joined = deepcopy(tree)
+    joined_root = joined.getroottree()
+    target, *rest = (joined_root.xpath(p)[0] for p in paths)
+    for chunk in rest:
+        if chunk.text and chunk.text.strip():  # its text before its first child
+            lead = target.makeelement("p", {})
+            lead.text = chunk.text
+            target.append(lead)
+        for child in list(chunk):
+            target.append(child)
+        chunk.drop_tree()  # lxml.html's: the text after the chunk stays where it was
+    return joined
+
+
+_CONTAINER_TAGS = ("article", "div", "main", "section")
+
+
+@functools.cache
+def _body_test():
+    """The test of trafilatura's first body expression (xpaths.BODY_XPATH[0]) in Python.
+
+    That expression tests every element of the page with EXSLT regular expressions, which
+    lxml runs as Python callbacks: ~0.9 ms of a benchmark page, 5% of its extraction. Its
+    own conditions (classes, ids, itemprop), read from its text, tested in Python on the
+    ~140 article/div/main/section elements of a page cost ~0.05 ms. None where its text
+    has another shape (another trafilatura version): the expression is then run itself.
+    """
+    from trafilatura.xpaths import BODY_XPATH
+
+    path = BODY_XPATH[0].path
+    equal = re.findall(r"@(class|id|itemprop)\s*=\s*'([^']*)'", path)
+    patterns = re.findall(r"re:test\(@(class|id),\s*'([^']*)'\)", path)
+    if not patterns or "self::section" not in path:
+        return None
+    values: dict[str, set] = {}
+    for name, value in equal:
+        values.setdefault(name, set()).add(value)
+    searches: dict[str, list] = {}
+    for name, pattern in patterns:
+        searches.setdefault(name, []).append(re.compile(pattern).search)
+    names = sorted(set(values) | set(searches))
+
+    def test(element) -> bool:
+        for name in names:
+            value = element.get(name)
+            if value is not None and (value in values.get(name, ()) or any(
+                    search(value) for search in searches.get(name, ()))):
+                return True
+        return False
+
+    return test
+
+
+def _body_containers(tree) -> list:
+    """The article/div/main/section elements trafilatura's first body expression finds
+    (with their same-kind siblings), in document order."""
+    test = _body_test()
+    if test is None:
+        from trafilatura.xpaths import BODY_XPATH
+
+        return BODY_XPATH[0](tree)
+    return [e for e in tree.iter(*_CONTAINER_TAGS) if test(e)]
+
+
+def _near(a, b, levels: int = 3) -> bool:
+    ancestors = list(a.iterancestors())[:levels]
+    return any(x in ancestors for x in list(b.iterancestors())[:levels])
+
+
+def _prose_chars(element) -> int:
+    return sum(len(t) for t in element.xpath(".//p//text()"))

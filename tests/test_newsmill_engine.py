@@ -1,0 +1,167 @@
+"""The newsmill extraction engine (EXTRACT_ENGINE=newsmill, the default) stores the article
+without what a site puts around it; EXTRACT_ENGINE=trafilatura stores plain trafilatura's
+text, as newsmill did before."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.article_site import CORPUS, load_corpus
+from pipelines.article_text import clean_text
+from pipelines.extract_worker import extract_article
+from tests.sites import distinct_words, rss_feed
+
+TITLE = "Harbour ferry returns after engine repairs"
+
+
+def paragraph(n: int) -> str:
+    return (f"The ferry that crosses the harbour carried passengers again on day {n}, "
+            f"{distinct_words(f'ferry/{n}', 14)}, after repairs to its engine took longer "
+            f"than the operator had said.")
+
+
+PARAGRAPHS = [paragraph(n) for n in range(6)]
+COMMENT = "I took this ferry every morning for years and the new engine is far too loud indeed."
+
+
+def templated_page(body: str) -> str:
+    """An article page as news templates make them: headline, related links, newsletter
+    call, credits and readers' comments around the body."""
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>{TITLE} | The Example Gazette</title>
+<meta property="og:title" content="{TITLE}"><meta property="og:type" content="article">
+</head><body>
+<nav><a href="/">Home</a> <a href="/news/">News</a></nav>
+<article><div class="article-body">
+<h1>{TITLE}</h1>
+{body}
+<p>Related: <a href="/news/bridge.html">Bridge closed for a week of works on its deck</a></p>
+<ul><li><a href="/news/a.html">Council approves the new harbour wall budget</a></li>
+<li><a href="/news/b.html">Fishing fleet waits for the storm to pass</a></li></ul>
+<p>Sign up for our newsletter to get the day's top headlines delivered to your inbox.</p>
+<p>(Reporting by Ann Writer; Editing by Bob Editor)</p>
+</div></article>
+<section id="comments" class="comments"><h2>3 comments</h2>
+<ol class="commentlist"><li class="comment"><p>{COMMENT}</p></li></ol></section>
+<footer><p>Copyright The Example Gazette</p></footer>
+</body></html>"""
+
+
+def test_newsmill_engine_stores_the_article_without_headline_links_calls_credits_comments(
+        site, newsmill):
+    body = "\n".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    site.add("/news/ferry.html", templated_page(body))
+    feed = site.add("/rss.xml", rss_feed(site, [(TITLE, "/news/ferry.html")]), "application/rss+xml")
+
+    result = newsmill.crawl(feed)
+
+    assert result.returncode == 0, newsmill.explain(result)
+    [row] = newsmill.rows("select title, text from articles")
+    assert row["title"] == TITLE
+    assert row["text"] == "\n".join(PARAGRAPHS)
+
+
+def test_trafilatura_engine_stores_plain_trafilaturas_text_with_comments(site, newsmill):
+    import trafilatura
+
+    body = "\n".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    page = templated_page(body)
+    url = site.add("/news/ferry.html", page)
+    feed = site.add("/rss.xml", rss_feed(site, [(TITLE, "/news/ferry.html")]), "application/rss+xml")
+
+    result = newsmill.crawl(feed, "-s", "EXTRACT_ENGINE=trafilatura")
+
+    assert result.returncode == 0, newsmill.explain(result)
+    [row] = newsmill.rows("select text from articles")
+    assert row["text"] == trafilatura.extract(page, url=url)
+    assert COMMENT in row["text"] and "Sign up for our newsletter" in row["text"]
+
+
+def test_newsmill_engine_keeps_readers_comments_when_asked(site, newsmill):
+    body = "\n".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    site.add("/news/ferry.html", templated_page(body))
+    feed = site.add("/rss.xml", rss_feed(site, [(TITLE, "/news/ferry.html")]), "application/rss+xml")
+
+    result = newsmill.crawl(feed, "-s", "EXTRACT_INCLUDE_COMMENTS=True")
+
+    assert result.returncode == 0, newsmill.explain(result)
+    [row] = newsmill.rows("select text from articles")
+    assert row["text"].startswith(PARAGRAPHS[0]) and row["text"].endswith(COMMENT)
+
+
+def test_an_unknown_engine_fails_the_crawl_with_its_name(site, newsmill):
+    url = site.add("/news/ferry.html", templated_page("".join(f"<p>{p}</p>" for p in PARAGRAPHS)))
+
+    result = newsmill.crawl(url, "-s", "EXTRACT_ENGINE=newsmil")
+
+    assert result.returncode == 2, newsmill.explain(result)
+    assert "EXTRACT_ENGINE must be one of newsmill, trafilatura, not 'newsmil'" in result.stderr
+
+
+def test_a_body_split_into_chunks_around_advertisements_is_stored_whole():
+    chunks = "\n".join(
+        f'<div class="ad-rail"><div class="advert">Advertisement</div></div>'
+        f'<div class="grid"><div class="article-body chunk">{"".join(f"<p>{p}</p>" for p in pair)}'
+        f'</div></div>' for pair in (PARAGRAPHS[:2], PARAGRAPHS[2:4], PARAGRAPHS[4:]))
+    page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>{TITLE}</title></head><body><article><h1>{TITLE}</h1>
+<div class="chunks">{chunks}</div></article>
+<aside><div class="teasers"><div class="article-body teaser"><p>{distinct_words("teaser", 40)}</p>
+</div></div></aside></body></html>"""
+
+    found = extract_article(page.encode(), "https://example.org/news/ferry.html", {}, {}, "utf-8")
+    plain = extract_article(page.encode(), "https://example.org/news/ferry.html", {},
+                            {"engine": "trafilatura"}, "utf-8")
+
+    assert found["text"] == "\n".join(PARAGRAPHS)
+    assert PARAGRAPHS[4] not in plain["text"]  # trafilatura alone keeps the first chunk
+
+
+def test_a_page_whose_lines_all_look_like_boilerplate_keeps_trafilaturas_text():
+    lines = [f"Follow us on Twitter for the news of day {n} and more." for n in range(4)]
+    assert clean_text("\n".join(lines), []) == "\n".join(lines)
+
+
+def test_a_call_to_subscribe_is_boilerplate_a_mention_or_a_long_paragraph_is_not():
+    mention = "Small investors welcomed the deal, subscribing for so many shares they were cut back."
+    long_paragraph = ("The harbour office opened on Monday. Sign up forms for the season pass are "
+                      "there, " + distinct_words("long", 40) + ".")
+    text = "\n".join([mention, "Subscribe to our newsletter.", long_paragraph,
+                      "Get the latest headlines delivered to your inbox.", PARAGRAPHS[0]])
+    assert clean_text(text, []) == "\n".join([mention, long_paragraph, PARAGRAPHS[0]])
+
+
+def test_the_headline_is_dropped_only_at_the_top_of_the_text():
+    text = "\n".join([TITLE, PARAGRAPHS[0], TITLE, PARAGRAPHS[1]])
+    assert clean_text(text, [TITLE]) == "\n".join([PARAGRAPHS[0], TITLE, PARAGRAPHS[1]])
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason=f"shared corpus not found at {CORPUS}")
+def test_body_containers_are_what_trafilaturas_body_expression_finds_on_every_corpus_page():
+    from trafilatura.utils import load_html
+    from trafilatura.xpaths import BODY_XPATH
+
+    from pipelines.article_text import _body_containers
+
+    for n, page in enumerate(load_corpus()):
+        tree = load_html(page)
+        theirs, ours = BODY_XPATH[0](tree), _body_containers(tree)
+        # The same first container, and every one it finds (ours adds same-kind siblings).
+        assert ours[:1] == theirs[:1] and set(theirs) <= set(ours), f"corpus page {n}"
+
+
+def test_the_headline_its_feed_gives_is_not_kept_at_the_top_of_the_text(site, newsmill):
+    # The page's own title tags do not carry the headline; the feed's item does.
+    body = "\n".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>The Example Gazette</title></head><body>
+<article><div class="article-body"><p class="headline"><b>{TITLE}</b></p>
+{body}</div></article></body></html>"""
+    site.add("/news/ferry.html", page)
+    feed = site.add("/rss.xml", rss_feed(site, [(TITLE, "/news/ferry.html")]), "application/rss+xml")
+
+    result = newsmill.crawl(feed)
+
+    assert result.returncode == 0, newsmill.explain(result)
+    [row] = newsmill.rows("select text from articles")
+    assert row["text"] == "\n".join(PARAGRAPHS)
