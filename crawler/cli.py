@@ -277,6 +277,7 @@ def daemon(sources_file, db_path, max_parallel, grace, overrides, log_file, log_
         ArticleStore(db_path).close()
     except (SourcesError, StoreError) as exc:
         fail_config(str(exc))
+    check_engine(parse_settings(overrides))  # not a daemon whose every crawl would fail
     configure_logging(log_level, log_file)
     try:
         code = Daemon(sources_file, db_path, max_parallel, grace, parse_settings(overrides)).run()

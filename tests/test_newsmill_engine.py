@@ -165,3 +165,12 @@ def test_the_headline_its_feed_gives_is_not_kept_at_the_top_of_the_text(site, ne
     assert result.returncode == 0, newsmill.explain(result)
     [row] = newsmill.rows("select text from articles")
     assert row["text"] == "\n".join(PARAGRAPHS)
+
+
+def test_a_mistyped_engine_stops_the_daemon_before_it_starts(site, newsmill):
+    sources = newsmill.tmp / "sources.toml"
+    sources.write_text(f'[[sources]]\nname = "s"\nurls = ["{site.url("/a.html")}"]\n')
+    result = newsmill.run("daemon", "--sources", str(sources), "--db", str(newsmill.db_path),
+                          "-s", "EXTRACT_ENGINE=trafilaturo", timeout=60)
+    assert result.returncode == 2
+    assert "EXTRACT_ENGINE must be one of newsmill, trafilatura, not 'trafilaturo'" in result.stderr
