@@ -35,6 +35,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.sources import Source, SourcesError, load_sources, parse_duration
+from crawler.worker import CrawlWorker, WorkerCrawl, WorkerOptions
 from pipelines.database import ArticleStore, StoreError, process_is_alive
 
 logger = logging.getLogger("newsmill.daemon")
@@ -68,6 +69,9 @@ class DaemonSettings:
     kill_grace: float
     max_backoff: float
     extract_workers: int
+    workers: int
+    worker_max_crawls: int
+    worker_max_memory: float  # MB
 
     @classmethod
     def from_overrides(cls, overrides: dict) -> DaemonSettings:
@@ -84,6 +88,9 @@ class DaemonSettings:
             kill_grace=get("NEWSMILL_DAEMON_KILL_GRACE"),
             max_backoff=get("NEWSMILL_DAEMON_MAX_BACKOFF"),
             extract_workers=settings.getint("NEWSMILL_DAEMON_EXTRACT_WORKERS"),
+            workers=settings.getint("NEWSMILL_DAEMON_WORKERS"),
+            worker_max_crawls=settings.getint("NEWSMILL_DAEMON_WORKER_MAX_CRAWLS"),
+            worker_max_memory=get("NEWSMILL_DAEMON_WORKER_MAX_MEMORY"),
         )
 
 
@@ -344,7 +351,10 @@ class Daemon:
         self.settings = DaemonSettings.from_overrides(self.overrides)
         self.entries: dict[str, ScheduledSource] = {}
         self.states: dict[str, dict] = {}  # failures, backoff_until, last_note per source
-        self.children: dict[str, CrawlProcess] = {}
+        self.children: dict[str, CrawlProcess | WorkerCrawl] = {}
+        self.workers: list[CrawlWorker] = []  # NEWSMILL_DAEMON_WORKERS > 0: the pool
+        self.worker_count = 0
+        self.crawl_count = 0
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.stop_signals = 0
@@ -409,6 +419,7 @@ class Daemon:
                 self._without_crashing(self._reload, store)
             if time.monotonic() >= next_beat:
                 self._without_crashing(self._heartbeat, store)
+                self._check_workers()
                 next_beat = time.monotonic() + self.settings.heartbeat
             time.sleep(0.2)
 
@@ -436,6 +447,12 @@ class Daemon:
         deadline = time.monotonic() + self.settings.kill_grace + 10
         while self.active_jobs and time.monotonic() < deadline:
             time.sleep(0.1)
+        with self.lock:
+            workers, self.workers = self.workers, []
+        for worker in workers:
+            worker.exit()
+        for worker in workers:
+            worker.reap(self.settings.kill_grace)
         self._without_crashing(self._heartbeat, store)
         self._without_crashing(lambda store: store.daemon_stopped(self.daemon_id), store)
         logger.info("daemon stopped")
@@ -448,7 +465,7 @@ class Daemon:
         except (sqlite3.Error, StoreError) as exc:
             logger.error("cannot write to the database, will retry: %s", exc)
 
-    def _running_children(self) -> list[CrawlProcess]:
+    def _running_children(self) -> list[CrawlProcess | WorkerCrawl]:
         with self.lock:
             return list(self.children.values())
 
@@ -568,6 +585,9 @@ class Daemon:
                 logger.info("%s: start skipped, run %d (pid %d) of this source is still "
                             "running", name, busy[0]["id"], busy[0]["pid"])
                 return
+            if self.settings.workers > 0:
+                self._crawl_in_worker(store, entry)
+                return
             with self.lock:
                 if self.stopping.is_set():
                     return
@@ -584,22 +604,115 @@ class Daemon:
             child.reap()
             with self.lock:
                 self.children.pop(name, None)
-            self._record_outcome(store, entry, child, status)
+            run = store.run_of_process(name, child.pid)
+            if run is None:
+                note = f"the crawl process exited with status {status} before it started"
+            else:
+                note = f"the crawl process ended abruptly (exit status {status})"
+            self._record_outcome(store, entry, run, child.pid, child.elapsed, note)
         finally:
             store.close()
 
-    def _record_outcome(self, store: ArticleStore, entry: ScheduledSource,
-                        child: CrawlProcess, exit_status: int) -> None:
-        """Make sure the run is recorded and closed, judge it, back off if it failed."""
+    # --- crawls in long-lived workers ----------------------------------------------------
+    def crawl_overrides(self, entry: ScheduledSource) -> dict:
+        """The settings of one crawl in a worker; every -s given to the daemon is passed on."""
+        # Scrapy's CloseSpider stops the crawl cleanly at its timeout; the daemon only
+        # steps in from outside if that does not work.
+        return {"CLOSESPIDER_TIMEOUT": int(entry.timeout) or 1, "NEWSMILL_PROGRESS": "off",
+                **self.overrides}
+
+    def _worker_for_crawl(self) -> CrawlWorker:
+        """The least busy worker taking crawls; a new one while fewer than WORKERS run."""
+        open_ = [w for w in self.workers if not w.retiring and not w.dead.is_set()]
+        if len(open_) < self.settings.workers and (not open_ or min(w.running for w in open_)):
+            level = "DEBUG" if logger.isEnabledFor(logging.DEBUG) else "WARNING"
+            options = WorkerOptions({"EXTRACT_WORKERS": self.settings.extract_workers,
+                                     **self.overrides}, level, self.settings.extract_workers)
+            self.worker_count += 1
+            worker = CrawlWorker(self.worker_count, options, self.crawl_context)
+            logger.info("crawl worker %d started (pid %d)", self.worker_count, worker.pid)
+            self.workers.append(worker)
+            return worker
+        return min(open_, key=lambda w: w.running)
+
+    def _crawl_in_worker(self, store: ArticleStore, entry: ScheduledSource) -> None:
         name = entry.source.name
-        run = store.run_of_process(name, child.pid)
+        with self.lock:
+            if self.stopping.is_set():
+                return
+            worker = self._worker_for_crawl()
+            self.crawl_count += 1
+            crawl = worker.crawl(self.crawl_count, name, entry.source.to_dict(), self.db_path,
+                                 self.crawl_overrides(entry))
+            self.children[name] = crawl
+            if self.settings.worker_max_crawls and \
+                    worker.given >= self.settings.worker_max_crawls:
+                self._retire(worker, f"after {worker.given} crawls")
+        logger.info("%s: crawl started (worker pid %d, timeout %.0fs)", name, worker.pid,
+                    entry.timeout)
+        deadline = entry.timeout + self.settings.kill_grace
+        while not crawl.done.wait(0.5):
+            if crawl.elapsed > deadline and crawl.stop_asked is None:
+                logger.warning("%s: crawl still running %.0fs after its timeout; stopping it",
+                               name, self.settings.kill_grace)
+                crawl.stop(self.settings.kill_grace)
+        with self.lock:
+            self.children.pop(name, None)
+        if crawl.error:
+            logger.error("%s: the crawl failed in its worker: %s", name, crawl.error)
+        run_id = crawl.run_ids.get(name)
+        run = store.get_run(run_id) if run_id else None
+        if run is None:  # the worker died before it said which run it started, if any
+            # Its earlier runs of this source have ended: a `running` one is this crawl's.
+            run = store.run_of_process(name, worker.pid)
+            if run is not None and run["status"] != "running":
+                run = None
+        if crawl.lost:
+            note = f"its crawl worker (pid {worker.pid}) ended abruptly " \
+                   f"(exit status {worker.process.exitcode})"
+        else:
+            note = "the crawl did not start" + (f": {crawl.error}" if crawl.error else "")
+        self._record_outcome(store, entry, run, worker.pid, crawl.elapsed, note)
+        if crawl.store_failure:
+            logger.error("%s: %s", name, crawl.store_failure)
+        self._check_workers()
+
+    def _retire(self, worker: CrawlWorker, why: str) -> None:
+        """No new crawls for this worker; it exits once its running crawls have ended."""
+        if not worker.retiring:
+            worker.retiring = True
+            logger.info("crawl worker %d (pid %d) replaced %s", worker.number, worker.pid, why)
+
+    def _check_workers(self) -> None:
+        """Retire workers past their memory ceiling; let retired ones go once idle."""
+        ceiling = self.settings.worker_max_memory * 1024 * 1024
+        with self.lock:
+            for worker in self.workers:
+                if ceiling and not worker.retiring and not worker.dead.is_set():
+                    if (rss := worker.memory()) > ceiling:
+                        self._retire(worker, f"at {rss / 1024 / 1024:.0f} MB of memory")
+            done = [w for w in self.workers
+                    if w.dead.is_set() or (w.retiring and not w.running)]
+            self.workers = [w for w in self.workers if w not in done]
+        for worker in done:
+            worker.exit()
+            threading.Thread(target=worker.reap, args=(self.settings.kill_grace + 10,),
+                             daemon=True).start()
+
+    def _record_outcome(self, store: ArticleStore, entry: ScheduledSource, run: dict | None,
+                        pid: int, elapsed: float, abrupt: str) -> None:
+        """Make sure the run is recorded and closed, judge it, back off if it failed.
+
+        `abrupt` says why, should the run be missing or still `running`.
+        """
+        name = entry.source.name
         if run is None:
-            run = store.get_run(store.record_failed_run(name, child.pid))
-            note = f"the crawl process exited with status {exit_status} before it started"
+            run = store.get_run(store.record_failed_run(name, pid))
+            note = abrupt
         elif run["status"] == "running":  # killed before Scrapy could close the run itself
             store.interrupt_run(run["id"])
             run = store.get_run(run["id"])
-            note = f"the crawl process ended abruptly (exit status {exit_status})"
+            note = abrupt
         else:
             note = None
         stored = run["articles_new"] + run["articles_updated"] + run["articles_unchanged"]
@@ -608,7 +721,7 @@ class Daemon:
         if status == "interrupted" and self.stopping.is_set():
             note = "stopped with the daemon"
             failed = None  # neither a success nor a failure of the source
-        elif status == "interrupted" and child.elapsed >= entry.timeout:
+        elif status == "interrupted" and elapsed >= entry.timeout:
             note = f"stopped at its timeout ({entry.timeout:.0f}s)"
             failed = stored == 0  # a slow source that still delivers is not failing
         elif status == "interrupted":
@@ -621,7 +734,7 @@ class Daemon:
         state["last_note"] = note
         state["backoff_until"] = None
         logger.info("%s: run %d %s in %.1fs: %d pages, %d new, %d updated, %d unchanged, "
-                    "%d errors%s", name, run["id"], status, child.elapsed, run["pages"],
+                    "%d errors%s", name, run["id"], status, elapsed, run["pages"],
                     run["articles_new"], run["articles_updated"], run["articles_unchanged"],
                     run["errors"], f" ({note})" if note else "")
         if failed and not self.stopping.is_set():

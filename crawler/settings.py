@@ -194,3 +194,13 @@ NEWSMILL_DAEMON_MAX_BACKOFF = 21600
 # EXTRACT_WORKERS for each scheduled crawl unless -s EXTRACT_WORKERS is given: every crawl is
 # a fresh process, and one warm worker starts faster and costs less CPU than one per core.
 NEWSMILL_DAEMON_EXTRACT_WORKERS = 1
+# Long-lived crawl worker processes the daemon hands its crawls to; each crawls many sources at
+# once (each its own run), with Scrapy and its extraction workers started once, not per crawl.
+# 0: the old way, a `newsmill crawl` process per crawl (costs ~30x the CPU per unchanged feed).
+# --max-parallel still bounds the crawls running at once, across all workers.
+NEWSMILL_DAEMON_WORKERS = 1
+# A worker is replaced by a fresh one after it was given this many crawls (0: never)...
+NEWSMILL_DAEMON_WORKER_MAX_CRAWLS = 1000
+# ... or once it and its extraction workers use more than this many MB of resident memory
+# (0: no ceiling). It takes no new crawl and exits when its running crawls have ended.
+NEWSMILL_DAEMON_WORKER_MAX_MEMORY = 1024
