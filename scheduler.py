@@ -1,9 +1,11 @@
 """The newsmill daemon: runs each source's crawl on its own schedule, for months, unattended.
 
 APScheduler decides *when*: one job per source, on an interval or cron trigger, never two
-at once, missed starts coalesced, a little jitter. Each crawl runs `newsmill crawl` in a
-process of its own (a fresh Scrapy/Twisted runtime every time, forked from a forkserver that
-has the code imported), so a crash, a hang or a leak in one crawl never reaches the daemon.
+at once, missed starts coalesced, a little jitter. What runs a crawl is a long-lived crawl
+worker process (crawler/worker.py) that crawls many sources at once, each as its own run;
+a crash, a hang or a leak there never reaches the daemon, which stops a crawl alone, or
+kills and replaces a worker. With NEWSMILL_DAEMON_WORKERS = 0, each crawl is a `newsmill
+crawl` process of its own instead (CrawlProcess), forked from the same forkserver.
 The `runs` table is the record of what happened: the daemon reads it to catch up after
 downtime and to judge each crawl, and writes a heartbeat and each source's schedule state
 there for `newsmill status`.
@@ -419,7 +421,7 @@ class Daemon:
                 self._without_crashing(self._reload, store)
             if time.monotonic() >= next_beat:
                 self._without_crashing(self._heartbeat, store)
-                self._check_workers()
+                self._check_workers(memory=True)
                 next_beat = time.monotonic() + self.settings.heartbeat
             time.sleep(0.2)
 
@@ -626,8 +628,10 @@ class Daemon:
         open_ = [w for w in self.workers if not w.retiring and not w.dead.is_set()]
         if len(open_) < self.settings.workers and (not open_ or min(w.running for w in open_)):
             level = "DEBUG" if logger.isEnabledFor(logging.DEBUG) else "WARNING"
+            # -s EXTRACT_WORKERS wins over NEWSMILL_DAEMON_EXTRACT_WORKERS, as for a crawl.
+            extract = int(self.overrides.get("EXTRACT_WORKERS", self.settings.extract_workers))
             options = WorkerOptions({"EXTRACT_WORKERS": self.settings.extract_workers,
-                                     **self.overrides}, level, self.settings.extract_workers)
+                                     **self.overrides}, level, extract or os.cpu_count() or 1)
             self.worker_count += 1
             worker = CrawlWorker(self.worker_count, options, self.crawl_context)
             logger.info("crawl worker %d started (pid %d)", self.worker_count, worker.pid)
@@ -683,9 +687,10 @@ class Daemon:
             worker.retiring = True
             logger.info("crawl worker %d (pid %d) replaced %s", worker.number, worker.pid, why)
 
-    def _check_workers(self) -> None:
-        """Retire workers past their memory ceiling; let retired ones go once idle."""
-        ceiling = self.settings.worker_max_memory * 1024 * 1024
+    def _check_workers(self, memory: bool = False) -> None:
+        """Retire workers past their memory ceiling (with `memory`: once a heartbeat, not
+        after every crawl); let retired and dead ones go once idle."""
+        ceiling = self.settings.worker_max_memory * 1024 * 1024 if memory else 0
         with self.lock:
             for worker in self.workers:
                 if ceiling and not worker.retiring and not worker.dead.is_set():

@@ -191,8 +191,9 @@ NEWSMILL_DAEMON_KILL_GRACE = 10.0
 # A failing source waits its interval times 2, 4, 8, ... failures in a row, up to this many
 # seconds (never less than its own interval).
 NEWSMILL_DAEMON_MAX_BACKOFF = 21600
-# EXTRACT_WORKERS for each scheduled crawl unless -s EXTRACT_WORKERS is given: every crawl is
-# a fresh process, and one warm worker starts faster and costs less CPU than one per core.
+# Extraction workers of each crawl worker, shared by its crawls (with NEWSMILL_DAEMON_WORKERS
+# = 0, EXTRACT_WORKERS of each crawl process unless -s EXTRACT_WORKERS is given): most
+# scheduled crawls find few new pages, and one warm worker costs less than one per core.
 NEWSMILL_DAEMON_EXTRACT_WORKERS = 1
 # Long-lived crawl worker processes the daemon hands its crawls to; each crawls many sources at
 # once (each its own run), with Scrapy and its extraction workers started once, not per crawl.

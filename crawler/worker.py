@@ -221,11 +221,10 @@ class WorkerProcess:
         hosts = own_hosts(settings)
         self.hosts.update(hosts)
         self.crawlers[key], self.names[key] = crawler, name
-
-        def opened() -> None:  # the run ids exist once the storage pipeline has opened
-            self.send(("started", key, dict(crawler.stats.get_value("newsmill/run_ids") or {})))
-
-        crawler.signals.connect(opened, signals.spider_opened, weak=False)
+        crawler.newsmill_key = key
+        # A bound method of this long-lived object, held weakly by pydispatch: a closure
+        # would have to be held strongly, and its registry would keep every crawler for ever.
+        crawler.signals.connect(self._opened, signals.spider_opened)
         token = CURRENT_SOURCE.set(name)
         try:  # the task copies this context: everything the crawl runs knows its source
             task = self.runner.crawl(crawler)
@@ -238,6 +237,12 @@ class WorkerProcess:
         self.cancel_calls[key] = reactor.callLater(
             settings.getfloat("CLOSESPIDER_TIMEOUT") + self.cancel_after,
             self._cancel_downloads, key)
+
+    def _opened(self, spider) -> None:
+        """The run ids exist once the storage pipeline has opened: the daemon learns them."""
+        crawler = spider.crawler
+        self.send(("started", crawler.newsmill_key,
+                   dict(crawler.stats.get_value("newsmill/run_ids") or {})))
 
     def _finished(self, key: int, crawler, hosts: set, task) -> None:
         self.crawlers.pop(key, None)
@@ -253,7 +258,7 @@ class WorkerProcess:
         elif task.exception() is not None:
             exc = task.exception()
             error = f"{type(exc).__name__}: {exc}"
-            logger.error("crawl failed: %s", error)
+            logging.getLogger(__name__).error("crawl failed: %s", error)
         stats = crawler._stats  # None if the crawl failed before it had any
         run_ids = dict(stats.get_value("newsmill/run_ids") or {}) if stats else {}
         failure = stats.get_value("newsmill/store_failure") if stats else None

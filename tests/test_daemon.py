@@ -522,3 +522,16 @@ def test_a_worker_is_replaced_after_its_number_of_crawls(site, newsmill, start_d
     assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4]
     assert "replaced after 2 crawls" in daemon.log
     assert not psutil.pid_exists(pids[0]) or psutil.Process(pids[0]).status() == "zombie"
+
+
+def test_a_worker_past_its_memory_ceiling_is_replaced(site, newsmill, start_daemon):
+    daemon = start_daemon(sources_toml(news={"urls": [news_site(site, "news")], "every": "1s"}),
+                          "-s", "NEWSMILL_DAEMON_WORKERS=1",
+                          "-s", "NEWSMILL_DAEMON_WORKER_MAX_MEMORY=1")  # 1 MB: at once
+
+    runs = daemon.wait_for("runs in two workers", lambda: len(
+        {r["pid"] for r in finished(daemon.runs("news"))}) >= 2 and finished(daemon.runs("news")))
+    assert daemon.stop() == 0
+
+    assert {r["status"] for r in runs} == {"ok"}
+    assert "MB of memory" in daemon.log and "replaced at" in daemon.log
