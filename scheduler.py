@@ -151,6 +151,10 @@ def configure_logging(level: str = "INFO", log_file: str | None = None) -> None:
 
 
 # --- schedules ------------------------------------------------------------------------
+# The heartbeat writes every source's schedule state once in this many beats (see _main_loop).
+SCHEDULES_EVERY = 12
+
+
 def describe_schedule(source: Source) -> str:
     if source.cron:
         return f"cron {source.cron}" + (f" ({source.timezone})" if source.timezone else "")
@@ -414,13 +418,18 @@ class Daemon:
 
     def _main_loop(self, store: ArticleStore) -> None:
         # Signal handlers only set flags; the work happens here, on the main thread.
-        next_beat = 0.0
+        next_beat, beats = 0.0, 0
         while not self.stop_signals:
             if self.reload_requested:
                 self.reload_requested = False
                 self._without_crashing(self._reload, store)
             if time.monotonic() >= next_beat:
-                self._without_crashing(self._heartbeat, store)
+                # Every source's schedule state is written after each of its crawls; all of
+                # them again every SCHEDULES_EVERY beats (skipped starts move next runs too).
+                every = beats % SCHEDULES_EVERY == 0
+                self._without_crashing(
+                    lambda store: self._heartbeat(store, None if every else ()), store)
+                beats += 1
                 self._check_workers(memory=True)
                 next_beat = time.monotonic() + self.settings.heartbeat
             time.sleep(0.2)
@@ -528,9 +537,15 @@ class Daemon:
             return
         self._apply_sources(sources, store)
 
-    def _heartbeat(self, store: ArticleStore) -> None:
+    def _heartbeat(self, store: ArticleStore, names=None) -> None:
+        """The daemon's heartbeat, with the schedule state of `names` (None: every source).
+
+        Not every source after each crawl: with a thousand sources that was a thousand
+        row writes per crawl."""
         schedules = {}
-        for name, entry in self.entries.items():
+        entries = self.entries.items() if names is None else \
+            [(n, self.entries[n]) for n in names if n in self.entries]
+        for name, entry in entries:
             job = None if self.stopping.is_set() else self.scheduler.get_job(name)
             state = self.states.get(name, {})
             schedules[name] = {
@@ -752,7 +767,7 @@ class Daemon:
             logger.warning("%s: %d failure(s) in a row; next try not before %s", name,
                            state["failures"], iso(until))
         if not self.stopping.is_set():
-            self._heartbeat(store)
+            self._heartbeat(store, (name,))
 
 
 # --- newsmill status -------------------------------------------------------------------
