@@ -37,7 +37,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.sources import Source, SourcesError, load_sources, parse_duration
-from crawler.worker import CrawlWorker, WorkerCrawl, WorkerOptions
+from crawler.worker import CrawlWorker, WorkerCrawl, WorkerOptions, crawl_in_own_process
 from pipelines.database import ArticleStore, StoreError, process_is_alive
 
 logger = logging.getLogger("newsmill.daemon")
@@ -213,10 +213,10 @@ class ScheduledSource:
 # a crawl does not spend half a second of CPU importing them each time. None of them
 # installs or starts a Twisted reactor: each crawl still gets a fresh runtime of its own.
 CRAWL_PRELOAD = [
-    "crawler.cli", "crawler.runner", "crawler.spiders.articles", "crawler.extensions",
+    "crawler.worker", "crawler.runner", "crawler.spiders.articles", "crawler.extensions",
     "pipelines.extraction", "pipelines.storage", "scrapy.core.engine", "scrapy.core.scraper",
     "scrapy.core.downloader.handlers.http11", "scrapy.downloadermiddlewares.robotstxt",
-    "scrapy.extensions.closespider", "rich.table", "rich.console",
+    "scrapy.extensions.closespider", "scrapy.crawler",
 ]
 
 
@@ -231,20 +231,6 @@ def crawl_process_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def run_crawl_process(arguments: list[str], log_pipe) -> None:
-    """The body of a crawl process: `newsmill crawl ARGUMENTS`, its stderr into the daemon."""
-    os.setsid()  # its own session and process group (extraction workers included)
-    os.dup2(log_pipe.fileno(), 2)
-    log_pipe.close()
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 0)
-    os.dup2(devnull, 1)  # the summary table is for people at a terminal
-    sys.argv = ["newsmill", *arguments]
-    from crawler.cli import main
-
-    main()
-
-
 class CrawlProcess:
     """One crawl of one source in its own process, and its own process group.
 
@@ -252,11 +238,11 @@ class CrawlProcess:
     behind; being a separate session keeps a terminal's Ctrl-C for the daemon to handle.
     """
 
-    def __init__(self, name: str, arguments: list[str],
+    def __init__(self, name: str, arguments: tuple,
                  context: multiprocessing.context.BaseContext):
         self.name = name
         reader, writer = context.Pipe(duplex=False)
-        self.process = context.Process(target=run_crawl_process, args=(arguments, writer),
+        self.process = context.Process(target=crawl_in_own_process, args=(*arguments, writer),
                                        name=f"newsmill crawl {name}")
         self.process.start()
         writer.close()
@@ -562,8 +548,9 @@ class Daemon:
                     "for a free slot", event.job_id)
 
     # --- one crawl -----------------------------------------------------------------------
-    def crawl_arguments(self, entry: ScheduledSource) -> list[str]:
-        """`newsmill crawl` for one source; every -s given to the daemon is passed on."""
+    def crawl_arguments(self, entry: ScheduledSource) -> tuple:
+        """What a crawl process is given: the source, the database, the settings (every -s
+        given to the daemon among them) and the log level."""
         settings = {"EXTRACT_WORKERS": self.settings.extract_workers,
                     # Scrapy's CloseSpider stops the crawl cleanly at its timeout; the daemon
                     # only steps in from outside if that does not work.
@@ -574,11 +561,7 @@ class Daemon:
         # Warnings and errors only (a failed URL is one line), unless the daemon's own log is
         # at DEBUG: then everything, tracebacks included.
         level = "DEBUG" if logger.isEnabledFor(logging.DEBUG) else "WARNING"
-        command = ["crawl", "--sources", self.sources_file, "--source", entry.source.name,
-                   "--db", self.db_path, "--log-level", level]
-        for name, value in settings.items():
-            command += ["-s", f"{name}={value}"]
-        return command
+        return entry.source.to_dict(), self.db_path, settings, level
 
     def _crawl_job(self, name: str) -> None:
         with self.lock:
