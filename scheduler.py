@@ -4,8 +4,8 @@ APScheduler decides *when*: one job per source, on an interval or cron trigger, 
 at once, missed starts coalesced, a little jitter. What runs a crawl is a long-lived crawl
 worker process (crawler/worker.py) that crawls many sources at once, each as its own run;
 a crash, a hang or a leak there never reaches the daemon, which stops a crawl alone, or
-kills and replaces a worker. With NEWSMILL_DAEMON_WORKERS = 0, each crawl is a `newsmill
-crawl` process of its own instead (CrawlProcess), forked from the same forkserver.
+kills and replaces a worker. With NEWSMILL_DAEMON_WORKERS = 0, each crawl is a process of
+its own instead (CrawlProcess: a fresh Scrapy runtime, as `newsmill crawl` runs it).
 The `runs` table is the record of what happened: the daemon reads it to catch up after
 downtime and to judge each crawl, and writes a heartbeat and each source's schedule state
 there for `newsmill status`.
@@ -209,9 +209,10 @@ class ScheduledSource:
 
 
 # --- one crawl ----------------------------------------------------------------------------
-# What a crawl imports, imported once in the forkserver that forks every crawl process, so
-# a crawl does not spend half a second of CPU importing them each time. None of them
-# installs or starts a Twisted reactor: each crawl still gets a fresh runtime of its own.
+# What a crawl imports, imported once in the forkserver that forks every crawl worker (and
+# every crawl process, with NEWSMILL_DAEMON_WORKERS = 0), so that none spends half a second
+# of CPU importing them. None of them installs or starts a Twisted reactor: each worker or
+# process installs its own.
 CRAWL_PRELOAD = [
     "crawler.worker", "crawler.runner", "crawler.spiders.articles", "crawler.extensions",
     "pipelines.extraction", "pipelines.storage", "scrapy.core.engine", "scrapy.core.scraper",

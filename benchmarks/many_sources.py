@@ -93,6 +93,8 @@ def worker_memory(daemon: psutil.Process) -> dict[int, int]:
             if "forkserver" not in " ".join(server.cmdline()):
                 continue
             for worker in server.children():
+                if worker.status() == psutil.STATUS_ZOMBIE:
+                    continue
                 found[worker.pid] = sum(p.memory_info().rss
                                         for p in [worker, *worker.children(recursive=True)])
         except psutil.Error:

@@ -197,7 +197,7 @@ NEWSMILL_DAEMON_MAX_BACKOFF = 21600
 NEWSMILL_DAEMON_EXTRACT_WORKERS = 1
 # Long-lived crawl worker processes the daemon hands its crawls to; each crawls many sources at
 # once (each its own run), with Scrapy and its extraction workers started once, not per crawl.
-# 0: the old way, a `newsmill crawl` process per crawl (costs ~30x the CPU per unchanged feed).
+# 0: the old way, a process per crawl (~14x the CPU per check of an unchanged feed).
 # --max-parallel still bounds the crawls running at once, across all workers.
 NEWSMILL_DAEMON_WORKERS = 1
 # A worker is replaced by a fresh one after it was given this many crawls (0: never)...
