@@ -1,9 +1,11 @@
 """The newsmill daemon: runs each source's crawl on its own schedule, for months, unattended.
 
 APScheduler decides *when*: one job per source, on an interval or cron trigger, never two
-at once, missed starts coalesced, a little jitter. Each crawl runs `newsmill crawl` in a
-process of its own (a fresh Scrapy/Twisted runtime every time, forked from a forkserver that
-has the code imported), so a crash, a hang or a leak in one crawl never reaches the daemon.
+at once, missed starts coalesced, a little jitter. What runs a crawl is a long-lived crawl
+worker process (crawler/worker.py) that crawls many sources at once, each as its own run;
+a crash, a hang or a leak there never reaches the daemon, which stops a crawl alone, or
+kills and replaces a worker. With NEWSMILL_DAEMON_WORKERS = 0, each crawl is a process of
+its own instead (CrawlProcess: a fresh Scrapy runtime, as `newsmill crawl` runs it).
 The `runs` table is the record of what happened: the daemon reads it to catch up after
 downtime and to judge each crawl, and writes a heartbeat and each source's schedule state
 there for `newsmill status`.
@@ -35,6 +37,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.sources import Source, SourcesError, load_sources, parse_duration
+from crawler.worker import CrawlWorker, WorkerCrawl, WorkerOptions, crawl_in_own_process
 from pipelines.database import ArticleStore, StoreError, process_is_alive
 
 logger = logging.getLogger("newsmill.daemon")
@@ -70,6 +73,9 @@ class DaemonSettings:
     extract_workers: int
     auto_window: float  # every = "auto": how far back the source's rhythm is read
     auto_checks: float  # every = "auto": checks per expected new article
+    workers: int
+    worker_max_crawls: int
+    worker_max_memory: float  # MB
 
     @classmethod
     def from_overrides(cls, overrides: dict) -> DaemonSettings:
@@ -88,6 +94,9 @@ class DaemonSettings:
             extract_workers=settings.getint("NEWSMILL_DAEMON_EXTRACT_WORKERS"),
             auto_window=float(parse_duration(settings.get("NEWSMILL_DAEMON_AUTO_WINDOW"))),
             auto_checks=get("NEWSMILL_DAEMON_AUTO_CHECKS_PER_ARTICLE"),
+            workers=settings.getint("NEWSMILL_DAEMON_WORKERS"),
+            worker_max_crawls=settings.getint("NEWSMILL_DAEMON_WORKER_MAX_CRAWLS"),
+            worker_max_memory=get("NEWSMILL_DAEMON_WORKER_MAX_MEMORY"),
         )
 
 
@@ -146,6 +155,10 @@ def configure_logging(level: str = "INFO", log_file: str | None = None) -> None:
 
 
 # --- schedules ------------------------------------------------------------------------
+# The heartbeat writes every source's schedule state once in this many beats (see _main_loop).
+SCHEDULES_EVERY = 12
+
+
 def describe_schedule(source: Source) -> str:
     if source.cron:
         return f"cron {source.cron}" + (f" ({source.timezone})" if source.timezone else "")
@@ -274,14 +287,15 @@ class ScheduledSource:
 
 
 # --- one crawl ----------------------------------------------------------------------------
-# What a crawl imports, imported once in the forkserver that forks every crawl process, so
-# a crawl does not spend half a second of CPU importing them each time. None of them
-# installs or starts a Twisted reactor: each crawl still gets a fresh runtime of its own.
+# What a crawl imports, imported once in the forkserver that forks every crawl worker (and
+# every crawl process, with NEWSMILL_DAEMON_WORKERS = 0), so that none spends half a second
+# of CPU importing them. None of them installs or starts a Twisted reactor: each worker or
+# process installs its own.
 CRAWL_PRELOAD = [
-    "crawler.cli", "crawler.runner", "crawler.spiders.articles", "crawler.extensions",
+    "crawler.worker", "crawler.runner", "crawler.spiders.articles", "crawler.extensions",
     "pipelines.extraction", "pipelines.storage", "scrapy.core.engine", "scrapy.core.scraper",
     "scrapy.core.downloader.handlers.http11", "scrapy.downloadermiddlewares.robotstxt",
-    "scrapy.extensions.closespider", "rich.table", "rich.console",
+    "scrapy.extensions.closespider", "scrapy.crawler",
 ]
 
 
@@ -296,20 +310,6 @@ def crawl_process_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def run_crawl_process(arguments: list[str], log_pipe) -> None:
-    """The body of a crawl process: `newsmill crawl ARGUMENTS`, its stderr into the daemon."""
-    os.setsid()  # its own session and process group (extraction workers included)
-    os.dup2(log_pipe.fileno(), 2)
-    log_pipe.close()
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 0)
-    os.dup2(devnull, 1)  # the summary table is for people at a terminal
-    sys.argv = ["newsmill", *arguments]
-    from crawler.cli import main
-
-    main()
-
-
 class CrawlProcess:
     """One crawl of one source in its own process, and its own process group.
 
@@ -317,11 +317,11 @@ class CrawlProcess:
     behind; being a separate session keeps a terminal's Ctrl-C for the daemon to handle.
     """
 
-    def __init__(self, name: str, arguments: list[str],
+    def __init__(self, name: str, arguments: tuple,
                  context: multiprocessing.context.BaseContext):
         self.name = name
         reader, writer = context.Pipe(duplex=False)
-        self.process = context.Process(target=run_crawl_process, args=(arguments, writer),
+        self.process = context.Process(target=crawl_in_own_process, args=(*arguments, writer),
                                        name=f"newsmill crawl {name}")
         self.process.start()
         writer.close()
@@ -422,7 +422,10 @@ class Daemon:
         self.settings = DaemonSettings.from_overrides(self.overrides)
         self.entries: dict[str, ScheduledSource] = {}
         self.states: dict[str, dict] = {}  # failures, backoff_until, last_note per source
-        self.children: dict[str, CrawlProcess] = {}
+        self.children: dict[str, CrawlProcess | WorkerCrawl] = {}
+        self.workers: list[CrawlWorker] = []  # NEWSMILL_DAEMON_WORKERS > 0: the pool
+        self.worker_count = 0
+        self.crawl_count = 0
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.stop_signals = 0
@@ -480,13 +483,20 @@ class Daemon:
 
     def _main_loop(self, store: ArticleStore) -> None:
         # Signal handlers only set flags; the work happens here, on the main thread.
-        next_beat = 0.0
+        next_beat, beats = 0.0, 0
         while not self.stop_signals:
             if self.reload_requested:
                 self.reload_requested = False
                 self._without_crashing(self._reload, store)
             if time.monotonic() >= next_beat:
-                self._without_crashing(self._heartbeat, store)
+                # Every source's schedule state is written after each of its crawls; all of
+                # them again every SCHEDULES_EVERY beats (skipped starts move next runs too).
+                every = beats % SCHEDULES_EVERY == 0
+                self._without_crashing(
+                    lambda store, every=every: self._heartbeat(store, None if every else ()),
+                    store)
+                beats += 1
+                self._check_workers(memory=True)
                 next_beat = time.monotonic() + self.settings.heartbeat
             time.sleep(0.2)
 
@@ -514,6 +524,12 @@ class Daemon:
         deadline = time.monotonic() + self.settings.kill_grace + 10
         while self.active_jobs and time.monotonic() < deadline:
             time.sleep(0.1)
+        with self.lock:
+            workers, self.workers = self.workers, []
+        for worker in workers:
+            worker.exit()
+        for worker in workers:
+            worker.reap(self.settings.kill_grace)
         self._without_crashing(self._heartbeat, store)
         self._without_crashing(lambda store: store.daemon_stopped(self.daemon_id), store)
         logger.info("daemon stopped")
@@ -526,7 +542,7 @@ class Daemon:
         except (sqlite3.Error, StoreError) as exc:
             logger.error("cannot write to the database, will retry: %s", exc)
 
-    def _running_children(self) -> list[CrawlProcess]:
+    def _running_children(self) -> list[CrawlProcess | WorkerCrawl]:
         with self.lock:
             return list(self.children.values())
 
@@ -589,9 +605,15 @@ class Daemon:
             return
         self._apply_sources(sources, store)
 
-    def _heartbeat(self, store: ArticleStore) -> None:
+    def _heartbeat(self, store: ArticleStore, names=None) -> None:
+        """The daemon's heartbeat, with the schedule state of `names` (None: every source).
+
+        Not every source after each crawl: with a thousand sources that was a thousand
+        row writes per crawl."""
         schedules = {}
-        for name, entry in self.entries.items():
+        entries = self.entries.items() if names is None else \
+            [(n, self.entries[n]) for n in names if n in self.entries]
+        for name, entry in entries:
             job = None if self.stopping.is_set() else self.scheduler.get_job(name)
             state = self.states.get(name, {})
             schedules[name] = {
@@ -608,8 +630,9 @@ class Daemon:
                     "for a free slot", event.job_id)
 
     # --- one crawl -----------------------------------------------------------------------
-    def crawl_arguments(self, entry: ScheduledSource) -> list[str]:
-        """`newsmill crawl` for one source; every -s given to the daemon is passed on."""
+    def crawl_arguments(self, entry: ScheduledSource) -> tuple:
+        """What a crawl process is given: the source, the database, the settings (every -s
+        given to the daemon among them) and the log level."""
         settings = {"EXTRACT_WORKERS": self.settings.extract_workers,
                     # Scrapy's CloseSpider stops the crawl cleanly at its timeout; the daemon
                     # only steps in from outside if that does not work.
@@ -620,11 +643,7 @@ class Daemon:
         # Warnings and errors only (a failed URL is one line), unless the daemon's own log is
         # at DEBUG: then everything, tracebacks included.
         level = "DEBUG" if logger.isEnabledFor(logging.DEBUG) else "WARNING"
-        command = ["crawl", "--sources", self.sources_file, "--source", entry.source.name,
-                   "--db", self.db_path, "--log-level", level]
-        for name, value in settings.items():
-            command += ["-s", f"{name}={value}"]
-        return command
+        return entry.source.to_dict(), self.db_path, settings, level
 
     def _crawl_job(self, name: str) -> None:
         with self.lock:
@@ -648,6 +667,9 @@ class Daemon:
                 logger.info("%s: start skipped, run %d (pid %d) of this source is still "
                             "running", name, busy[0]["id"], busy[0]["pid"])
                 return
+            if self.settings.workers > 0:
+                self._crawl_in_worker(store, entry)
+                return
             with self.lock:
                 if self.stopping.is_set():
                     return
@@ -664,22 +686,118 @@ class Daemon:
             child.reap()
             with self.lock:
                 self.children.pop(name, None)
-            self._record_outcome(store, entry, child, status)
+            run = store.run_of_process(name, child.pid)
+            if run is None:
+                note = f"the crawl process exited with status {status} before it started"
+            else:
+                note = f"the crawl process ended abruptly (exit status {status})"
+            self._record_outcome(store, entry, run, child.pid, child.elapsed, note)
         finally:
             store.close()
 
-    def _record_outcome(self, store: ArticleStore, entry: ScheduledSource,
-                        child: CrawlProcess, exit_status: int) -> None:
-        """Make sure the run is recorded and closed, judge it, back off if it failed."""
+    # --- crawls in long-lived workers ----------------------------------------------------
+    def crawl_overrides(self, entry: ScheduledSource) -> dict:
+        """The settings of one crawl in a worker; every -s given to the daemon is passed on."""
+        # Scrapy's CloseSpider stops the crawl cleanly at its timeout; the daemon only
+        # steps in from outside if that does not work.
+        return {"CLOSESPIDER_TIMEOUT": int(entry.timeout) or 1, "NEWSMILL_PROGRESS": "off",
+                **self.overrides}
+
+    def _worker_for_crawl(self) -> CrawlWorker:
+        """The least busy worker taking crawls; a new one while fewer than WORKERS run."""
+        open_ = [w for w in self.workers if not w.retiring and not w.dead.is_set()]
+        if len(open_) < self.settings.workers and (not open_ or min(w.running for w in open_)):
+            level = "DEBUG" if logger.isEnabledFor(logging.DEBUG) else "WARNING"
+            # -s EXTRACT_WORKERS wins over NEWSMILL_DAEMON_EXTRACT_WORKERS, as for a crawl.
+            extract = int(self.overrides.get("EXTRACT_WORKERS", self.settings.extract_workers))
+            options = WorkerOptions({"EXTRACT_WORKERS": self.settings.extract_workers,
+                                     **self.overrides}, level, extract or os.cpu_count() or 1)
+            self.worker_count += 1
+            worker = CrawlWorker(self.worker_count, options, self.crawl_context)
+            logger.info("crawl worker %d started (pid %d)", self.worker_count, worker.pid)
+            self.workers.append(worker)
+            return worker
+        return min(open_, key=lambda w: w.running)
+
+    def _crawl_in_worker(self, store: ArticleStore, entry: ScheduledSource) -> None:
         name = entry.source.name
-        run = store.run_of_process(name, child.pid)
+        with self.lock:
+            if self.stopping.is_set():
+                return
+            worker = self._worker_for_crawl()
+            self.crawl_count += 1
+            crawl = worker.crawl(self.crawl_count, name, entry.source.to_dict(), self.db_path,
+                                 self.crawl_overrides(entry))
+            self.children[name] = crawl
+            if self.settings.worker_max_crawls and \
+                    worker.given >= self.settings.worker_max_crawls:
+                self._retire(worker, f"after {worker.given} crawls")
+        logger.info("%s: crawl started (worker pid %d, timeout %.0fs)", name, worker.pid,
+                    entry.timeout)
+        deadline = entry.timeout + self.settings.kill_grace
+        while not crawl.done.wait(0.5):
+            if crawl.elapsed > deadline and crawl.stop_asked is None:
+                logger.warning("%s: crawl still running %.0fs after its timeout; stopping it",
+                               name, self.settings.kill_grace)
+                crawl.stop(self.settings.kill_grace)
+        with self.lock:
+            self.children.pop(name, None)
+        if crawl.error:
+            logger.error("%s: the crawl failed in its worker: %s", name, crawl.error)
+        run_id = crawl.run_ids.get(name)
+        run = store.get_run(run_id) if run_id else None
+        if run is None:  # the worker died before it said which run it started, if any
+            # Its earlier runs of this source have ended: a `running` one is this crawl's.
+            run = store.run_of_process(name, worker.pid)
+            if run is not None and run["status"] != "running":
+                run = None
+        if crawl.lost:
+            note = f"its crawl worker (pid {worker.pid}) ended abruptly " \
+                   f"(exit status {worker.process.exitcode})"
+        else:
+            note = "the crawl did not start" + (f": {crawl.error}" if crawl.error else "")
+        self._record_outcome(store, entry, run, worker.pid, crawl.elapsed, note)
+        if crawl.store_failure:
+            logger.error("%s: %s", name, crawl.store_failure)
+        self._check_workers()
+
+    def _retire(self, worker: CrawlWorker, why: str) -> None:
+        """No new crawls for this worker; it exits once its running crawls have ended."""
+        if not worker.retiring:
+            worker.retiring = True
+            logger.info("crawl worker %d (pid %d) replaced %s", worker.number, worker.pid, why)
+
+    def _check_workers(self, memory: bool = False) -> None:
+        """Retire workers past their memory ceiling (with `memory`: once a heartbeat, not
+        after every crawl); let retired and dead ones go once idle."""
+        ceiling = self.settings.worker_max_memory * 1024 * 1024 if memory else 0
+        with self.lock:
+            for worker in self.workers:
+                if ceiling and not worker.retiring and not worker.dead.is_set():
+                    if (rss := worker.memory()) > ceiling:
+                        self._retire(worker, f"at {rss / 1024 / 1024:.0f} MB of memory")
+            done = [w for w in self.workers
+                    if w.dead.is_set() or (w.retiring and not w.running)]
+            self.workers = [w for w in self.workers if w not in done]
+        for worker in done:
+            worker.exit()
+            threading.Thread(target=worker.reap, args=(self.settings.kill_grace + 10,),
+                             daemon=True).start()
+
+    def _record_outcome(self, store: ArticleStore, entry: ScheduledSource, run: dict | None,
+                        pid: int, elapsed: float, abrupt: str) -> None:
+        """Make sure the run is recorded and closed, judge it, back off if it failed.
+
+        `abrupt` says why, should the run be missing or still `running`.
+        """
+        name = entry.source.name
         if run is None:
-            run = store.get_run(store.record_failed_run(name, child.pid))
-            note = f"the crawl process exited with status {exit_status} before it started"
+            run = store.get_run(store.record_failed_run(name, pid))
+            note = abrupt
         elif run["status"] == "running":  # killed before Scrapy could close the run itself
             store.interrupt_run(run["id"])
             run = store.get_run(run["id"])
-            note = f"the crawl process ended abruptly (exit status {exit_status})"
+            note = abrupt
         else:
             note = None
         stored = run["articles_new"] + run["articles_updated"] + run["articles_unchanged"]
@@ -688,7 +806,7 @@ class Daemon:
         if status == "interrupted" and self.stopping.is_set():
             note = "stopped with the daemon"
             failed = None  # neither a success nor a failure of the source
-        elif status == "interrupted" and child.elapsed >= entry.timeout:
+        elif status == "interrupted" and elapsed >= entry.timeout:
             note = f"stopped at its timeout ({entry.timeout:.0f}s)"
             failed = stored == 0  # a slow source that still delivers is not failing
         elif status == "interrupted":
@@ -701,7 +819,7 @@ class Daemon:
         state["last_note"] = note
         state["backoff_until"] = None
         logger.info("%s: run %d %s in %.1fs: %d pages, %d new, %d updated, %d unchanged, "
-                    "%d errors%s", name, run["id"], status, child.elapsed, run["pages"],
+                    "%d errors%s", name, run["id"], status, elapsed, run["pages"],
                     run["articles_new"], run["articles_updated"], run["articles_unchanged"],
                     run["errors"], f" ({note})" if note else "")
         if failed and not self.stopping.is_set():
@@ -716,7 +834,7 @@ class Daemon:
         elif entry.source.auto and not self.stopping.is_set():
             self._adapt(entry, store)
         if not self.stopping.is_set():
-            self._heartbeat(store)
+            self._heartbeat(store, (name,))
 
     def _adapt(self, entry: ScheduledSource, store: ArticleStore) -> None:
         """every = "auto": after each run, the interval follows the source's rhythm."""

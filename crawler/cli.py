@@ -257,8 +257,9 @@ def serve(db_path, port, host, open_browser):
 def daemon(sources_file, db_path, max_parallel, grace, overrides, log_file, log_level):
     """Crawl every enabled source on its own schedule, until stopped.
 
-    Each crawl runs in its own process; one that runs past its source's timeout is
-    stopped and its run marked interrupted. SIGTERM or SIGINT: start nothing new, give
+    Crawls run in long-lived crawl worker processes, many at once, each its own run;
+    one that runs past its source's timeout is stopped alone and its run marked
+    interrupted. SIGTERM or SIGINT: start nothing new, give
     running crawls --grace seconds, stop them, exit 0. SIGHUP: re-read the sources file
     (on an error the old schedule stays). One daemon per database.
 

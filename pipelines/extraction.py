@@ -60,6 +60,8 @@ class ExtractionPipeline:
         self.options = options
         self.recycle_pages = recycle_pages
         self.pool: ExtractionPool | None = None
+        # A long-lived crawl worker (crawler/worker.py) hands its crawls one pool it owns.
+        self.shared_pool: ExtractionPool | None = getattr(crawler, "extraction_pool", None)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -86,8 +88,8 @@ class ExtractionPipeline:
         # Each worker is replaced after EXTRACT_RECYCLE_PAGES pages, bounding any slow leak
         # over long runs; not Python's max_tasks_per_child, with which a pool stopped for
         # good once its workers reached the limit (CPython gh-115634).
-        self.pool = ExtractionPool(self.workers, self.recycle_pages)
-        if self._first_crawl():
+        self.pool = self.shared_pool or ExtractionPool(self.workers, self.recycle_pages)
+        if self._first_crawl() and len(self.pool.workers) < self.pool.size:
             self.pool.start(warm=True)
             logger.debug("first crawl of these sources: %d extraction workers started with it",
                         self.workers)
@@ -112,10 +114,10 @@ class ExtractionPipeline:
             known.close()
 
     def close_spider(self) -> None:
-        if self.pool is not None:
+        if self.pool is not None and self.pool is not self.shared_pool:
             self.stats.inc_value("newsmill/extraction_workers_replaced", self.pool.replaced)
             self.pool.close()
-            self.pool = None
+        self.pool = None
 
     async def process_item(self, item):
         if not isinstance(item, Page):

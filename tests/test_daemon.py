@@ -460,3 +460,84 @@ def test_the_daemon_log_has_one_line_per_failed_url_and_no_traceback(site, newsm
     failures = [line for line in log.splitlines() if refused in line]
     assert len(failures) == 1 and "[connection]" in failures[0], log
     assert newsmill.count("articles") == 2
+
+
+# --- long-lived crawl workers -------------------------------------------------------------
+def test_a_hung_source_is_stopped_alone_while_the_others_in_its_worker_finish(site, newsmill,
+                                                                              start_daemon):
+    site.add("/hung/fine.html", article_html("Fine story"))
+    site.add("/hung/hangs.html", article_html("Hanging story"), delay=60)
+    hung = site.add("/hung/rss.xml", rss_feed(site, [("Fine story", "/hung/fine.html"),
+                                                     ("Hanging story", "/hung/hangs.html")]),
+                    "application/rss+xml")
+    steady = news_site(site, "steady", articles=3, delay=6.0)  # still running when hung stops
+    daemon = start_daemon(sources_toml(hung={"urls": [hung], "every": "1h", "timeout": "2s"},
+                                       steady={"urls": [steady], "every": "1h"}),
+                          "-s", "NEWSMILL_DAEMON_WORKERS=1")
+
+    stopped = daemon.wait_for("the hung run to end", lambda: finished(daemon.runs("hung")))[0]
+    running = daemon.runs("steady")[0]
+    done = daemon.wait_for("the steady run to end", lambda: finished(daemon.runs("steady")))[0]
+    assert daemon.stop() == 0
+
+    assert stopped["status"] == "interrupted" and stopped["articles_new"] == 1
+    assert running["status"] == "running"  # the worker went on crawling it...
+    assert done["status"] == "ok" and done["articles_new"] == 3
+    assert stopped["pid"] == done["pid"]  # ... in the same process, which nobody killed
+    assert "stopped at its timeout (2s)" in daemon.log
+    assert "killing its worker" not in daemon.log
+    assert "hung: " in daemon.log and "download(s) still running" in daemon.log
+
+
+def test_a_killed_worker_loses_only_its_runs_which_the_next_schedule_crawls_again(
+        site, newsmill, start_daemon):
+    feeds = {name: news_site(site, name, delay=30) for name in ("left", "right")}
+    daemon = start_daemon(sources_toml(**{name: {"urls": [feed], "every": "1s"}
+                                          for name, feed in feeds.items()}),
+                          "-s", "NEWSMILL_DAEMON_WORKERS=1", "--max-parallel", "4")
+    victims = daemon.wait_for("both sources crawling in one worker", lambda: (
+        runs := daemon.runs(where="status = 'running'")) and len(runs) == 2 and runs)
+    assert victims[0]["pid"] == victims[1]["pid"]
+
+    os.kill(victims[0]["pid"], signal.SIGKILL)
+    for route in site.routes.values():
+        route.delay = 0
+    for name in feeds:
+        daemon.wait_for(f"a later run of {name} to succeed",
+                        lambda name=name: daemon.runs(name, "status = 'ok'"))
+    assert daemon.stop() == 0
+
+    for victim in victims:
+        assert daemon.runs(where=f"id = {victim['id']}")[0]["status"] == "interrupted"
+    assert not [p for p in psutil.process_iter() if _pgid(p.pid) == victims[0]["pid"]]
+    assert newsmill.count("articles") == 4  # each article once, though crawled twice
+    assert not newsmill.rows("select url from article_urls group by url having count(*) > 1")
+
+
+def test_a_worker_is_replaced_after_its_number_of_crawls(site, newsmill, start_daemon):
+    daemon = start_daemon(sources_toml(news={"urls": [news_site(site, "news")], "every": "1s"}),
+                          "-s", "NEWSMILL_DAEMON_WORKERS=1",
+                          "-s", "NEWSMILL_DAEMON_WORKER_MAX_CRAWLS=2")
+
+    runs = daemon.wait_for("five runs", lambda: finished(daemon.runs("news"))[4:] and
+                           finished(daemon.runs("news")))
+    assert daemon.stop() == 0
+
+    assert {r["status"] for r in runs} == {"ok"}
+    pids = [r["pid"] for r in runs[:5]]
+    assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4]
+    assert "replaced after 2 crawls" in daemon.log
+    assert not psutil.pid_exists(pids[0]) or psutil.Process(pids[0]).status() == "zombie"
+
+
+def test_a_worker_past_its_memory_ceiling_is_replaced(site, newsmill, start_daemon):
+    daemon = start_daemon(sources_toml(news={"urls": [news_site(site, "news")], "every": "1s"}),
+                          "-s", "NEWSMILL_DAEMON_WORKERS=1",
+                          "-s", "NEWSMILL_DAEMON_WORKER_MAX_MEMORY=1")  # 1 MB: at once
+
+    runs = daemon.wait_for("runs in two workers", lambda: len(
+        {r["pid"] for r in finished(daemon.runs("news"))}) >= 2 and finished(daemon.runs("news")))
+    assert daemon.stop() == 0
+
+    assert {r["status"] for r in runs} == {"ok"}
+    assert "MB of memory" in daemon.log and "replaced at" in daemon.log
