@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -85,8 +86,7 @@ class StoreConnection:
             self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             if max_pages:
                 self.db.execute(f"PRAGMA max_page_count = {int(max_pages)}")
-            if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                self.db.enable_wal()
+            self._enable_wal()
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
             self.migrate()
@@ -94,6 +94,24 @@ class StoreConnection:
             raise StoreError(f"{self.path}: cannot open the database: {exc}") from exc
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot create the database: {exc}") from exc
+
+    def _enable_wal(self) -> None:
+        """WAL mode, waiting for other processes as every write does.
+
+        Switching the journal mode needs the file to itself, and SQLite answers "database
+        is locked" at once, without its busy timeout, while another connection holds a
+        lock: two crawls creating a store together failed so (about one start in twenty).
+        The switch is retried until the busy timeout has passed."""
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self.db.enable_wal()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         self.db.close()

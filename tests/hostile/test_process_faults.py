@@ -337,3 +337,21 @@ def test_a_database_path_that_cannot_be_created_is_a_usage_error(newsmill, where
     message = result.stderr.strip()
     assert message.startswith(f"newsmill: {newsmill.db_path}: cannot ")
     assert len(message.splitlines()) == 1 and "Traceback" not in message
+
+
+def test_a_store_created_while_another_process_holds_a_lock_waits_for_it(tmp_path):
+    """Two crawls creating one store at once: SQLite refuses the switch to WAL at once while
+    the other holds a lock (no busy timeout there); the store waits for it instead."""
+    import threading
+
+    path = tmp_path / "new.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("create table t (x)")
+    other.execute("begin immediate")  # what the first process does while it migrates
+    threading.Timer(0.5, lambda: other.execute("commit")).start()
+    started = time.monotonic()
+    store = ArticleStore(path, busy_timeout=10)
+    assert time.monotonic() - started >= 0.4  # it waited its turn
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()
+    other.close()
