@@ -118,10 +118,10 @@ class ConditionalListingsMiddleware:
     nothing new, for the cost of one small response.
 
     A listing's validators are kept only at the end of a run that finished with no failure
-    (robots.txt and offsite refusals are no failures) and no budget or time limit reached
-    for its source: a 304 next time skips everything
-    it lists, so what it led to must all have been read. robots.txt's live with its body
-    in the robots_txt table (RobotsPolicyMiddleware reads a 304 as the kept body).
+    (robots.txt and offsite refusals are none) and no budget or time limit reached for its
+    source: a 304 next time skips everything it lists, so all it led to must have been
+    read. robots.txt's validators live with its body in the robots_txt table
+    (RobotsPolicyMiddleware reads a 304 as the kept body).
     NEWSMILL_CONDITIONAL_LISTINGS = False turns this off.
     """
 
