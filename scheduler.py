@@ -259,10 +259,12 @@ class ScheduledSource:
             published, now, float(parse_duration(self.source.every_min)),
             float(parse_duration(self.source.every_max)), settings.auto_window,
             settings.auto_checks)
-        self.schedule = f"auto: every {_duration_text(interval)} ({why})"
-        if abs(interval - self.period) <= self.period / 10:
+        changed = abs(interval - self.period) > self.period / 10
+        if changed:
+            self.period = interval
+        self.schedule = f"auto: every {_duration_text(self.period)} ({why})"
+        if not changed:
             return False
-        self.period = interval
         self.trigger = IntervalTrigger(seconds=interval)
         self.trigger.jitter = min(settings.jitter, interval / 10) or None
         return True
