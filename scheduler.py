@@ -37,7 +37,13 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.sources import Source, SourcesError, load_sources, parse_duration
-from crawler.worker import CrawlWorker, WorkerCrawl, WorkerOptions, crawl_in_own_process
+from crawler.worker import (
+    CrawlWorker,
+    WorkerCrawl,
+    WorkerOptions,
+    crawl_in_own_process,
+    exit_status_within,
+)
 from pipelines.database import ArticleStore, StoreError, process_is_alive
 
 logger = logging.getLogger("newsmill.daemon")
@@ -352,19 +358,8 @@ class CrawlProcess:
         return time.monotonic() - self.started
 
     def wait(self, seconds: float) -> int | None:
-        """The exit status (negative: killed by that signal), or None if still running.
-
-        One thread at a time: multiprocessing reads a forkserver child's exit status from a
-        pipe, and a second reader at the same moment would see 255 instead.
-        """
-        deadline = time.monotonic() + seconds
-        if not self.wait_lock.acquire(timeout=seconds):
-            return None
-        try:
-            self.process.join(max(0.0, deadline - time.monotonic()))
-            return self.process.exitcode
-        finally:
-            self.wait_lock.release()
+        """The exit status (negative: killed by that signal), or None if still running."""
+        return exit_status_within(self.process, self.wait_lock, seconds)
 
     def stop(self, kill_grace: float) -> None:
         """SIGTERM (Scrapy closes the spider, flushes and marks its run), then SIGKILL.

@@ -411,6 +411,23 @@ class WorkerCrawl:
             self.done.wait()
 
 
+def exit_status_within(process, lock: threading.Lock, seconds: float) -> int | None:
+    """A child process's exit status (negative: killed by that signal), or None if it still
+    runs after `seconds`.
+
+    One thread at a time (`lock`): multiprocessing reads a forkserver child's exit status
+    from a pipe, and a second reader at the same moment would see 255 instead.
+    """
+    deadline = time.monotonic() + seconds
+    if not lock.acquire(timeout=seconds):
+        return None
+    try:
+        process.join(max(0.0, deadline - time.monotonic()))
+        return process.exitcode
+    finally:
+        lock.release()
+
+
 class CrawlWorker:
     """A crawl worker process as the daemon sees it: its pipe, its crawls, its log.
 
@@ -521,14 +538,7 @@ class CrawlWorker:
 
     def wait(self, seconds: float) -> int | None:
         """The exit status, or None if still running (one waiting thread at a time)."""
-        deadline = time.monotonic() + seconds
-        if not self.wait_lock.acquire(timeout=seconds):
-            return None
-        try:
-            self.process.join(max(0.0, deadline - time.monotonic()))
-            return self.process.exitcode
-        finally:
-            self.wait_lock.release()
+        return exit_status_within(self.process, self.wait_lock, seconds)
 
     def exit(self) -> None:
         """No more crawls: the worker finishes the ones it has, then exits."""
