@@ -189,7 +189,7 @@ def auto_interval(published: list[datetime], now: datetime, lowest: float, highe
     """
     recent = sorted(t for t in published if 0 <= (now - t).total_seconds() <= window)
     if not recent:
-        return highest, f"no new article in the last {_duration_text(window)}"
+        return highest, f"no new article in the last {duration_text(window)}"
     best = None
     for length in sorted({window, min(window, 86400.0), min(window, 21600.0)}, reverse=True):
         inside = [t for t in recent if (now - t).total_seconds() <= length]
@@ -200,11 +200,11 @@ def auto_interval(published: list[datetime], now: datetime, lowest: float, highe
                 best = (gap, len(inside), span)
     gap, count, span = best
     interval = min(max(gap / checks_per_article, lowest), highest)
-    return interval, f"{count} articles in the last {_duration_text(span)}"
+    return interval, f"{count} articles in the last {duration_text(span)}"
 
 
-def _duration_text(seconds: float) -> str:
-    """3s, 12m, 5h, 2d; 1h30m for what one unit says badly."""
+def duration_text(seconds: float) -> str:
+    """3s, 12m, 5h, 2d; 1h30m for what one unit says badly (logs, `newsmill status`)."""
     seconds = round(seconds)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
@@ -268,7 +268,7 @@ class ScheduledSource:
         changed = abs(interval - self.period) > self.period / 10
         if changed:
             self.period = interval
-        self.schedule = f"auto: every {_duration_text(self.period)} ({why})"
+        self.schedule = f"auto: every {duration_text(self.period)} ({why})"
         if not changed:
             return False
         self.trigger = IntervalTrigger(seconds=interval)
@@ -841,7 +841,7 @@ class Daemon:
             if job is not None:  # the next start: one new interval from now
                 job.reschedule(entry.trigger)
             logger.info("%s: checked every %s instead of %s from now on (%s)", entry.source.name,
-                        _duration_text(entry.period), _duration_text(before),
+                        duration_text(entry.period), duration_text(before),
                         entry.schedule.partition("(")[2].rstrip(")"))
 
 

@@ -414,23 +414,18 @@ def print_source(source: dict) -> None:
 
 
 def _ago(moment: str, now: datetime) -> str:
-    return f"{_span((now - datetime.fromisoformat(moment)).total_seconds())} ago"
+    from scheduler import duration_text
+
+    return f"{duration_text(max(0.0, (now - datetime.fromisoformat(moment)).total_seconds()))} ago"
 
 
 def _until(moment: str | None, now: datetime) -> str:
     if not moment:
         return "-"
     seconds = (datetime.fromisoformat(moment) - now).total_seconds()
-    return "due" if seconds <= 0 else f"in {_span(seconds)}"
+    from scheduler import duration_text
 
-
-def _span(seconds: float) -> str:
-    """3s, 12m, 5h, 2d: the largest unit that fits."""
-    seconds = max(0, seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size:.0f}{unit}"
-    return f"{seconds:.0f}s"
+    return "due" if seconds <= 0 else f"in {duration_text(seconds)}"
 
 
 def main() -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections import Counter
 from datetime import UTC, datetime
 
 from scrapy import signals
@@ -58,7 +57,6 @@ class StoragePipeline:
         self.not_modified: list[dict] = []
         self.errors: list[dict] = []
         self.counted: dict = {}  # (source, url): the outcome counted for it in this crawl
-        self.failures: Counter = Counter()  # per source, errors that make a run partial
         self.store: ArticleStore | None = None
         self.run_ids: dict[str, int] = {}
         self.store_failure: StoreError | None = None
@@ -115,9 +113,8 @@ class StoragePipeline:
         elif isinstance(item, FetchError):
             self.errors.append(fields_of(item))
             if item.kind not in POLICY_KINDS:
-                self.failures[item.source] += 1
-                # Something to read again next time: no listing of the source is skipped by
-                # a 304 then (ConditionalListingsMiddleware).
+                # Errors that make a run partial; and something to read again next time: no
+                # listing of the source is skipped by a 304 then (ConditionalListingsMiddleware).
                 self.stats.inc_value(f"newsmill/failures/{item.source}")
             self.stats.inc_value("newsmill/errors")
         if len(self.articles) + len(self.not_modified) + len(self.errors) >= self.batch_size:
@@ -174,13 +171,14 @@ class StoragePipeline:
         for source, run_id in self.run_ids.items():
             pages = self.stats.get_value(f"newsmill/pages/{source}", 0)
             answered = self.stats.get_value(f"newsmill/answered/{source}", 0)
+            failures = self.stats.get_value(f"newsmill/failures/{source}", 0)
             if reason == STORE_FAILED or self.store_failure is not None:
                 status = "failed"
             elif reason != "finished":
                 status = "interrupted"
-            elif answered == 0 and self.failures[source]:
+            elif answered == 0 and failures:
                 status = "failed"
-            elif self.failures[source]:
+            elif failures:
                 status = "partial"
             else:
                 status = "ok"
