@@ -410,7 +410,8 @@ class Daemon:
     """Runs until SIGTERM/SIGINT; SIGHUP re-reads the sources file."""
 
     def __init__(self, sources_file: str, db_path: str, max_parallel: int = 2,
-                 grace: float = 30.0, overrides: dict | None = None):
+                 grace: float = 30.0, overrides: dict | None = None,
+                 redis_url: str | None = None, write: bool = True):
         self.sources_file = str(Path(sources_file).resolve())
         self.db_path = str(Path(db_path).resolve())
         self.max_parallel = max_parallel
@@ -431,6 +432,13 @@ class Daemon:
         self.scheduler: BackgroundScheduler | None = None
         self.daemon_id: int | None = None
         self.crawl_context = crawl_process_context()
+        # --redis: due sources go on a Redis queue for `newsmill worker`s; with `write`, this
+        # daemon is also the one writer of their results (pipelines/remote_writer.py).
+        self.redis_url = redis_url
+        self.write_results = write
+        self.link = None
+        self.writer_thread: threading.Thread | None = None
+        self.writer_stop = threading.Event()
 
     # --- life cycle ------------------------------------------------------------------
     def run(self) -> int:
@@ -443,6 +451,8 @@ class Daemon:
             except SourcesError as exc:
                 raise DaemonError(str(exc)) from exc
             store = ArticleStore(self.db_path)
+            if self.redis_url:
+                self._connect_redis()
             self._interrupt_orphaned_runs(store)
             self.daemon_id = store.daemon_started(os.getpid(), socket.gethostname(),
                                                   self.sources_file, self.max_parallel,
@@ -527,6 +537,9 @@ class Daemon:
             worker.exit()
         for worker in workers:
             worker.reap(self.settings.kill_grace)
+        if self.writer_thread is not None:
+            self.writer_stop.set()
+            self.writer_thread.join(timeout=self.settings.kill_grace + 30)
         self._without_crashing(self._heartbeat, store)
         self._without_crashing(lambda store: store.daemon_stopped(self.daemon_id), store)
         logger.info("daemon stopped")
@@ -659,6 +672,9 @@ class Daemon:
             return
         store = ArticleStore(self.db_path)
         try:
+            if self.link is not None:
+                self._crawl_on_redis(store, entry)
+                return
             busy = [r for r in store.running_runs(name) if process_is_alive(r["pid"], r["started"])]
             if busy:
                 logger.info("%s: start skipped, run %d (pid %d) of this source is still "
@@ -758,6 +774,65 @@ class Daemon:
             logger.error("%s: %s", name, crawl.store_failure)
         self._check_workers()
 
+    # --- crawls on other machines, through Redis --------------------------------------------
+    def _connect_redis(self) -> None:
+        from crawler.redis_link import RedisLink, RedisUnavailable
+        from pipelines.remote_writer import ResultWriter, writer_settings
+
+        link = RedisLink(self.redis_url, self.overrides.get("NEWSMILL_REDIS_PREFIX") or "newsmill:")
+        try:
+            link.ping()
+            link.ensure_group("tasks", "workers")
+            link.ensure_group("results", "writer")
+        except RedisUnavailable as exc:
+            raise DaemonError(str(exc)) from exc
+        self.link = link
+        if self.write_results:
+            writer = ResultWriter(link, self.db_path, writer_settings(self.overrides),
+                                  self.writer_stop)
+            self.writer_thread = threading.Thread(target=writer.run, name="newsmill-writer")
+            self.writer_thread.start()
+        logger.info("crawls go to the workers of Redis at %s%s", link.where,
+                    "; this daemon writes their results" if self.write_results else
+                    "; `newsmill store` writes their results")
+
+    def _crawl_on_redis(self, store: ArticleStore, entry: ScheduledSource) -> None:
+        """Queue the source for a worker (unless its last task is still queued or running),
+        wait until the writer has closed its run, then judge the run as any other."""
+        from crawler.redis_link import RedisUnavailable
+
+        name, link = entry.source.name, self.link
+        try:
+            task = link.call(link.queued_task, name, stop=self.stopping)
+            if task is None:
+                task = link.call(link.enqueue, entry.source.to_dict(),
+                                 self.crawl_overrides(entry), entry.timeout, stop=self.stopping)
+                logger.info("%s: crawl queued for the workers (task %s)", name, task)
+            else:
+                logger.info("%s: its crawl queued before (task %s) has not ended; waiting for "
+                            "it", name, task)
+            polls = 0
+            while not (done := link.call(link.done_run, task, stop=self.stopping)):
+                if self.stopping.wait(1.0):
+                    return  # the task stays queued; a writer stores what its crawl finds
+                polls += 1
+                if polls % 30 == 0 and link.call(link.queued_task, name) != task \
+                        and not link.call(link.done_run, task):
+                    # Neither queued nor done: Redis lost it (restarted without persistence).
+                    logger.warning("%s: task %s is no longer in Redis (restarted without "
+                                   "persistence?); the source is queued again at its next "
+                                   "start", name, task)
+                    return
+        except RedisUnavailable:  # stopping while Redis is away
+            return
+        run = store.get_run(done["run_id"]) if done.get("run_id") else None
+        elapsed = 0.0
+        if run is not None and run["finished"]:
+            elapsed = (parse_time(run["finished"]) - parse_time(run["started"])).total_seconds()
+        self._record_outcome(store, entry, run, None, elapsed,
+                             done.get("note") or "its worker ended without closing the run",
+                             told=done.get("note"))
+
     def _retire(self, worker: CrawlWorker, why: str) -> None:
         """No new crawls for this worker; it exits once its running crawls have ended."""
         if not worker.retiring:
@@ -782,10 +857,12 @@ class Daemon:
                              daemon=True).start()
 
     def _record_outcome(self, store: ArticleStore, entry: ScheduledSource, run: dict | None,
-                        pid: int, elapsed: float, abrupt: str) -> None:
+                        pid: int | None, elapsed: float, abrupt: str,
+                        told: str | None = None) -> None:
         """Make sure the run is recorded and closed, judge it, back off if it failed.
 
-        `abrupt` says why, should the run be missing or still `running`.
+        `abrupt` says why, should the run be missing or still `running`; `told`, what
+        else is known of how it ended (a worker's word on a run it could not start).
         """
         name = entry.source.name
         if run is None:
@@ -796,7 +873,7 @@ class Daemon:
             run = store.get_run(run["id"])
             note = abrupt
         else:
-            note = None
+            note = told
         stored = run["articles_new"] + run["articles_updated"] + run["articles_unchanged"]
         state = self.states.setdefault(name, {"failures": 0})
         status = run["status"]
@@ -846,8 +923,35 @@ class Daemon:
 
 
 # --- newsmill status -------------------------------------------------------------------
+def run_is_live(run: dict) -> bool:
+    """Whether a `running` run's crawl still runs: its process, on this host; a worker on
+    another host is Redis's to judge (the writer interrupts its run when another worker
+    takes its task over)."""
+    if run.get("task") and run["host"] != socket.gethostname():
+        return True
+    return process_is_alive(run["pid"], run["started"])
+
+
+def redis_report(url: str, prefix: str = "newsmill:") -> dict:
+    """The queue and the workers, as `newsmill status --redis` shows them."""
+    from crawler.redis_link import RedisLink, RedisUnavailable
+
+    link = RedisLink(url, prefix, timeout=5.0)
+    try:
+        link.ping()
+        report = {"url": link.where, "reachable": True, "queue": link.queue(), "workers": []}
+        for worker in link.workers():
+            age = (now_utc() - parse_time(worker["last_seen"])).total_seconds()
+            report["workers"].append({**worker, "last_seen_age": round(max(0.0, age), 1)})
+        return report
+    except RedisUnavailable as exc:
+        return {"url": link.where, "reachable": False, "error": str(exc)}
+    finally:
+        link.client.close()
+
+
 def status_report(db_path: str, sources_file: str | None = None,
-                  fallback_sources: str | None = None) -> dict:
+                  fallback_sources: str | None = None, redis_url: str | None = None) -> dict:
     """What `newsmill status` shows, as plain data (its --json output)."""
     store = ArticleStore(db_path)
     try:
@@ -888,8 +992,7 @@ def status_report(db_path: str, sources_file: str | None = None,
     for name in names:
         source, schedule = by_name.get(name), schedules.get(name, {})
         last = last_runs.get(name)
-        live = [r for r in running_by_source.get(name, ())
-                if process_is_alive(r["pid"], r["started"])]
+        live = [r for r in running_by_source.get(name, ()) if run_is_live(r)]
         report["sources"].append({
             "name": name,
             "schedule": (describe_schedule(source) + ("" if source.enabled else " (paused)"))
@@ -910,6 +1013,8 @@ def status_report(db_path: str, sources_file: str | None = None,
     report["totals"] = {"sources": len(report["sources"]),
                         **{state: sum(s["state"] == state for s in report["sources"])
                            for state in SOURCE_STATES}}
+    if redis_url:
+        report["redis"] = redis_report(redis_url)
     return report
 
 

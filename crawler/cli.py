@@ -52,6 +52,14 @@ def check_store(db_path: str, settings) -> None:
         store.close()
 
 
+def check_redis_url(ctx, param, value: str | None) -> str | None:
+    """A Redis URL redis-py can use, or a usage error naming the option."""
+    if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+        raise click.BadParameter(f"{value!r} is not a Redis URL: redis://HOST:PORT/DB, "
+                                 "rediss:// (TLS) or unix:///path/to/redis.sock")
+    return value
+
+
 def parse_settings(pairs: tuple[str, ...]) -> dict:
     settings = {}
     for pair in pairs:
@@ -254,7 +262,13 @@ def serve(db_path, port, host, open_browser):
               help="Also log to this file, rotated at 10 MB (5 kept).")
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def daemon(sources_file, db_path, max_parallel, grace, overrides, log_file, log_level):
+@click.option("--redis", "redis_url", envvar="NEWSMILL_REDIS_URL", default=None,
+              metavar="URL", callback=check_redis_url, help="Queue due sources on this Redis for `newsmill worker`s "
+              "(redis://host:6379/0; also $NEWSMILL_REDIS_URL) instead of crawling here.")
+@click.option("--no-store", is_flag=True,
+              help="With --redis: leave writing the workers' results to `newsmill store`.")
+def daemon(sources_file, db_path, max_parallel, grace, overrides, log_file, log_level,
+           redis_url, no_store):
     """Crawl every enabled source on its own schedule, until stopped.
 
     Crawls run in long-lived crawl worker processes, many at once, each its own run;
@@ -267,6 +281,7 @@ def daemon(sources_file, db_path, max_parallel, grace, overrides, log_file, log_
     Examples:
       newsmill daemon --sources data/sources.toml --db data/newsmill.db
       newsmill daemon --max-parallel 4 --log-file /var/log/newsmill/daemon.log
+      newsmill daemon --redis redis://10.0.0.5:6379/0 --max-parallel 100
     """
     from pipelines.database import ArticleStore, StoreError
     from scheduler import Daemon, DaemonError, configure_logging
@@ -281,10 +296,79 @@ def daemon(sources_file, db_path, max_parallel, grace, overrides, log_file, log_
     check_engine(parse_settings(overrides))  # not a daemon whose every crawl would fail
     configure_logging(log_level, log_file)
     try:
-        code = Daemon(sources_file, db_path, max_parallel, grace, parse_settings(overrides)).run()
+        code = Daemon(sources_file, db_path, max_parallel, grace, parse_settings(overrides),
+                      redis_url=redis_url, write=not no_store).run()
     except DaemonError as exc:
         fail_config(str(exc))
     sys.exit(code)
+
+
+REDIS_HELP = "The daemon's Redis (redis://host:6379/0; also $NEWSMILL_REDIS_URL)."
+
+
+@cli.command()
+@click.option("--redis", "redis_url", envvar="NEWSMILL_REDIS_URL", required=True, metavar="URL",
+              callback=check_redis_url, help=REDIS_HELP)
+@click.option("--crawls", type=click.IntRange(min=1), default=8, show_default=True,
+              help="At most N crawls at once in this worker.")
+@click.option("--extract-workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Extraction processes, shared by the crawls (0: one per core).")
+@click.option("-s", "--set", "overrides", multiple=True, metavar="SETTING=VALUE",
+              help="Override a setting for this worker's crawls (the daemon's -s come with "
+                   "each task and win).")
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+def worker(redis_url, crawls, extract_workers, overrides, log_level):
+    """Crawl sources the daemon queues on Redis, on this machine, until stopped.
+
+    Takes due sources from `newsmill daemon --redis`'s queue, crawls and extracts them,
+    and sends articles, errors and run records back through Redis to the one writer.
+    Start any number, on any machine that reaches Redis and the web. SIGTERM or SIGINT:
+    take nothing new, give running crawls NEWSMILL_DAEMON_KILL_GRACE seconds, hand the
+    rest back to the queue for another worker.
+
+    \b
+    Examples:
+      newsmill worker --redis redis://10.0.0.5:6379/0
+      newsmill worker --redis redis://10.0.0.5:6379/0 --crawls 16 --extract-workers 4
+    """
+    from crawler.remote_worker import run_worker
+
+    settings = parse_settings(overrides)
+    check_engine(settings)
+    sys.exit(run_worker(redis_url, crawls, extract_workers, settings, log_level.upper()))
+
+
+@cli.command()
+@click.option("--redis", "redis_url", envvar="NEWSMILL_REDIS_URL", required=True, metavar="URL",
+              callback=check_redis_url, help=REDIS_HELP)
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, help="SQLite database.")
+@click.option("-s", "--set", "overrides", multiple=True, metavar="SETTING=VALUE",
+              help="Override a setting (NEWSMILL_DB_BUSY_TIMEOUT, ...).")
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+def store(redis_url, db_path, overrides, log_level):
+    """Write what the workers send through Redis into the database, until stopped.
+
+    The daemon does this itself unless started with --no-store. One writer at a time:
+    a second one stands by until the first is gone. What the workers send waits in Redis
+    while no writer runs, or while the database cannot be written (disk full), and is
+    written, in order, once it can be.
+
+    \b
+    Example:
+      newsmill store --redis redis://10.0.0.5:6379/0 --db data/newsmill.db
+    """
+    from pipelines.database import ArticleStore, StoreError
+    from pipelines.remote_writer import run_store
+    from scheduler import configure_logging
+
+    try:
+        ArticleStore(db_path).close()
+    except StoreError as exc:
+        fail_config(str(exc))
+    configure_logging(log_level)
+    sys.exit(run_store(redis_url, db_path, parse_settings(overrides)))
 
 
 @cli.command()
@@ -295,7 +379,10 @@ def daemon(sources_file, db_path, max_parallel, grace, overrides, log_file, log_
 @click.option("--source", "source_name", default=None, metavar="NAME",
               help="Show everything about this one source.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts and monitoring).")
-def status(sources_file, db_path, source_name, as_json):
+@click.option("--redis", "redis_url", envvar="NEWSMILL_REDIS_URL", default=None, metavar="URL",
+              callback=check_redis_url,
+              help="Also show the queue and the workers of this Redis (also $NEWSMILL_REDIS_URL).")
+def status(sources_file, db_path, source_name, as_json, redis_url):
     """Show whether the daemon is alive, totals, and one line per source, those needing
     attention (failing, late) first.
 
@@ -306,6 +393,7 @@ def status(sources_file, db_path, source_name, as_json):
       newsmill status
       newsmill status --source example-news
       newsmill status --db data/newsmill.db --json
+      newsmill status --redis redis://10.0.0.5:6379/0
     """
     from pathlib import Path
 
@@ -315,7 +403,8 @@ def status(sources_file, db_path, source_name, as_json):
     if not Path(db_path).exists():
         fail_config(f"{db_path}: no such database (crawl or start the daemon first)")
     try:
-        report = status_report(db_path, sources_file, fallback_sources=DEFAULT_SOURCES)
+        report = status_report(db_path, sources_file, fallback_sources=DEFAULT_SOURCES,
+                               redis_url=redis_url)
     except StoreError as exc:
         fail_config(str(exc))
     if source_name is not None:
@@ -330,6 +419,26 @@ def status(sources_file, db_path, source_name, as_json):
         print_source(found[0])
     else:
         print_status(report)
+    if "redis" in report and not as_json:
+        print_redis(report["redis"])
+
+
+def print_redis(redis: dict) -> None:
+    """The queue and a line per worker (host, pid, sources in hand, last seen)."""
+    if not redis["reachable"]:
+        click.echo(f"\nredis: {redis['error']}")
+        return
+    queue = redis["queue"]
+    click.echo(f"\nredis: {redis['url']}: {queue['waiting']} sources queued, {queue['taken']} "
+               f"taken by workers, {queue.get('results_unstored', 0)} results not yet stored")
+    workers = redis["workers"]
+    click.echo(f"workers: {len(workers)}")
+    for w in workers:
+        state = " (stopping)" if w.get("stopping") else ""
+        hand = ", ".join(w["sources"]) or "-"
+        click.echo(f"  {w['host']}  pid {w['pid']}{state}  last seen {w['last_seen_age']:.0f}s "
+                   f"ago  {w['done']} crawls done  in hand ({len(w['sources'])}/{w['crawls']}): "
+                   f"{hand}")
 
 
 def print_daemon(report: dict) -> None:

@@ -104,7 +104,7 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
         super().__init__(crawler)
         self.unavailable: dict[str, str] = {}  # netloc -> why its robots.txt could not be read
         max_age = crawler.settings.getfloat("NEWSMILL_ROBOTSTXT_CACHE", 0)
-        self.cache = RobotsCache(crawler.settings.get("NEWSMILL_DB"), max_age) if max_age > 0 else None
+        self.cache = RobotsCache.from_settings(crawler.settings, max_age) if max_age > 0 else None
 
     async def robot_parser(self, request):
         """Scrapy's, but a robots.txt read from this site less than NEWSMILL_ROBOTSTXT_CACHE

@@ -48,7 +48,7 @@ class KnownUrlsMiddleware:
             raise NotConfigured
         recheck_for = {s.name: timedelta(seconds=parse_duration(s.recheck_for))
                        for s in sources_from_settings(settings)}
-        return cls(crawler, KnownUrls(settings.get("NEWSMILL_DB")), recheck_for)
+        return cls(crawler, KnownUrls.from_settings(settings), recheck_for)
 
     def process_request(self, request, spider=None):
         meta = request.meta
@@ -137,11 +137,11 @@ class ConditionalListingsMiddleware:
         settings = crawler.settings
         if not settings.getbool("NEWSMILL_CONDITIONAL_LISTINGS", True):
             raise NotConfigured
-        path = settings.get("NEWSMILL_DB")
         # robots.txt only while its answers are kept (NEWSMILL_ROBOTSTXT_CACHE): a 304 needs
         # the kept body to mean anything.
-        robots = RobotsCache(path, 0) if settings.getfloat("NEWSMILL_ROBOTSTXT_CACHE", 0) > 0 else None
-        return cls(crawler, ListingValidators(path), robots)
+        robots = RobotsCache.from_settings(settings, 0) \
+            if settings.getfloat("NEWSMILL_ROBOTSTXT_CACHE", 0) > 0 else None
+        return cls(crawler, ListingValidators.from_settings(settings), robots)
 
     def process_request(self, request, spider=None):
         meta = request.meta

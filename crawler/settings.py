@@ -225,3 +225,24 @@ NEWSMILL_DAEMON_WORKER_MAX_CRAWLS = 1000
 # ... or once it and its extraction workers use more than this many MB of resident memory
 # (0: no ceiling). It takes no new crawl and exits when its running crawls have ended.
 NEWSMILL_DAEMON_WORKER_MAX_MEMORY = 1024
+
+# --- across machines on Redis (`newsmill daemon|worker|store --redis URL`; README) ---------
+# The Redis server (redis://host:6379/0); set by --redis or the NEWSMILL_REDIS_URL variable.
+NEWSMILL_REDIS_URL = None
+# Every key newsmill keeps in Redis starts with this (several stores can share one Redis).
+NEWSMILL_REDIS_PREFIX = "newsmill:"
+# Seconds a task taken by a worker may go without the worker's word before another worker
+# takes it over (the worker died, or its machine is gone). A live worker keeps its tasks on
+# every heartbeat, so this can be short; each takeover crawls the source again.
+NEWSMILL_REDIS_VISIBILITY = 60.0
+# Seconds between a worker's heartbeats (what `newsmill status` shows as last seen).
+NEWSMILL_REDIS_HEARTBEAT = 5.0
+# A task taken this many times without its crawl closing (it kills its workers) is given up:
+# its run is recorded as failed, and the daemon backs the source off as for any failure.
+NEWSMILL_REDIS_MAX_DELIVERIES = 3
+# Seconds a worker's crawl waits for the writer to answer a look-up (is this URL known?)
+# before it treats the URL as unknown (and stops asking for 30 s).
+NEWSMILL_REDIS_LOOKUP_TIMEOUT = 2.0
+# At most one request start per host every this many seconds, across all workers (see
+# crawler/shared_politeness.py); unset (-1): DOWNLOAD_DELAY. 0: only Scrapy's own delays.
+NEWSMILL_REDIS_HOST_DELAY = -1

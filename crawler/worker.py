@@ -59,6 +59,7 @@ class WorkerOptions:
     overrides: dict
     log_level: str
     extract_workers: int
+    library_log_level: str | None = None  # Scrapy's and Twisted's lines (None: log_level)
 
 
 # --- inside the worker process ----------------------------------------------------------
@@ -110,7 +111,9 @@ class SourceNameFilter(logging.Filter):
         if name is None and spider is not None:
             sources = getattr(spider, "sources", None) or ()
             name = sources[0].name if len(sources) == 1 else None
-        if name is None and len(self.worker.names) == 1:  # only one crawl: it is that one's
+        if name is None and len(self.worker.names) == 1 \
+                and not record.name.startswith(("newsmill.worker", "newsmill.redis")):
+            # only one crawl: it is that one's (but for the worker's own lines)
             name = next(iter(self.worker.names.values()))
         record.source = name or "worker"
         return True
@@ -118,6 +121,8 @@ class SourceNameFilter(logging.Filter):
 
 class WorkerProcess:
     """The worker's side: receives crawls, runs them in this process's reactor, reports."""
+
+    log_format = WORKER_LOG_FORMAT  # what the daemon's relay reads (CrawlWorker._relay_log)
 
     def __init__(self, conn, options: WorkerOptions):
         from scrapy.crawler import AsyncCrawlerRunner
@@ -128,7 +133,10 @@ class WorkerProcess:
         self.send_lock = threading.Lock()
         self.settings = Settings()
         self.settings.setmodule("crawler.settings", priority="project")
-        self.settings.setdict(options.overrides, priority="cmdline")
+        # At "project", not "cmdline": Scrapy's runner copies its settings into every crawler
+        # it starts (CrawlerRunner.create_crawler), at their own priorities, and a crawl's
+        # own settings (a task's, a source's timeout) are set at "cmdline" and must win.
+        self.settings.setdict(options.overrides, priority="project")
         self.runner = AsyncCrawlerRunner(self.settings)
         self.crawlers: dict[int, object] = {}  # key -> Crawler
         self.names: dict[int, str] = {}  # key -> source name
@@ -151,9 +159,11 @@ class WorkerProcess:
         from pipelines.extract_pool import ExtractionPool
 
         log_settings = self.settings.copy()
-        log_settings.set("LOG_FORMAT", WORKER_LOG_FORMAT, priority="cmdline")
+        log_settings.set("LOG_FORMAT", self.log_format, priority="cmdline")
         log_settings.set("LOG_LEVEL", self.options.log_level, priority="cmdline")
-        log_settings.set("NEWSMILL_LOG_LIBRARIES", self.options.log_level, priority="cmdline")
+        log_settings.set("NEWSMILL_LOG_LIBRARIES",
+                         self.options.library_log_level or self.options.log_level,
+                         priority="cmdline")
         install_crawl_log_handler(log_settings).addFilter(SourceNameFilter(self))
         # One resolver for the whole reactor (CrawlerProcess installs one per process; the
         # runner none): it lets through the own hosts of every crawl now running.
@@ -230,6 +240,7 @@ class WorkerProcess:
             self.send(("finished", key, {}, None, f"{type(exc).__name__}: {exc}"))
             return
         crawler.extraction_pool = self.pool  # shared by this worker's crawls (extraction.py)
+        self._prepare(crawler)
         hosts = own_hosts(settings)
         self.hosts.update(hosts)
         self.crawlers[key], self.names[key] = crawler, name
@@ -249,6 +260,9 @@ class WorkerProcess:
         self.cancel_calls[key] = reactor.callLater(
             settings.getfloat("CLOSESPIDER_TIMEOUT") + self.cancel_after,
             self._cancel_downloads, key)
+
+    def _prepare(self, crawler) -> None:
+        """Anything a kind of worker gives each of its crawlers before it starts."""
 
     def _opened(self, spider) -> None:
         """The run ids exist once the storage pipeline has opened: the daemon learns them."""

@@ -107,7 +107,7 @@ class ExtractionPipeline:
 
         spider = getattr(self.crawler, "spider", None)
         names = [s.name for s in getattr(spider, "sources", [])]
-        known = KnownUrls(self.crawler.settings.get("NEWSMILL_DB"))
+        known = KnownUrls.from_settings(self.crawler.settings)
         try:
             return bool(names) and not known.holds_articles_of(names)
         finally:

@@ -25,6 +25,15 @@ class KnownUrls:
         self.path = Path(path)
         self.conn: sqlite3.Connection | None = None
 
+    @classmethod
+    def from_settings(cls, settings) -> KnownUrls:
+        """The store's (NEWSMILL_DB); in `newsmill worker`, the writer's, asked through Redis."""
+        if settings.get("NEWSMILL_REDIS_URL"):
+            from crawler.remote_lookups import RemoteKnownUrls, StoreQuestions
+
+            return RemoteKnownUrls(StoreQuestions.from_settings(settings))
+        return cls(settings.get("NEWSMILL_DB"))
+
     _FIELDS = ("etag", "last_modified", "lastmod", "article_id", "first_seen")
 
     def get(self, url: str) -> dict | None:
@@ -88,6 +97,15 @@ class RobotsCache:
         self.path = Path(path)
         self.max_age = max_age
 
+    @classmethod
+    def from_settings(cls, settings, max_age: float) -> RobotsCache:
+        """The store's (NEWSMILL_DB); in `newsmill worker`, the writer's, asked through Redis."""
+        if settings.get("NEWSMILL_REDIS_URL"):
+            from crawler.remote_lookups import RemoteRobotsCache, StoreQuestions
+
+            return RemoteRobotsCache(StoreQuestions.from_settings(settings), max_age)
+        return cls(settings.get("NEWSMILL_DB"), max_age)
+
     def get(self, url: str) -> tuple[int, bytes] | None:
         """(status, body) of the robots.txt at `url` if read less than max_age ago."""
         row = self.stored(url)
@@ -129,6 +147,15 @@ class ListingValidators:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+
+    @classmethod
+    def from_settings(cls, settings) -> ListingValidators:
+        """The store's (NEWSMILL_DB); in `newsmill worker`, the writer's, asked through Redis."""
+        if settings.get("NEWSMILL_REDIS_URL"):
+            from crawler.remote_lookups import RemoteListingValidators, StoreQuestions
+
+            return RemoteListingValidators(StoreQuestions.from_settings(settings))
+        return cls(settings.get("NEWSMILL_DB"))
 
     def get(self, url: str) -> dict | None:
         if not self.path.exists():

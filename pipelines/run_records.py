@@ -43,12 +43,29 @@ class RunRecords:
     `write()` from StoreConnection)."""
 
     # --- runs ----------------------------------------------------------------------
-    def start_run(self, source: str, pid: int | None = None) -> int:
+    def start_run(self, source: str, pid: int | None = None, host: str | None = None,
+                  task: str | None = None) -> int:
+        """A `running` run; `host` and `pid` of the crawl (this process's host unless said),
+        `task` the Redis task attempt that runs it (crawls on several machines)."""
         with self.write():
             table = self.db["runs"]
-            table.insert({"source": source, "started": utcnow(), "status": "running", "pid": pid,
-                          "host": socket.gethostname()})
+            row = {"source": source, "started": utcnow(), "status": "running", "pid": pid,
+                   "host": host or socket.gethostname()}
+            if task is not None:
+                row["task"] = task
+            table.insert(row)
             return table.last_pk
+
+    def runs_of_task(self, attempt: str) -> dict[str, int]:
+        """{source: run id} of the runs a task attempt opened (crawls through Redis)."""
+        return {r["source"]: r["id"] for r in self.db.query(
+            "SELECT id, source FROM runs WHERE task = ?", [attempt])}
+
+    def running_runs_of_task(self, task: str) -> list[dict]:
+        """The runs of any attempt of a task still `running`."""
+        return [dict(r) for r in self.db.query(
+            "SELECT * FROM runs WHERE task >= ? AND task < ? AND status = 'running'",
+            [f"{task}/", f"{task}0"])]
 
     def mark_orphaned_runs(self) -> list[dict]:
         """Mark `interrupted` the runs left `running` by a process of this host that is gone.
@@ -83,13 +100,17 @@ class RunRecords:
                 "WHERE id = ? AND status = 'running'", [utcnow(), run_id])
             return cursor.rowcount > 0
 
-    def record_failed_run(self, source: str, pid: int | None = None) -> int:
+    def record_failed_run(self, source: str, pid: int | None = None, task: str | None = None,
+                          host: str | None = None) -> int:
         """A run that failed before the crawl could record one itself (e.g. it never started)."""
         with self.write():
             now = utcnow()
             table = self.db["runs"]
-            table.insert({"source": source, "started": now, "finished": now, "status": "failed",
-                          "pid": pid})
+            row = {"source": source, "started": now, "finished": now, "status": "failed",
+                   "pid": pid}
+            if task is not None:
+                row.update(task=task, host=host)
+            table.insert(row)
             return table.last_pk
 
     def get_run(self, run_id: int) -> dict | None:

@@ -165,8 +165,17 @@ def _v9_conditional_listings(db: sqlite_utils.Database) -> None:
     db["robots_txt"].add_column("last_modified", str)
 
 
+def _v10_run_task(db: sqlite_utils.Database) -> None:
+    """runs.task: the Redis task attempt ("<task>/<delivery>") that ran a crawl on another
+    machine (`newsmill worker`), NULL for crawls run here; one run per attempt, however
+    often the worker's opening message is delivered."""
+    db["runs"].add_column("task", str)
+    db.execute("CREATE UNIQUE INDEX idx_runs_task ON runs (task) WHERE task IS NOT NULL")
+
+
 # Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
 MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host, _v4_daemon,
               _v5_search_index_only_for_searched_columns, _v6_robots_txt,
-              _v7_runs_account_for_every_page, _v8_claims_original, _v9_conditional_listings]
+              _v7_runs_account_for_every_page, _v8_claims_original, _v9_conditional_listings,
+              _v10_run_task]
 SCHEMA_VERSION = len(MIGRATIONS)

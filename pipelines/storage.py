@@ -58,6 +58,7 @@ class StoragePipeline:
         self.errors: list[dict] = []
         self.counted: dict = {}  # (source, url): the outcome counted for it in this crawl
         self.store: ArticleStore | None = None
+        self.opened = False  # somewhere to put batches (the store, or OutboxPipeline's Redis)
         self.run_ids: dict[str, int] = {}
         self.store_failure: StoreError | None = None
         self.unsaved = 0  # articles and errors dropped after the store failed
@@ -70,18 +71,23 @@ class StoragePipeline:
 
     def open_spider(self) -> None:
         try:
-            self.store = open_store(self.db_path, self.crawler.settings)
-            for run in self.store.mark_orphaned_runs():
-                logger.warning("run %d of source %r (pid %d) ended without finishing (killed or "
-                               "crashed); marked interrupted", run["id"], run["source"], run["pid"])
-            for source in self.crawler.spider.sources:
-                self.run_ids[source.name] = self.store.start_run(source.name, pid=os.getpid())
+            self._open_runs()
         except StoreError as exc:
             self._fail(exc, close=False)  # Scrapy closes the spider it has not opened yet
             raise CloseSpider(STORE_FAILED) from exc
         finally:
             self.stats.set_value("newsmill/run_ids", dict(self.run_ids))
         self.flusher.start(self.flush_seconds, now=False)
+
+    def _open_runs(self) -> None:
+        """Open the store and a `running` run per source."""
+        self.store = open_store(self.db_path, self.crawler.settings)
+        self.opened = True
+        for run in self.store.mark_orphaned_runs():
+            logger.warning("run %d of source %r (pid %d) ended without finishing (killed or "
+                           "crashed); marked interrupted", run["id"], run["source"], run["pid"])
+        for source in self.crawler.spider.sources:
+            self.run_ids[source.name] = self.store.start_run(source.name, pid=os.getpid())
 
     def _fail(self, exc: StoreError, close: bool = True) -> None:
         """Remember the first store failure, in words for people, and stop the crawl."""
@@ -126,18 +132,21 @@ class StoragePipeline:
             return
         articles, not_modified, errors = self.articles, self.not_modified, self.errors
         self.articles, self.not_modified, self.errors = [], [], []
-        if self.store is None or self.store_failure is not None:
+        if not self.opened or self.store_failure is not None:
             self.unsaved += len(articles) + len(not_modified) + len(errors)
             return
         try:
-            outcomes = self.store.save_batch(articles, errors, self.run_ids, not_modified,
-                                             self.counted)
+            outcomes = self._save(articles, errors, not_modified)
         except StoreError as exc:
             self.unsaved += len(articles) + len(not_modified) + len(errors)
             self._fail(exc)
             return
         for (_source, outcome), n in outcomes.items():
             self.stats.inc_value(f"newsmill/articles_{outcome}", n)
+
+    def _save(self, articles: list[dict], errors: list[dict], not_modified: list[dict]) -> dict:
+        """Write a batch; {(source, outcome): count}."""
+        return self.store.save_batch(articles, errors, self.run_ids, not_modified, self.counted)
 
     def close_spider(self) -> None:
         if self.flusher.running:
@@ -156,7 +165,7 @@ class StoragePipeline:
 
     def spider_closed(self, spider, reason: str) -> None:
         """Give every run its final counters and status; `reason` is Scrapy's close reason."""
-        if self.store is None:
+        if not self.opened:
             return
         self._record_limits()
         if self.unsaved:
@@ -165,10 +174,19 @@ class StoragePipeline:
             self._finish_runs(reason)
         except StoreError as exc:  # the run stays `running`; the next open marks it interrupted
             logger.error("could not record how the runs ended: %s", exc)
-        self.store.close()
+        if self.store is not None:
+            self.store.close()
 
     def _finish_runs(self, reason: str) -> None:
-        for source, run_id in self.run_ids.items():
+        for source, summary in self.run_summaries(reason).items():
+            status = summary.pop("status")
+            self.store.finish_run(self.run_ids[source], status, **summary)
+
+    def run_summaries(self, reason: str) -> dict[str, dict]:
+        """Each source's run as it ended: its status and counters. `reason` is Scrapy's
+        close reason."""
+        summaries = {}
+        for source in self.run_ids:
             pages = self.stats.get_value(f"newsmill/pages/{source}", 0)
             answered = self.stats.get_value(f"newsmill/answered/{source}", 0)
             failures = self.stats.get_value(f"newsmill/failures/{source}", 0)
@@ -182,9 +200,10 @@ class StoragePipeline:
                 status = "partial"
             else:
                 status = "ok"
-            self.store.finish_run(
-                run_id, status, pages=pages,
-                bytes=self.stats.get_value(f"newsmill/bytes/{source}", 0),
-                not_articles=self.stats.get_value(f"newsmill/not_article/{source}", 0),
-                listings=self.stats.get_value(f"newsmill/listings/{source}", 0),
-            )
+            summaries[source] = {
+                "status": status, "pages": pages,
+                "bytes": self.stats.get_value(f"newsmill/bytes/{source}", 0),
+                "not_articles": self.stats.get_value(f"newsmill/not_article/{source}", 0),
+                "listings": self.stats.get_value(f"newsmill/listings/{source}", 0),
+            }
+        return summaries

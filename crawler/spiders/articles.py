@@ -96,7 +96,7 @@ class ArticlesSpider(scrapy.Spider):
         spider.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
         spider.max_listing_hops = crawler.settings.getint("NEWSMILL_MAX_SITEMAP_NESTING", 4)
         # Read-only: which listed articles are known and unchanged need no request at all.
-        spider.known = KnownUrls(crawler.settings.get("NEWSMILL_DB")) \
+        spider.known = KnownUrls.from_settings(crawler.settings) \
             if crawler.settings.getbool("NEWSMILL_RECHECK_KNOWN_URLS", True) else None
         crawler.signals.connect(spider.close_known, signal=signals.spider_closed)
         crawler.signals.connect(spider.release_when_idle, signal=signals.spider_idle)
