@@ -790,7 +790,10 @@ class Daemon:
         if self.write_results:
             writer = ResultWriter(link, self.db_path, writer_settings(self.overrides),
                                   self.writer_stop)
-            self.writer_thread = threading.Thread(target=writer.run, name="newsmill-writer")
+            # A daemon thread: should the daemon fail to start, it does not keep the process
+            # alive; a message it was writing is not acknowledged, and is written again.
+            self.writer_thread = threading.Thread(target=writer.run, name="newsmill-writer",
+                                                  daemon=True)
             self.writer_thread.start()
         logger.info("crawls go to the workers of Redis at %s%s", link.where,
                     "; this daemon writes their results" if self.write_results else

@@ -36,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -102,6 +104,21 @@ class Phase:
         except sqlite3.OperationalError:
             return []
 
+    def cpu(self, name: str) -> float:
+        """CPU seconds so far of the processes started as `name`* and all they started."""
+        total = 0.0
+        for proc in self.procs:
+            if not Path(proc.args[1]).name == name:
+                continue
+            try:
+                tree = psutil.Process(proc.pid)
+                for p in [tree, *tree.children(recursive=True)]:
+                    times = p.cpu_times()
+                    total += times.user + times.system
+            except psutil.Error:
+                pass
+        return total
+
     def stop(self) -> None:
         for proc in reversed(self.procs):
             if proc.poll() is None:
@@ -126,13 +143,18 @@ def crawl_phase(tmp: Path, sources: Path, count: int, workers: int) -> dict:
         while len(runs := phase.closed_runs()) < count:
             time.sleep(0.2)
         seconds = time.perf_counter() - started
+        worker_cpu, writer_cpu = phase.cpu("worker"), phase.cpu("store")
+        load = os.getloadavg()[0]
     finally:
         phase.stop()
         redis.stop()
     pages, articles = sum(r[0] for r in runs), sum(r[1] for r in runs)
     return {"workers": workers, "seconds": round(seconds, 2), "pages": pages,
             "articles": articles, "pages_per_s": round(pages / seconds, 1),
-            "articles_per_s": round(articles / seconds, 1)}
+            "articles_per_s": round(articles / seconds, 1),
+            "workers_cpu_ms_per_page": round(1000 * worker_cpu / pages, 1),
+            "writer_cpu_ms_per_page": round(1000 * writer_cpu / pages, 1),
+            "load": round(load, 1)}
 
 
 def writer_phase(tmp: Path, sources: Path, count: int) -> dict:
@@ -157,12 +179,14 @@ def writer_phase(tmp: Path, sources: Path, count: int) -> dict:
         while client.xlen("newsmill:results") > 0:
             time.sleep(0.02)
         seconds = time.perf_counter() - started
+        writer_cpu = phase.cpu("store")
     finally:
         phase.stop()
         redis.stop()
     articles = sum(r[1] for r in phase.closed_runs())
     return {"results": results, "articles": articles, "seconds": round(seconds, 2),
-            "articles_per_s": round(articles / seconds, 1)}
+            "articles_per_s": round(articles / seconds, 1),
+            "writer_cpu_s_with_start_up": round(writer_cpu, 2)}
 
 
 def main() -> None:
@@ -191,6 +215,10 @@ def main() -> None:
             "writer_articles_per_s": alone["articles_per_s"],
             "one_worker_articles_per_s": per_worker,
             "projection_workers_per_writer": round(alone["articles_per_s"] / per_worker, 1),
+            # The same from CPU time, which the machine's other load does not inflate: a
+            # worker's CPU per article over the writer's (its start-up included).
+            "projection_by_cpu": round(one["workers_cpu_ms_per_page"] * alone["articles"]
+                                       / (1000 * alone["writer_cpu_s_with_start_up"]), 1),
         }), flush=True)
     finally:
         site.stop()
