@@ -81,6 +81,8 @@ class RedisLink:
         self.down_since: float | None = None
         self.abandon = threading.Event()  # set: calls waiting for Redis give up (at exit)
         self.outages = 0  # connections lost so far (a reply may have been lost with one)
+        self.back_at: float | None = None
+        self.quiet = False  # this outage is the last one going on (not logged again)
 
     @classmethod
     def from_settings(cls, settings) -> RedisLink:
@@ -115,20 +117,28 @@ class RedisLink:
                 self._back()
             return result
 
+    FLAPPING = 10.0  # seconds after a recovery in which a new loss is the same outage
+
     def _lost(self, exc: Exception) -> None:
         with self.lock:
             self.outages += 1
             if self.down_since is None:
                 self.down_since = time.monotonic()
-                logger.warning("Redis at %s cannot be reached (%s); retrying with backoff",
-                               self.where, exc)
+                # A server shutting down answers some calls and drops others: one outage.
+                self.quiet = self.back_at is not None and \
+                    self.down_since - self.back_at < self.FLAPPING
+                if not self.quiet:
+                    logger.warning("Redis at %s cannot be reached (%s); retrying with backoff",
+                                   self.where, exc)
 
     def _back(self) -> None:
         with self.lock:
             if self.down_since is not None:
-                logger.warning("Redis at %s reachable again after %.0fs", self.where,
-                               time.monotonic() - self.down_since)
+                if not self.quiet:
+                    logger.warning("Redis at %s reachable again after %.0fs", self.where,
+                                   time.monotonic() - self.down_since)
                 self.down_since = None
+                self.back_at = time.monotonic()
 
     def ping(self) -> None:
         """Fails at once (RedisUnavailable) if Redis cannot be reached now."""

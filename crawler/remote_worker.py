@@ -101,6 +101,7 @@ class TaskConnection:
         self.visibility = settings.getfloat("NEWSMILL_REDIS_VISIBILITY")
         self.heartbeat = settings.getfloat("NEWSMILL_REDIS_HEARTBEAT")
         self.max_deliveries = settings.getint("NEWSMILL_REDIS_MAX_DELIVERIES")
+        self.grace = settings.getfloat("NEWSMILL_DAEMON_KILL_GRACE")
         self.held: dict[int, Held] = {}
         self.orders: list[tuple] = []  # for the worker, before any new task (recv)
         self.final: dict[int, bool] = {}  # key -> whether its crawl's run closed for good
@@ -125,7 +126,7 @@ class TaskConnection:
                 if self.orders:
                     continue
             if self.stopping.is_set():
-                return ("exit",)
+                return self._exit_after_grace()
             try:
                 taken = self.link.call(self.link.take, self.consumer, 2.0, self.visibility,
                                        stop=self.stopping)
@@ -136,6 +137,15 @@ class TaskConnection:
             order = self._order(*taken)
             if order is not None:
                 return order
+
+    def _exit_after_grace(self) -> tuple:
+        """Stopping: running crawls get the grace to finish; then the worker stops the rest
+        (handed back) and exits."""
+        deadline = time.monotonic() + self.grace
+        with self.condition:
+            while self.held and time.monotonic() < deadline:
+                self.condition.wait(min(1.0, max(0.0, deadline - time.monotonic())))
+        return ("exit",)
 
     def _order(self, entry_id: str, task: dict, deliveries: int) -> tuple | None:
         name = task["source"]["name"]

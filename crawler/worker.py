@@ -302,7 +302,16 @@ class WorkerProcess:
 
         from twisted.internet import reactor
 
-        self._keep(asyncio.ensure_future(self.crawlers[key].stop_async()))
+        crawler = self.crawlers[key]
+        engine = crawler._engine
+        if engine is None or not engine.running:
+            # Scrapy's Crawler.stop_async while the engine is still opening the spider marks
+            # the crawler stopped without stopping the engine; when the spider then closes,
+            # the engine waits for a stop that never comes and the crawl never ends. Ask
+            # again once the engine runs (a crawl that has ended is gone from `crawlers`).
+            reactor.callLater(0.1, lambda: key in self.crawlers and self._stop(key))
+            return
+        self._keep(asyncio.ensure_future(crawler.stop_async()))
         call = self.cancel_calls.get(key)
         if call is not None and call.active():
             call.cancel()

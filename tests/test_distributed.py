@@ -295,3 +295,31 @@ def test_a_bad_or_unreachable_redis_is_a_clear_error(tmp_path):
                             cwd=tmp_path, env=user_env(), capture_output=True, text=True,
                             timeout=60)
     assert status.returncode == 0 and "redis: cannot reach Redis" in status.stdout, status.stdout
+
+
+def test_a_worker_stopped_as_its_crawls_start_exits_and_hands_them_back(site, newsmill,
+                                                                          redis_server):
+    """SIGTERM just after a worker took its sources (a crawl still opening once hung the
+    worker for good): its crawls get the grace, then it stops them, exits 0, and another
+    worker crawls what it handed back."""
+    feeds = {f"news{i}": news_site(site, f"news{i}", articles=2, delay=4) for i in range(2)}
+    sources = sources_toml(**{name: {"urls": [url], "every": "1h"} for name, url in feeds.items()})
+    daemon = Daemon(newsmill, sources, "--redis", redis_server.url, "--max-parallel", "2")
+    # One second of grace: the 4-second articles cannot finish in it.
+    first = Worker(newsmill.tmp, redis_server.url, "-s", "NEWSMILL_DAEMON_KILL_GRACE=1",
+                   name="first")
+    second = None
+    try:
+        deadline = time.monotonic() + 60
+        while first.log.count("crawl started") < 2:
+            assert time.monotonic() < deadline, first.log
+            time.sleep(0.01)
+        assert first.stop(timeout=30) == 0, first.log
+        assert "handed back" in first.log, first.log
+        second = Worker(newsmill.tmp, redis_server.url, name="second")
+        daemon.wait_for("both sources crawled by the second worker", lambda: len(
+            daemon.runs(None, f"status = 'ok' and pid = {second.pid}")) == 2, timeout=120)
+    finally:
+        exits = [second.stop() if second else 0, stop_daemon(daemon)]
+    assert exits == [0, 0], daemon.log
+    assert newsmill.count("articles") == 4
