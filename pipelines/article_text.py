@@ -16,6 +16,8 @@ from __future__ import annotations
 import functools
 import re
 
+from lxml import etree
+
 # Below this many characters once cleaned, precision mode is taken to have missed the
 # article and the balanced mode's text is used (if longer): trafilatura's own floor for a
 # main text (MIN_EXTRACTED_SIZE in its settings.cfg, under which its balanced mode tries
@@ -76,6 +78,11 @@ def _credit(line: str) -> bool:
 _SEPARATOR = re.compile(r"^\W{3,}$|^\d*\s*comments?$|^leave a (reply|comment)$", re.IGNORECASE)
 
 _WORD = re.compile(r"\w+")
+# Matches a line of more than MAX_BOILERPLATE_WORDS words (counted as _WORD counts them:
+# each run of word characters is followed by non-word ones or is the last), reading no
+# further than the word after the limit: most lines of an article are paragraphs of
+# 40 words or more, and counting all their words was half of clean_text's time.
+_MORE_THAN_BOILERPLATE_WORDS = re.compile(rf"\W*(?:\w+\W+){{{MAX_BOILERPLATE_WORDS}}}\w")
 
 
 def newsmill_text(tree, url: str, options: dict, titles: list[str]) -> str | None:
@@ -118,23 +125,23 @@ RULES = frozenset({"title", "links", "promo", "credit", "separator"})
 def clean_text(text: str, titles: list[str], rules=RULES) -> str:
     """`text` without its headline lines and boilerplate lines (see the module docstring)."""
     lines = text.split("\n")
-    titles_seen = {_key(t) for t in titles if t and _key(t)}
+    titles_seen = {key for key in map(_key, filter(None, titles)) if key}
     keep: list[str] = []
     in_links = False
     for n, line in enumerate(lines):
         stripped = line.strip()
         if not stripped:
             continue
-        words = len(_WORD.findall(stripped))
         if "title" in rules and not keep and n < 3 and _key(stripped) in titles_seen:
             continue  # the headline, at the top
-        if in_links and _LIST_ITEM.match(stripped) and words <= 25:
+        # Words are counted only for the lines a pattern picked out (a few a page).
+        if in_links and _LIST_ITEM.match(stripped) and _words(stripped) <= 25:
             continue  # an item of the link list under a "Related:" line
         in_links = False
-        if "links" in rules and _LINK_LEAD.match(stripped) and words <= 25:
+        if "links" in rules and _LINK_LEAD.match(stripped) and _words(stripped) <= 25:
             in_links = True
             continue
-        if words <= MAX_BOILERPLATE_WORDS and (
+        if not _MORE_THAN_BOILERPLATE_WORDS.match(stripped) and (
                 ("promo" in rules and _promo(stripped))
                 or ("credit" in rules and _credit(stripped))):
             continue
@@ -144,18 +151,36 @@ def clean_text(text: str, titles: list[str], rules=RULES) -> str:
     return "\n".join(keep) if keep else text
 
 
+def _words(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
 def _key(text: str) -> str:
     return " ".join(_WORD.findall(text.casefold()))
 
 
+_TITLE_TEXT = etree.XPath("title/text()")
+_TITLE_PARTS = re.compile(r"\s+[|\-–—:·»]\s+")
+
+
 def page_titles(tree, declared: str | None) -> list[str]:
-    """The headlines a page gives: its declared title, <title> and its parts, <h1>s."""
+    """The headlines a page gives: its declared title, <title> and its parts, <h1>s.
+
+    The <head>s and <h1>s are found in one walk of the page (in lxml's C code); the two
+    XPath searches of the whole page ("//head/title/text()", "//h1") each walked it.
+    """
     titles = [declared] if declared else []
-    for value in tree.xpath("//head/title/text()")[:1]:
-        titles.append(value)
-        titles.extend(re.split(r"\s+[|\-–—:·»]\s+", value))
-    for h1 in tree.xpath("//h1")[:3]:
-        titles.append(h1.text_content())
+    title = None
+    h1s = []
+    for element in tree.iter("head", "h1"):
+        if element.tag == "h1":
+            h1s.append(element)
+        elif title is None:
+            title = next(iter(_TITLE_TEXT(element)), None)
+    if title is not None:
+        titles.append(title)
+        titles.extend(_TITLE_PARTS.split(title))
+    titles.extend(h1.text_content() for h1 in h1s[:3])
     return titles
 
 
@@ -176,18 +201,18 @@ def join_split_body(tree):
     """
     from copy import deepcopy
 
-    matches = _body_containers(tree)
-    if len(matches) < 2:
+    elements, test = _body_candidates(tree)
+    first = next((e for e in elements if test(e)), None)
+    if first is None or not first.get("class"):
         return tree
-    first = matches[0]
     kind = (first.tag, first.get("class"))
-    if not kind[1]:
-        return tree
     chunks = [first]
-    for match in matches[1:]:
-        if (match.tag, match.get("class")) != kind or any(
+    # The elements after the first container: only those of its kind can be chunks, so
+    # the others are not tested (the test is most of this function's cost).
+    for match in elements:
+        if (match.tag, match.get("class")) != kind or not test(match) or any(
                 c in match.iterancestors() or match in c.iterancestors() for c in chunks):
-            continue  # another kind of container, or one inside a chunk
+            continue  # another kind of container, not a body, or one inside a chunk
         if _near(first, match) and _prose_chars(match) >= MIN_CHUNK_CHARS:
             chunks.append(match)
     if len(chunks) < 2 or _prose_chars(first) < MIN_CHUNK_CHARS:
@@ -217,9 +242,10 @@ def _body_test():
 
     That expression tests every element of the page with EXSLT regular expressions, which
     lxml runs as Python callbacks: ~0.9 ms of a benchmark page, 5% of its extraction. Its
-    own conditions (classes, ids, itemprop), read from its text, tested in Python on the
-    ~140 article/div/main/section elements of a page cost ~0.05 ms. None where its text
-    has another shape (another trafilatura version): the expression is then run itself.
+    own conditions (classes, ids, itemprop), read from its text, are tested in Python on
+    the ~140 article/div/main/section elements of a page (~2 µs an element on the 2-core
+    machine; join_split_body tests about half of them). None where its text has another
+    shape (another trafilatura version): the expression is then run itself.
     """
     from trafilatura.xpaths import BODY_XPATH
 
@@ -233,29 +259,41 @@ def _body_test():
         values.setdefault(name, set()).add(value)
     searches: dict[str, list] = {}
     for name, pattern in patterns:
-        searches.setdefault(name, []).append(re.compile(pattern).search)
-    names = sorted(set(values) | set(searches))
+        searches.setdefault(name, []).append(f"(?:{pattern})")
+    # Per attribute: the values it may equal and one search for all its patterns, looked
+    # up once here rather than for every element.
+    checks = tuple(
+        (name, frozenset(values.get(name, ())),
+         re.compile("|".join(searches[name])).search if name in searches else None)
+        for name in sorted(set(values) | set(searches)))
 
     def test(element) -> bool:
-        for name in names:
-            value = element.get(name)
-            if value is not None and (value in values.get(name, ()) or any(
-                    search(value) for search in searches.get(name, ()))):
+        get = element.get
+        for name, equal, search in checks:
+            value = get(name)
+            if value is not None and (value in equal or (search is not None and search(value))):
                 return True
         return False
 
     return test
 
 
-def _body_containers(tree) -> list:
-    """The article/div/main/section elements trafilatura's first body expression finds
-    (with their same-kind siblings), in document order."""
+def _body_candidates(tree):
+    """The elements to test, in document order (an iterator), and the test: what
+    trafilatura's first body expression finds are those that pass it."""
     test = _body_test()
     if test is None:
         from trafilatura.xpaths import BODY_XPATH
 
-        return BODY_XPATH[0](tree)
-    return [e for e in tree.iter(*_CONTAINER_TAGS) if test(e)]
+        return iter(BODY_XPATH[0](tree)), lambda element: True
+    return tree.iter(*_CONTAINER_TAGS), test
+
+
+def _body_containers(tree) -> list:
+    """The article/div/main/section elements trafilatura's first body expression finds
+    (with their same-kind siblings), in document order."""
+    elements, test = _body_candidates(tree)
+    return [e for e in elements if test(e)]
 
 
 def _near(a, b, levels: int = 3) -> bool:
@@ -263,5 +301,8 @@ def _near(a, b, levels: int = 3) -> bool:
     return any(x in ancestors for x in list(b.iterancestors())[:levels])
 
 
+_PROSE = etree.XPath(".//p//text()")
+
+
 def _prose_chars(element) -> int:
-    return sum(len(t) for t in element.xpath(".//p//text()"))
+    return sum(map(len, _PROSE(element)))

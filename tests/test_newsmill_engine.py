@@ -131,6 +131,15 @@ def test_a_call_to_subscribe_is_boilerplate_a_mention_or_a_long_paragraph_is_not
     assert clean_text(text, []) == "\n".join([mention, long_paragraph, PARAGRAPHS[0]])
 
 
+def test_a_call_is_boilerplate_up_to_forty_words_counted_between_punctuation():
+    # 14 words: "day-to-day" is three, "Zürich's" two, "__init__" one.
+    call = "Subscribe to our day-to-day letter from Zürich's __init__ desk, 2024 edition:"
+    at_limit = f"{call} {distinct_words('limit', 26)}."
+    past_limit = f"{call} {distinct_words('limit', 27)}."
+    text = "\n".join([PARAGRAPHS[0], at_limit, past_limit])
+    assert clean_text(text, []) == "\n".join([PARAGRAPHS[0], past_limit])
+
+
 def test_the_headline_is_dropped_only_at_the_top_of_the_text():
     text = "\n".join([TITLE, PARAGRAPHS[0], TITLE, PARAGRAPHS[1]])
     assert clean_text(text, [TITLE]) == "\n".join([PARAGRAPHS[0], TITLE, PARAGRAPHS[1]])
