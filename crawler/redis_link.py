@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 import uuid
@@ -83,11 +82,6 @@ class RedisLink:
         self.outages = 0  # connections lost so far (a reply may have been lost with one)
         self.back_at: float | None = None
         self.quiet = False  # this outage is the last one going on (not logged again)
-
-    @classmethod
-    def from_settings(cls, settings) -> RedisLink:
-        return cls(settings.get("NEWSMILL_REDIS_URL"),
-                   settings.get("NEWSMILL_REDIS_PREFIX") or "newsmill:")
 
     def key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -362,9 +356,3 @@ class RedisLink:
         pipe.rpush(reply, encode(value))
         pipe.expire(reply, 60)
         pipe.execute()
-
-
-def worker_identity() -> tuple[str, int]:
-    import os
-
-    return socket.gethostname(), os.getpid()
