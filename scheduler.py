@@ -509,6 +509,8 @@ class Daemon:
 
     def _shut_down(self, store: ArticleStore) -> None:
         self.stopping.set()
+        if self.link is not None:  # calls waiting for a Redis that is away give up now
+            self.link.abandon.set()
         self.scheduler.shutdown(wait=False)
         running = self._running_children()
         logger.info("stopping: no new crawls; %d running, given %.0fs to finish",

@@ -324,6 +324,7 @@ def run_worker(url: str, crawls: int, extract_workers: int, overrides: dict,
     signal.signal(signal.SIGINT, stop)
     prefix = settings.get("NEWSMILL_REDIS_PREFIX") or "newsmill:"
     link = RedisLink(url, prefix)
+    link.abandon = stopping  # once stopping, calls waiting for a Redis that is away give up
     try:
         link.call(link.ensure_group, "tasks", "workers", stop=stopping)
         link.call(link.ensure_group, "results", "writer", stop=stopping)

@@ -256,6 +256,7 @@ def run_store(url: str, db_path: str, overrides: dict) -> int:
     signal.signal(signal.SIGINT, on_signal)
     settings = writer_settings(overrides)
     link = RedisLink(url, settings.get("NEWSMILL_REDIS_PREFIX") or "newsmill:")
+    link.abandon = stop  # once stopping, calls waiting for a Redis that is away give up
     writer = ResultWriter(link, db_path, settings, stop)
     logger.info("writing the results of Redis at %s into %s", link.where, db_path)
     writer.run()
