@@ -3,7 +3,7 @@
 
 A simulation (no crawling): sources publish at different rates for a number of days; each
 schedule checks each source, and a check stores every article published since the one
-before. The auto schedule is the daemon's own function (scheduler.auto_interval), fed after
+before. The auto schedule is the daemon's own function (crawler.schedule.auto_interval), fed after
 every check with the publication times found so far, as the daemon feeds it from the store.
 
     .venv/bin/python benchmarks/adaptive_schedule.py [--days 14] [--seed 1]
@@ -16,7 +16,7 @@ import math
 import random
 from datetime import UTC, datetime, timedelta
 
-from scheduler import auto_interval
+from crawler.schedule import auto_interval
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 DAY = 86400.0

@@ -10,12 +10,11 @@ so every check's scheduled time is known exactly: the last run's start plus k in
 Must show: at least 99% of the checks scheduled in the window start within 30 s of their
 time; no run of a source overlaps its previous one; none failed; CPU per check (the daemon
 and everything it started: crawl workers, extraction workers, forkserver) at most 0.05 s;
-the daemon's and each worker's memory flat across the run. Then the same is measured with a
-process per crawl (NEWSMILL_DAEMON_WORKERS=0) on the first --compare sources, for
-comparison.
+the daemon's and each worker's memory flat across the run. (The process-per-crawl mode that
+--compare once measured beside it was removed; its figures stay in benchmarks/README.md.)
 
 Usage: .venv/bin/python benchmarks/many_sources.py [--sources 1000] [--interval 300]
-       [--duration 900] [--max-parallel 20] [--workers 1] [--compare 20]
+       [--duration 900] [--max-parallel 20] [--workers 1]
 """
 
 from __future__ import annotations
@@ -227,8 +226,6 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=900, help="seconds measured")
     parser.add_argument("--max-parallel", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1, help="NEWSMILL_DAEMON_WORKERS")
-    parser.add_argument("--compare", type=int, default=20,
-                        help="sources for the process-per-crawl comparison (0: none)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="newsmill-many-"))
     db = tmp / "bench.db"
@@ -253,25 +250,12 @@ def main() -> int:
         ok = report(run_daemon(tmp, db, sources, names, args.interval, args.duration,
                                args.max_parallel, ["-s", f"NEWSMILL_DAEMON_WORKERS={args.workers}"],
                                f"crawl workers ({args.workers})"))
-        if args.compare:
-            compare = names[:args.compare]
-            report(run_daemon(tmp, db, _subset(sources, compare), compare, args.interval,
-                              min(args.duration, 2 * args.interval), args.max_parallel,
-                              ["-s", "NEWSMILL_DAEMON_WORKERS=0"],
-                              "process per crawl (for comparison)"))
         print(f"\n{'PASS' if ok else 'FAIL'} (the crawl workers' run: >= 99% on time, no "
               "overlap, none failed, exit 0; CPU and memory are read from the figures above)")
         return 0 if ok else 1
     finally:
         for site in sites:
             site.stop()
-
-
-def _subset(sources: str, names: list[str]) -> str:
-    """The sources file's blocks of the named sources only."""
-    blocks = [b for b in sources.split("[[sources]]") if b.strip()]
-    return "\n".join("[[sources]]" + b.rstrip("\n") for b in blocks
-                     if any(f'name = "{n}"' in b for n in names))
 
 
 if __name__ == "__main__":

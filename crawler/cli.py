@@ -283,8 +283,9 @@ def daemon(sources_file, db_path, max_parallel, grace, overrides, log_file, log_
       newsmill daemon --max-parallel 4 --log-file /var/log/newsmill/daemon.log
       newsmill daemon --redis redis://10.0.0.5:6379/0 --max-parallel 100
     """
+    from crawler.logs import configure_logging
     from pipelines.database import ArticleStore, StoreError
-    from scheduler import Daemon, DaemonError, configure_logging
+    from scheduler import Daemon, DaemonError
 
     try:
         if not any(s.enabled for s in load_sources(sources_file)):
@@ -359,9 +360,9 @@ def store(redis_url, db_path, overrides, log_level):
     Example:
       newsmill store --redis redis://10.0.0.5:6379/0 --db data/newsmill.db
     """
+    from crawler.logs import configure_logging
     from pipelines.database import ArticleStore, StoreError
     from pipelines.remote_writer import run_store
-    from scheduler import configure_logging
 
     try:
         ArticleStore(db_path).close()
@@ -397,8 +398,8 @@ def status(sources_file, db_path, source_name, as_json, redis_url):
     """
     from pathlib import Path
 
+    from crawler.status import status_report
     from pipelines.database import StoreError
-    from scheduler import status_report
 
     if not Path(db_path).exists():
         fail_config(f"{db_path}: no such database (crawl or start the daemon first)")
@@ -460,7 +461,7 @@ def print_status(report: dict) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from scheduler import SOURCE_STATES
+    from crawler.status import SOURCE_STATES
 
     print_daemon(report)
     totals = report["totals"]
@@ -523,7 +524,7 @@ def print_source(source: dict) -> None:
 
 
 def _ago(moment: str, now: datetime) -> str:
-    from scheduler import duration_text
+    from crawler.times import duration_text
 
     return f"{duration_text(max(0.0, (now - datetime.fromisoformat(moment)).total_seconds()))} ago"
 
@@ -532,7 +533,7 @@ def _until(moment: str | None, now: datetime) -> str:
     if not moment:
         return "-"
     seconds = (datetime.fromisoformat(moment) - now).total_seconds()
-    from scheduler import duration_text
+    from crawler.times import duration_text
 
     return "due" if seconds <= 0 else f"in {duration_text(seconds)}"
 

@@ -17,7 +17,9 @@ so that one filter decides what reaches people:
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import sys
+from pathlib import Path
 
 # Loggers of the libraries whose INFO lines are left out by default.
 LIBRARY_LOGGERS = ("scrapy", "twisted", "py.warnings", "protego", "trafilatura", "htmldate")
@@ -84,3 +86,21 @@ def install_crawl_log_handler(settings) -> logging.Handler:
     root.addHandler(handler)
     root.setLevel(logging.NOTSET)
     return handler
+
+
+def configure_logging(level: str = "INFO", log_file: str | None = None) -> None:
+    """The long-running commands' log (`newsmill daemon`, `newsmill store`): one line per event
+    to stderr and, with --log-file, to a rotating file."""
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.handlers.RotatingFileHandler(
+            log_file, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"))
+    root = logging.getLogger()
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    root.setLevel(level.upper())
+    # The daemon logs skipped starts in its own words; APScheduler's INFO lines are noise.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)

@@ -19,6 +19,7 @@ from scrapy.utils.response import response_status_message
 from twisted.internet import defer
 from twisted.internet import error as net
 
+from crawler.store_lookups import store_lookup
 from pipelines.database import RobotsCache
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
         super().__init__(crawler)
         self.unavailable: dict[str, str] = {}  # netloc -> why its robots.txt could not be read
         max_age = crawler.settings.getfloat("NEWSMILL_ROBOTSTXT_CACHE", 0)
-        self.cache = RobotsCache.from_settings(crawler.settings, max_age) if max_age > 0 else None
+        self.cache = store_lookup(RobotsCache, crawler.settings, max_age) if max_age > 0 else None
 
     async def robot_parser(self, request):
         """Scrapy's, but a robots.txt read from this site less than NEWSMILL_ROBOTSTXT_CACHE

@@ -19,6 +19,7 @@ from scrapy.http import Response
 
 from crawler.discovery import lastmod_hint
 from crawler.sources import parse_duration, sources_from_settings
+from crawler.store_lookups import store_lookup
 from crawler.urls import clean_url
 from pipelines.database import KnownUrls, ListingValidators, RobotsCache
 
@@ -48,7 +49,7 @@ class KnownUrlsMiddleware:
             raise NotConfigured
         recheck_for = {s.name: timedelta(seconds=parse_duration(s.recheck_for))
                        for s in sources_from_settings(settings)}
-        return cls(crawler, KnownUrls.from_settings(settings), recheck_for)
+        return cls(crawler, store_lookup(KnownUrls, settings), recheck_for)
 
     def process_request(self, request, spider=None):
         meta = request.meta
@@ -139,9 +140,9 @@ class ConditionalListingsMiddleware:
             raise NotConfigured
         # robots.txt only while its answers are kept (NEWSMILL_ROBOTSTXT_CACHE): a 304 needs
         # the kept body to mean anything.
-        robots = RobotsCache.from_settings(settings, 0) \
+        robots = store_lookup(RobotsCache, settings, 0) \
             if settings.getfloat("NEWSMILL_ROBOTSTXT_CACHE", 0) > 0 else None
-        return cls(crawler, ListingValidators.from_settings(settings), robots)
+        return cls(crawler, store_lookup(ListingValidators, settings), robots)
 
     def process_request(self, request, spider=None):
         meta = request.meta

@@ -114,6 +114,11 @@ class RemoteListingValidators(ListingValidators):
         self.questions.ask("listing_validators_put", [list(r) for r in rows])
 
 
+# The remote twin of each SQLite look-up (crawler/store_lookups.py chooses between them).
+REMOTE = {KnownUrls: RemoteKnownUrls, RobotsCache: RemoteRobotsCache,
+          ListingValidators: RemoteListingValidators}
+
+
 def answer(question: dict, path: str, known: KnownUrls) -> object:
     """The writer's answer to a worker's question, from the store at `path` (`known`: its
     read-only connection, kept between questions)."""

@@ -205,9 +205,9 @@ NEWSMILL_DAEMON_KILL_GRACE = 10.0
 # A failing source waits its interval times 2, 4, 8, ... failures in a row, up to this many
 # seconds (never less than its own interval).
 NEWSMILL_DAEMON_MAX_BACKOFF = 21600
-# Extraction workers of each crawl worker, shared by its crawls (with NEWSMILL_DAEMON_WORKERS
-# = 0, EXTRACT_WORKERS of each crawl process unless -s EXTRACT_WORKERS is given): most
-# scheduled crawls find few new pages, and one warm worker costs less than one per core.
+# Extraction workers of each crawl worker, shared by its crawls (-s EXTRACT_WORKERS, given to
+# the daemon, wins): most scheduled crawls find few new pages, and one warm worker costs less
+# than one per core.
 NEWSMILL_DAEMON_EXTRACT_WORKERS = 1
 # Sources with every = "auto": how far back the daemon reads when their articles appeared,
 # and how many checks it makes per expected new article (2: a new article waits on average
@@ -217,7 +217,8 @@ NEWSMILL_DAEMON_AUTO_WINDOW = "7d"
 NEWSMILL_DAEMON_AUTO_CHECKS_PER_ARTICLE = 2.0
 # Long-lived crawl worker processes the daemon hands its crawls to; each crawls many sources at
 # once (each its own run), with Scrapy and its extraction workers started once, not per crawl.
-# 0: the old way, a process per crawl (~14x the CPU per check of an unchanged feed).
+# At least 1 (0 is refused at start: the process-per-crawl mode it once chose, at ~14x the CPU
+# per check of an unchanged feed, was removed).
 # --max-parallel still bounds the crawls running at once, across all workers.
 NEWSMILL_DAEMON_WORKERS = 1
 # A worker is replaced by a fresh one after it was given this many crawls (0: never)...

@@ -355,22 +355,6 @@ def _detach(log_pipe) -> None:
     sys.stderr = open(2, "w", buffering=1, errors="replace", closefd=False)
 
 
-def crawl_in_own_process(source: dict, db_path: str, overrides: dict, log_level: str,
-                         log_pipe) -> None:
-    """The body of a crawl process (NEWSMILL_DAEMON_WORKERS = 0): one crawl of one source in
-    a fresh Scrapy runtime, as `newsmill crawl --source NAME` runs it; exit status 0 when
-    its run was recorded and the store could be written, else 1."""
-    _detach(log_pipe)
-    import gc
-
-    from crawler.runner import crawl_once
-    from crawler.sources import Source
-
-    outcome = crawl_once([Source.from_dict(source)], db_path, overrides, log_level)
-    gc.freeze()  # everything is written: leave the rest to the operating system
-    sys.exit(0 if outcome.run_ids and not outcome.store_failure else 1)
-
-
 def serve(conn, log_pipe, options: WorkerOptions) -> None:
     """The body of a crawl worker process: its own session, its stderr into the daemon."""
     _detach(log_pipe)

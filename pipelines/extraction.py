@@ -103,11 +103,12 @@ class ExtractionPipeline:
         sources usually finds nothing changed (most of a daemon's crawls): its workers
         start only if a page comes.
         """
+        from crawler.store_lookups import store_lookup
         from pipelines.database import KnownUrls
 
         spider = getattr(self.crawler, "spider", None)
         names = [s.name for s in getattr(spider, "sources", [])]
-        known = KnownUrls.from_settings(self.crawler.settings)
+        known = store_lookup(KnownUrls, self.crawler.settings)
         try:
             return bool(names) and not known.holds_articles_of(names)
         finally:

@@ -1,6 +1,9 @@
 """Read-only look-ups of the store for the downloader middlewares (known URLs), and the
 caches they keep in it (robots.txt answers, listings' validators), each through short
-connections of its own so that a crawl never waits on them."""
+connections of its own so that a crawl never waits on them.
+
+These classes are the look-ups' interface; crawler/remote_lookups.py implements it again for
+a crawl on another machine, and crawler/store_lookups.py chooses which one a crawl gets."""
 
 from __future__ import annotations
 
@@ -24,15 +27,6 @@ class KnownUrls:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.conn: sqlite3.Connection | None = None
-
-    @classmethod
-    def from_settings(cls, settings) -> KnownUrls:
-        """The store's (NEWSMILL_DB); in `newsmill worker`, the writer's, asked through Redis."""
-        if settings.get("NEWSMILL_REDIS_URL"):
-            from crawler.remote_lookups import RemoteKnownUrls, StoreQuestions
-
-            return RemoteKnownUrls(StoreQuestions.from_settings(settings))
-        return cls(settings.get("NEWSMILL_DB"))
 
     _FIELDS = ("etag", "last_modified", "lastmod", "article_id", "first_seen")
 
@@ -97,15 +91,6 @@ class RobotsCache:
         self.path = Path(path)
         self.max_age = max_age
 
-    @classmethod
-    def from_settings(cls, settings, max_age: float) -> RobotsCache:
-        """The store's (NEWSMILL_DB); in `newsmill worker`, the writer's, asked through Redis."""
-        if settings.get("NEWSMILL_REDIS_URL"):
-            from crawler.remote_lookups import RemoteRobotsCache, StoreQuestions
-
-            return RemoteRobotsCache(StoreQuestions.from_settings(settings), max_age)
-        return cls(settings.get("NEWSMILL_DB"), max_age)
-
     def get(self, url: str) -> tuple[int, bytes] | None:
         """(status, body) of the robots.txt at `url` if read less than max_age ago."""
         row = self.stored(url)
@@ -147,15 +132,6 @@ class ListingValidators:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-
-    @classmethod
-    def from_settings(cls, settings) -> ListingValidators:
-        """The store's (NEWSMILL_DB); in `newsmill worker`, the writer's, asked through Redis."""
-        if settings.get("NEWSMILL_REDIS_URL"):
-            from crawler.remote_lookups import RemoteListingValidators, StoreQuestions
-
-            return RemoteListingValidators(StoreQuestions.from_settings(settings))
-        return cls(settings.get("NEWSMILL_DB"))
 
     def get(self, url: str) -> dict | None:
         if not self.path.exists():

@@ -6,7 +6,7 @@ import re
 import threading
 from datetime import UTC, datetime, timedelta
 
-from scheduler import auto_interval
+from crawler.schedule import auto_interval
 from tests.sites import article_html, send
 from tests.test_daemon import (
     finished,

@@ -1,5 +1,5 @@
 """`newsmill daemon` and `newsmill status`, run for real: a daemon process, its crawl
-processes, local sites on 127.0.0.1 and a SQLite file, on second-level schedules."""
+workers, local sites on 127.0.0.1 and a SQLite file, on second-level schedules."""
 
 from __future__ import annotations
 
@@ -443,6 +443,22 @@ def test_daemon_with_a_broken_sources_file_exits_2_at_once(newsmill):
 
     assert result.returncode == 2
     assert "source 'x': key 'every'" in result.stderr
+
+
+def test_a_daemon_asked_for_no_crawl_worker_exits_2_before_it_starts(site, newsmill):
+    """NEWSMILL_DAEMON_WORKERS = 0 once meant a process per crawl; that mode is gone, and a
+    daemon that could crawl nothing is refused at once, not left to run idle."""
+    path = newsmill.tmp / "sources.toml"
+    path.write_text(sources_toml(news={"urls": [news_site(site, "news")], "every": "1h"}))
+
+    result = newsmill.run("daemon", "--sources", str(path), "--db", str(newsmill.db_path),
+                          "-s", "NEWSMILL_DAEMON_WORKERS=0", timeout=60)
+
+    assert result.returncode == 2, result.stderr
+    assert "NEWSMILL_DAEMON_WORKERS = 0" in result.stderr
+    assert "at least one crawl worker" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert newsmill.count("runs") == 0
 
 
 # --- its log ---------------------------------------------------------------------------------

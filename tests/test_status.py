@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from crawler.sources import Source
-from scheduler import source_state
+from crawler.status import source_state
 from tests.sites import article_html, rss_feed
 from tests.test_terminal_output import closed_port_url
 

@@ -26,6 +26,7 @@ from crawler.items import FetchError, NotModified, Page, UnchangedListing
 from crawler.recheck import unchanged_by_lastmod
 from crawler.safety import SourceLimitReached
 from crawler.sources import Source, sources_from_settings
+from crawler.store_lookups import store_lookup
 from crawler.urls import clean_url, on_domains, registered_domain, same_site
 from pipelines.database import KnownUrls
 from pipelines.page_metadata import looks_like_article_url
@@ -96,7 +97,7 @@ class ArticlesSpider(scrapy.Spider):
         spider.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
         spider.max_listing_hops = crawler.settings.getint("NEWSMILL_MAX_SITEMAP_NESTING", 4)
         # Read-only: which listed articles are known and unchanged need no request at all.
-        spider.known = KnownUrls.from_settings(crawler.settings) \
+        spider.known = store_lookup(KnownUrls, crawler.settings) \
             if crawler.settings.getbool("NEWSMILL_RECHECK_KNOWN_URLS", True) else None
         crawler.signals.connect(spider.close_known, signal=signals.spider_closed)
         crawler.signals.connect(spider.release_when_idle, signal=signals.spider_idle)
