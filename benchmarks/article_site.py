@@ -53,10 +53,19 @@ _LD_HEADLINE = re.compile(r'("headline"\s*:\s*")((?:[^"\\]|\\.)*)(")')
 EPOCH = 1_790_000_000  # 2026-09: pages are "published" one minute apart from here
 
 
+class CorpusMissing(FileNotFoundError):
+    """The shared article corpus is not where the benchmarks look for it."""
+
+
 def load_corpus(corpus: Path = CORPUS) -> list[str]:
     """The corpus pages as text, in file name order."""
-    return [gzip.decompress(p.read_bytes()).decode("utf-8", "replace")
-            for p in sorted((corpus / "html").glob("*.html.gz"))]
+    pages = [gzip.decompress(p.read_bytes()).decode("utf-8", "replace")
+             for p in sorted((corpus / "html").glob("*.html.gz"))]
+    if not pages:
+        raise CorpusMissing(f"no corpus pages in {corpus / 'html'}: the benchmarks build their "
+                            "pages from the shared article corpus (shared/corpus/article-extraction "
+                            "beside the repository)")
+    return pages
 
 
 def letter_shift(round_: int, codes: set[int]) -> dict[int, int]:

@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.article_site import CORPUS, ArticleSite  # noqa: E402
+from benchmarks.article_site import CORPUS, ArticleSite, CorpusMissing  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -443,4 +443,7 @@ def memory_mode(args, workdir: Path, extra: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except CorpusMissing as exc:
+        sys.exit(f"throughput.py: {exc}")

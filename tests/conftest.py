@@ -22,6 +22,20 @@ ROOT = Path(__file__).resolve().parent.parent
 NEWSMILL = Path(sys.executable).parent / "newsmill"
 CORPUS = ROOT.parent / "shared" / "corpus" / "article-extraction"
 
+
+def pytest_runtest_setup(item):
+    """A test marked `corpus` needs the shared article corpus beside the repository.
+
+    Without it the test is skipped, saying so in one line; with NEWSMILL_REQUIRE_CORPUS=1
+    (CI, which has the corpus) it fails instead, so a lost corpus is never a quiet skip.
+    """
+    if item.get_closest_marker("corpus") and not (CORPUS / "html").is_dir():
+        why = (f"needs the shared article corpus at {CORPUS} (shared/corpus/article-extraction "
+               "beside the repository; CI has it)")
+        if os.environ.get("NEWSMILL_REQUIRE_CORPUS") == "1":
+            pytest.fail(why + ", and NEWSMILL_REQUIRE_CORPUS=1", pytrace=False)
+        pytest.skip(why)
+
 # Fast and deterministic against loopback: no politeness delays, one extraction worker
 # (each worker costs a second of CPU to start; the pages of a test need no more).
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",

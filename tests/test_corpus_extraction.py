@@ -7,7 +7,7 @@ import pytest
 from benchmarks.extraction_quality import CORPUS, measure
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason=f"shared corpus not found at {CORPUS}")
+@pytest.mark.corpus
 def test_corpus_crawl_stores_every_article_better_than_plain_trafilatura(tmp_path):
     result = measure(CORPUS, tmp_path)
     assert result["crawl_exit"] == 0, result["crawl_stderr"]

@@ -10,12 +10,12 @@ import trafilatura
 from trafilatura.metadata import extract_metadata
 from trafilatura.utils import load_html
 
-from benchmarks.article_site import CORPUS, load_corpus
+from benchmarks.article_site import load_corpus
 from pipelines.extract_worker import extract_article
 from pipelines.page_metadata import read_page_metadata
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason=f"shared corpus not found at {CORPUS}")
+@pytest.mark.corpus
 def test_trafilatura_engine_text_and_undeclared_author_are_trafilaturas_on_every_corpus_page():
     undeclared = found = 0
     for n, page in enumerate(load_corpus()):

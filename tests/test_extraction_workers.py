@@ -10,7 +10,6 @@ import textwrap
 
 import pytest
 
-from benchmarks.article_site import CORPUS
 from tests.conftest import ROOT, user_env
 
 # The `newsmill` script in miniature: it imports crawler.cli, and a spawned worker imports
@@ -73,7 +72,7 @@ SAME_OUTPUT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason=f"shared corpus not found at {CORPUS}")
+@pytest.mark.corpus
 def test_workers_plain_html_elements_change_no_extracted_field():
     """prepare_worker swaps lxml.html's element classes for speed: every field of every
     corpus page comes out the same (in a process of its own: it changes lxml's parsers)."""

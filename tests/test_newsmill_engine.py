@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.article_site import CORPUS, load_corpus
+from benchmarks.article_site import load_corpus
 from pipelines.article_text import clean_text
 from pipelines.extract_worker import extract_article
 from tests.sites import distinct_words, rss_feed
@@ -145,7 +145,7 @@ def test_the_headline_is_dropped_only_at_the_top_of_the_text():
     assert clean_text(text, [TITLE]) == "\n".join([PARAGRAPHS[0], TITLE, PARAGRAPHS[1]])
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason=f"shared corpus not found at {CORPUS}")
+@pytest.mark.corpus
 def test_body_containers_are_what_trafilaturas_body_expression_finds_on_every_corpus_page():
     from trafilatura.utils import load_html
     from trafilatura.xpaths import BODY_XPATH

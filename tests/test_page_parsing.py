@@ -7,7 +7,7 @@ import pytest
 import trafilatura.utils
 from lxml import etree
 
-from benchmarks.article_site import CORPUS, load_corpus
+from benchmarks.article_site import load_corpus
 from pipelines.extract_worker import decode_page, parse_page, prepare_worker
 
 ARTICLE = ("<head><title>Ferry returns</title></head><body><article><h1>Ferry returns</h1>"
@@ -32,7 +32,7 @@ def load_html_path(monkeypatch) -> list:
     return calls
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason=f"shared corpus not found at {CORPUS}")
+@pytest.mark.corpus
 def test_corpus_pages_parse_from_their_bytes_to_load_htmls_tree(monkeypatch):
     prepare_worker()  # the element classes workers use
     pages = [page.encode() for page in load_corpus()]

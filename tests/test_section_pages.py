@@ -129,7 +129,7 @@ def test_every_page_of_a_mixed_site_is_counted_once_in_its_run(site, newsmill):
         [{"url": site.url("/gone.html"), "kind": "http"}] * 2
 
 
-@pytest.mark.skipif(not CORPUS.exists(), reason=f"shared corpus not found at {CORPUS}")
+@pytest.mark.corpus
 def test_real_articles_are_recognised_without_their_declarations():
     """The 121 corpus articles judged as if none declared itself (a site marking its
     articles og:type=website): by the spider's test of a page of links, then by extraction."""

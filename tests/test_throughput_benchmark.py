@@ -3,9 +3,12 @@
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 
+@pytest.mark.corpus  # the benchmark's site is made of the corpus pages
 def test_throughput_benchmark_crawls_the_local_site_and_prints_its_ratios(tmp_path):
     run = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "throughput.py"), "--pages", "30",
