@@ -26,7 +26,12 @@ from markupsafe import escape
 from tests.conftest import ROOT, Newsmill, newsmill_command, user_env
 from tests.sites import Site, article_html
 
+# The module's fixtures crawl one store and start one server: its tests share an xdist worker.
+pytestmark = pytest.mark.xdist_group("serve")
+
 ARTIFACTS = ROOT / "tests" / "artifacts"
+# The README's two screenshots, taken here so that they show what newsmill shows today.
+DOCS_IMAGES = ROOT / "docs" / "images"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-component-update",
@@ -605,6 +610,7 @@ def browser(tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
@@ -642,6 +648,8 @@ def test_browser_search_facet_and_dashboard(server, browser):
         assert box["width"] > 100 and box["height"] > 50, (chart, box)
     assert page.locator("#chart-articles-total").inner_text().strip().endswith("4")
     page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 1300})  # the totals and three charts
+    page.screenshot(path=DOCS_IMAGES / "dashboard.png")
     page.close()
 
 
@@ -672,6 +680,7 @@ def test_browser_articles_first_screen_and_an_article_page_with_its_diff(reading
     assert inserted.all_inner_texts() == [CORRECTION]
     assert inserted.first.is_visible()
     page.screenshot(path=ARTIFACTS / "article.png", full_page=True)
+    page.screenshot(path=DOCS_IMAGES / "article.png")
 
     page.goto(reading_server.base + f"/newsmill/articles/{reading_id(reading, HOSTILE_TITLE)}")
     assert page.locator("article h1").inner_text() == HOSTILE_TITLE
