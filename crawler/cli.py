@@ -361,8 +361,8 @@ def store(redis_url, db_path, overrides, log_level):
       newsmill store --redis redis://10.0.0.5:6379/0 --db data/newsmill.db
     """
     from crawler.logs import configure_logging
+    from crawler.remote_writer import run_store
     from pipelines.database import ArticleStore, StoreError
-    from pipelines.remote_writer import run_store
 
     try:
         ArticleStore(db_path).close()

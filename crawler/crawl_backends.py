@@ -5,7 +5,7 @@ the crawl ended, as a `CrawlOutcome` the daemon judges the same way whoever craw
 
 - `LocalWorkers`: long-lived crawl worker processes on this machine (crawler/worker.py);
 - `RedisQueue`: `newsmill worker`s on any machine, through a Redis stream
-  (crawler/remote_worker.py), whose results one writer stores (pipelines/remote_writer.py).
+  (crawler/remote_worker.py), whose results one writer stores (crawler/remote_writer.py).
 """
 
 from __future__ import annotations
@@ -235,7 +235,7 @@ class RedisQueue:
 
     def start(self) -> None:
         from crawler.redis_link import RedisLink, RedisUnavailable
-        from pipelines.remote_writer import ResultWriter, writer_settings
+        from crawler.remote_writer import ResultWriter, writer_settings
 
         link = RedisLink(self.url, self.overrides.get("NEWSMILL_REDIS_PREFIX") or "newsmill:")
         try:

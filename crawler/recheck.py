@@ -20,8 +20,8 @@ from scrapy.http import Response
 from crawler.discovery import lastmod_hint
 from crawler.sources import parse_duration, sources_from_settings
 from crawler.store_lookups import store_lookup
-from crawler.urls import clean_url
 from pipelines.database import KnownUrls, ListingValidators, RobotsCache
+from pipelines.urls import clean_url
 
 SKIPPED = "newsmill:skipped"
 

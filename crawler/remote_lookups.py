@@ -2,7 +2,7 @@
 
 A crawl in `newsmill worker` has no SQLite file: what it needs to know of the store (the
 known article URLs and their validators, robots.txt answers kept, listings' validators)
-it asks the writer, which holds the file (pipelines/remote_writer.py answers). Each class
+it asks the writer, which holds the file (crawler/remote_writer.py answers). Each class
 here keeps the interface of its SQLite twin in pipelines/lookups.py, so the middlewares
 and the spider are the same on one machine and on many.
 

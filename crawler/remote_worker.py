@@ -298,7 +298,7 @@ def run_worker(url: str, crawls: int, extract_workers: int, overrides: dict,
     from scrapy.utils.reactor import install_reactor
 
     from crawler.logs import install_crawl_log_handler
-    from pipelines.remote_writer import writer_settings
+    from crawler.remote_writer import writer_settings
 
     settings = writer_settings(overrides)
     library_level = "DEBUG" if log_level == "DEBUG" else "WARNING"

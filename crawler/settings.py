@@ -17,6 +17,10 @@ NEWSMILL_SOURCE_NAMES = []
 NEWSMILL_SOURCES = []
 # The SQLite store.
 NEWSMILL_DB = "data/newsmill.db"
+# What gives a crawl its look-ups of the store (known URLs, robots.txt answers kept, listings'
+# validators): the SQLite file's, or in `newsmill worker` the writer's, through Redis. Named
+# here so that the item pipelines, below the Scrapy project, need not import it.
+NEWSMILL_STORE_LOOKUP = "crawler.store_lookups.store_lookup"
 # Seconds a write waits for another process (the daemon, another crawl) holding the
 # database's write lock; past it the crawl stops with "the database is locked".
 NEWSMILL_DB_BUSY_TIMEOUT = 30.0

@@ -3,7 +3,8 @@
 pipelines/lookups.py defines each look-up (known URLs, robots.txt answers kept, listings'
 validators) on the SQLite file; crawler/remote_lookups.py implements the same interface for a
 crawl in `newsmill worker`, which has no file and asks the writer through Redis. The
-middlewares, the spider and the pipelines ask for a kind, never for an implementation.
+middlewares, the spider and the pipelines ask for a kind, never for an implementation (the
+pipelines through the NEWSMILL_STORE_LOOKUP setting, which names this function).
 """
 
 from __future__ import annotations

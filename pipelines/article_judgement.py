@@ -8,8 +8,8 @@ import logging
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
-from crawler.urls import scheme_and_www_variants
 from pipelines.store_core import utcnow
+from pipelines.urls import scheme_and_www_variants
 
 logger = logging.getLogger("pipelines.database")
 

@@ -6,9 +6,9 @@ computed in the extraction worker already; articles that come without them get t
 
 from __future__ import annotations
 
-from crawler.items import Article
-from crawler.urls import clean_url
 from pipelines.fingerprints import content_hash, near_duplicate_keys
+from pipelines.items import Article
+from pipelines.urls import clean_url
 
 
 class DedupPipeline:

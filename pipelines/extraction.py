@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 
 from scrapy.exceptions import DropItem
 
-from crawler.items import Article, FetchError, Page
-from crawler.urls import same_site
 from pipelines.extract_pool import ExtractionPool, WorkerDied
 from pipelines.extract_worker import ENGINES, extract_article
+from pipelines.items import Article, FetchError, Page
+from pipelines.urls import same_site
 
 logger = logging.getLogger(__name__)
 
@@ -103,11 +103,13 @@ class ExtractionPipeline:
         sources usually finds nothing changed (most of a daemon's crawls): its workers
         start only if a page comes.
         """
-        from crawler.store_lookups import store_lookup
+        from scrapy.utils.misc import load_object
+
         from pipelines.database import KnownUrls
 
         spider = getattr(self.crawler, "spider", None)
         names = [s.name for s in getattr(spider, "sources", [])]
+        store_lookup = load_object(self.crawler.settings["NEWSMILL_STORE_LOOKUP"])
         known = store_lookup(KnownUrls, self.crawler.settings)
         try:
             return bool(names) and not known.holds_articles_of(names)

@@ -3,7 +3,7 @@
 The storage pipeline's batching, counting and run summaries (StoragePipeline), with the
 writes replaced by messages down the results stream, in order: the run's opening, each
 batch of articles, not-modified answers and errors, the run's closing with its counters
-and status. The writer (pipelines/remote_writer.py) writes them into the store. Sending
+and status. The writer (crawler/remote_writer.py) writes them into the store. Sending
 happens on a thread of the worker's (crawler.remote_worker.ResultSender), so a crawl never
 waits on Redis; if Redis is away, messages queue up in the worker until it is back.
 """

@@ -20,8 +20,8 @@ from scrapy.exceptions import CloseSpider
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
-from crawler.items import Article, FetchError, NotModified, UnchangedListing
 from pipelines.database import ArticleStore, StoreError, StoreWriteError
+from pipelines.items import Article, FetchError, NotModified, UnchangedListing
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
-"""Every URL of an article in one normal form (crawler.urls.clean_url)."""
+"""Every URL of an article in one normal form (pipelines.urls.clean_url)."""
 
 import pytest
 
-from crawler.urls import clean_url, scheme_and_www_variants
+from pipelines.urls import clean_url, scheme_and_www_variants
 
 CANONICAL = "https://news.example.com/2026/11/story.html"
 

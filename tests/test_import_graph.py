@@ -46,6 +46,16 @@ def test_no_module_imports_one_that_imports_it_back():
         raise AssertionError(f"import circle: {' -> '.join(exc.args[1])}") from None
 
 
+def test_the_item_pipelines_import_nothing_of_the_scrapy_project_or_the_daemon():
+    """pipelines/ (items, URLs, extraction, de-duplication, the store) is the lower layer:
+    crawler/ and scheduler.py use it, never the other way round."""
+    modules = project_modules()
+    upward = {name: sorted(t for t in imports_of(tree, modules)
+                           if t.startswith("crawler") or t == "scheduler")
+              for name, tree in modules.items() if name.startswith("pipelines")}
+    assert len(upward) > 10 and not any(upward.values()), upward
+
+
 def test_the_command_line_takes_only_the_daemon_from_scheduler():
     """Status, durations and logging live below both; scheduler.py is the daemon alone."""
     tree = project_modules()["crawler.cli"]

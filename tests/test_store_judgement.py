@@ -8,10 +8,10 @@ from dataclasses import asdict
 
 import pytest
 
-from crawler.items import Article
 from pipelines.database import ArticleStore
 from pipelines.dedup import DedupPipeline
 from pipelines.fingerprints import content_hash
+from pipelines.items import Article
 from tests.sites import distinct_words
 
 TEXT = "\n".join(f"{distinct_words(f'store test {p}', 20).capitalize()}." for p in range(8))

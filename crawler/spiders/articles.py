@@ -22,14 +22,14 @@ from scrapy.linkextractors import LinkExtractor
 
 from crawler import discovery
 from crawler.errors import describe_failure
-from crawler.items import FetchError, NotModified, Page, UnchangedListing
 from crawler.recheck import unchanged_by_lastmod
 from crawler.safety import SourceLimitReached
 from crawler.sources import Source, sources_from_settings
 from crawler.store_lookups import store_lookup
-from crawler.urls import clean_url, on_domains, registered_domain, same_site
 from pipelines.database import KnownUrls
+from pipelines.items import FetchError, NotModified, Page, UnchangedListing
 from pipelines.page_metadata import looks_like_article_url
+from pipelines.urls import clean_url, on_domains, registered_domain, same_site
 
 # Articles first, then what lists them, then pages to explore: a source's request budget
 # is spent on what it is for before a maze of navigation can use it up.

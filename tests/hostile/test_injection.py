@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from urllib.parse import unquote
 
-from crawler.urls import clean_url
+from pipelines.urls import clean_url
 from tests.sites import article_html
 from tests.test_serve import start_server
 
@@ -46,7 +46,7 @@ def test_sql_html_and_prompts_in_an_article_are_stored_verbatim(site, newsmill):
     tables = {r["name"] for r in newsmill.rows("select name from sqlite_master where type = 'table'")}
     assert TABLES <= tables
     [article] = newsmill.rows("select url, title, description, text from articles")
-    # The URL is stored in its normal form (crawler/urls.py), which percent-encodes ' and ;
+    # The URL is stored in its normal form (pipelines/urls.py), which percent-encodes ' and ;
     # the same way every time; decoded, it is the URL the page was served under.
     assert article["url"] == clean_url(url)
     assert unquote(article["url"]) == unquote(url)
