@@ -57,15 +57,20 @@ class CorpusMissing(FileNotFoundError):
     """The shared article corpus is not where the benchmarks look for it."""
 
 
-def load_corpus(corpus: Path = CORPUS) -> list[str]:
-    """The corpus pages as text, in file name order."""
-    pages = [gzip.decompress(p.read_bytes()).decode("utf-8", "replace")
-             for p in sorted((corpus / "html").glob("*.html.gz"))]
-    if not pages:
+def corpus_files(corpus: Path = CORPUS) -> list[Path]:
+    """The corpus pages' files, in name order; CorpusMissing when there are none."""
+    files = sorted((corpus / "html").glob("*.html.gz"))
+    if not files:
         raise CorpusMissing(f"no corpus pages in {corpus / 'html'}: the benchmarks build their "
                             "pages from the shared article corpus (shared/corpus/article-extraction "
                             "beside the repository)")
-    return pages
+    return files
+
+
+def load_corpus(corpus: Path = CORPUS) -> list[str]:
+    """The corpus pages as text, in file name order."""
+    return [gzip.decompress(p.read_bytes()).decode("utf-8", "replace")
+            for p in corpus_files(corpus)]
 
 
 def letter_shift(round_: int, codes: set[int]) -> dict[int, int]:

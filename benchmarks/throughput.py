@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.article_site import CORPUS, ArticleSite, CorpusMissing  # noqa: E402
+from benchmarks.article_site import CORPUS, ArticleSite, CorpusMissing, corpus_files  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -335,6 +335,7 @@ def main() -> None:
     parser.add_argument("-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
                         help="extra setting for newsmill crawl (repeatable)")
     args = parser.parse_args()
+    corpus_files(CORPUS)  # before any site starts: its pages are made from the corpus
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="newsmill-throughput-"))
     workdir.mkdir(parents=True, exist_ok=True)
     extra = [x for s in args.settings for x in ("-s", s)]
