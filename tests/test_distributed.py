@@ -236,7 +236,9 @@ def test_three_workers_a_killed_worker_and_a_redis_restart_lose_and_double_nothi
     for run in ok:  # every page it fetched is accounted for, as on one machine
         assert run["pages"] == 3 == sum(run[c] for c in (
             "articles_new", "articles_updated", "articles_unchanged", "articles_duplicate",
-            "aliases", "not_articles", "listings", "errors")), run
+            "aliases", "not_articles", "listings", "errors")), (
+            [r for r in runs if r["source"] == run["source"]],
+            [line for line in daemon.log.splitlines() if run["source"] in line])
     assert sum(r["articles_new"] for r in ok) + sum(
         r["articles_new"] for r in runs if r["status"] == "interrupted") >= 200
     killed = [r for r in runs if r["pid"] == doomed.pid]
