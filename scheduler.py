@@ -101,7 +101,7 @@ class Daemon:
         self.active_jobs = 0
         self.scheduler: BackgroundScheduler | None = None
         self.daemon_id: int | None = None
-        if self.settings.workers < 1:
+        if not redis_url and self.settings.workers < 1:
             raise DaemonError(f"NEWSMILL_DAEMON_WORKERS = {self.settings.workers}: the daemon "
                               "crawls in at least one crawl worker (default 1)")
         # Who crawls: this machine's crawl workers, or with --redis the `newsmill worker`s of a

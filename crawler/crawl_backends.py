@@ -39,7 +39,7 @@ class CrawlOutcome:
 
 class CrawlBackend(Protocol):
     def start(self) -> None:
-        """Before the first crawl; raises DaemonError-worthy errors as RuntimeError."""
+        """Before the first crawl; RuntimeError, in words for people, when it cannot."""
 
     def crawl(self, store: ArticleStore, entry: ScheduledSource,
               stopping: threading.Event) -> CrawlOutcome | None:
