@@ -150,11 +150,17 @@ def test_results_wait_for_the_writer_and_are_stored_once_however_often_sent(
         writer = subprocess.Popen(cmd, cwd=newsmill.tmp, env=user_env(), text=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         daemon.wait_for("the run written", lambda: daemon.runs("late", "status = 'ok'"))
-        standby = subprocess.Popen(cmd, cwd=newsmill.tmp, env=user_env(), text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        time.sleep(3)
+        standby_path = newsmill.tmp / "standby.log"
+        with open(standby_path, "w") as log:
+            standby = subprocess.Popen(cmd, cwd=newsmill.tmp, env=user_env(), stdout=log,
+                                       stderr=log)
+        # Until it says so (a fixed 3 s was too short for a loaded machine: the SIGTERM came
+        # before its handler was set, and the standby died without a word).
+        daemon.wait_for("the second writer standing by",
+                        lambda: "standing by" in standby_path.read_text(), timeout=60)
         standby.send_signal(signal.SIGTERM)
-        standby_log = standby.communicate(timeout=30)[0]
+        standby.wait(timeout=30)
+        standby_log = standby_path.read_text()
         writer.send_signal(signal.SIGTERM)
         writer_log = writer.communicate(timeout=30)[0]
     finally:
