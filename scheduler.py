@@ -181,7 +181,7 @@ class Daemon:
 
     def _shut_down(self, store: ArticleStore) -> None:
         self.stopping.set()
-        self.backend.stopping()
+        self.backend.abandon_waits()
         self.scheduler.shutdown(wait=False)
         running = self.backend.running()
         logger.info("stopping: no new crawls; %d running, given %.0fs to finish",

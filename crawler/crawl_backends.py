@@ -52,8 +52,8 @@ class CrawlBackend(Protocol):
     def housekeeping(self, memory: bool = False) -> None:
         """Once a heartbeat (memory=True) and after each crawl."""
 
-    def stopping(self) -> None:
-        """The daemon stops: calls that wait may give up."""
+    def abandon_waits(self) -> None:
+        """The daemon stops: calls that wait (for Redis, say) may give up."""
 
     def close(self) -> None:
         """After the running crawls were stopped: nothing of the backend left running."""
@@ -103,7 +103,6 @@ class LocalWorkers:
         self.overrides = overrides
         self.context = crawl_process_context()
         self.lock = threading.Lock()
-        self.closing = False
         self.workers: list[CrawlWorker] = []
         self.crawls: dict[str, WorkerCrawl] = {}
         self.worker_count = 0
@@ -190,9 +189,7 @@ class LocalWorkers:
         """Retire workers past their memory ceiling (with `memory`: once a heartbeat, not
         after every crawl); let retired and dead ones go once idle."""
         ceiling = self.settings.worker_max_memory * 1024 * 1024 if memory else 0
-        with self.lock:
-            if self.closing:
-                return
+        with self.lock:  # after close() the list is empty: nothing left to look after
             for worker in self.workers:
                 if ceiling and not worker.retiring and not worker.dead.is_set():
                     if (rss := worker.memory()) > ceiling:
@@ -205,12 +202,11 @@ class LocalWorkers:
             threading.Thread(target=worker.reap, args=(self.settings.kill_grace + 10,),
                              daemon=True).start()
 
-    def stopping(self) -> None:
-        pass  # each running crawl is stopped through running()
+    def abandon_waits(self) -> None:
+        pass  # nothing waits here; each running crawl is stopped through running()
 
     def close(self) -> None:
         with self.lock:
-            self.closing = True
             workers, self.workers = self.workers, []
         for worker in workers:
             worker.exit()
@@ -302,7 +298,7 @@ class RedisQueue:
     def housekeeping(self, memory: bool = False) -> None:
         pass
 
-    def stopping(self) -> None:
+    def abandon_waits(self) -> None:
         if self.link is not None:  # calls waiting for a Redis that is away give up now
             self.link.abandon.set()
 
