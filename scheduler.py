@@ -27,7 +27,9 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from crawler.concurrency import CrawlSlots, LoadMeter
 from crawler.crawl_backends import CrawlBackend, CrawlOutcome, LocalWorkers, RedisQueue
+from crawler.metrics import CrawlMetrics, Heartbeat, MetricsServer
 from crawler.schedule import DaemonSettings, ScheduledSource
 from crawler.sources import Source, SourcesError, load_sources
 from crawler.times import duration_text, iso, now_utc, parse_time
@@ -41,6 +43,21 @@ SCHEDULES_EVERY = 12
 
 class DaemonError(RuntimeError):
     """The daemon cannot start; the message is meant for people."""
+
+
+class SlotExecutor(ThreadPoolExecutor):
+    """APScheduler's thread pool, telling the crawl slots when each crawl was due.
+
+    A crawl waits from the moment APScheduler hands it over (it may sit in the pool's queue
+    before a thread takes it): that is how far behind its schedule the daemon is."""
+
+    def __init__(self, slots: CrawlSlots):
+        super().__init__(slots.ceiling)
+        self.slots = slots
+
+    def _do_submit_job(self, job, run_times):
+        self.slots.submitted(job.id, run_times[0])
+        super()._do_submit_job(job, run_times)
 
 
 class DaemonLock:
@@ -83,12 +100,14 @@ class DaemonLock:
 class Daemon:
     """Runs until SIGTERM/SIGINT; SIGHUP re-reads the sources file."""
 
-    def __init__(self, sources_file: str, db_path: str, max_parallel: int = 2,
+    def __init__(self, sources_file: str, db_path: str, max_parallel: int | None = None,
                  grace: float = 30.0, overrides: dict | None = None,
-                 redis_url: str | None = None, write: bool = True):
+                 redis_url: str | None = None, write: bool = True,
+                 metrics_port: int | None = None, metrics_host: str = "127.0.0.1"):
         self.sources_file = str(Path(sources_file).resolve())
         self.db_path = str(Path(db_path).resolve())
-        self.max_parallel = max_parallel
+        self.max_parallel = max_parallel  # a ceiling; None: as many as the work needs
+        self.metrics_address = (metrics_host, metrics_port) if metrics_port is not None else None
         self.grace = grace
         self.overrides = dict(overrides or {})
         self.settings = DaemonSettings.from_overrides(self.overrides)
@@ -109,6 +128,16 @@ class Daemon:
         self.backend: CrawlBackend = (
             RedisQueue(redis_url, self.db_path, self.settings, self.overrides, write)
             if redis_url else LocalWorkers(self.db_path, self.settings, self.overrides))
+        # Local crawls take this machine's CPU and memory: their number follows its load. A
+        # crawl queued on Redis costs this machine a waiting thread; its workers pace it.
+        self.slots = CrawlSlots(max_parallel, follow_load=not redis_url)
+        self.meter = LoadMeter()
+        # /healthz: the main loop comes round every 0.2 s and beats once a heartbeat; a loop
+        # quiet for four heartbeats (10 s at least) is stuck.
+        self.loop = Heartbeat(max(10.0, 4 * self.settings.heartbeat), "daemon's main loop")
+        self.metrics = CrawlMetrics(self._live_metrics, "daemon")
+        self.metrics_server: MetricsServer | None = None
+        self.last_success: dict[str, float] = {}  # source -> Unix time its last ok run ended
 
     # --- life cycle ------------------------------------------------------------------
     def run(self) -> int:
@@ -129,19 +158,28 @@ class Daemon:
             self.daemon_id = store.daemon_started(os.getpid(), socket.gethostname(),
                                                   self.sources_file, self.max_parallel,
                                                   self.settings.heartbeat)
+            self.last_success = store.last_successes()
             self.states = {name: {"failures": row["failures"],
                                   "backoff_until": row["backoff_until"],
                                   "last_note": row["last_note"]}
                            for name, row in store.source_schedules().items()}
-            self.scheduler = BackgroundScheduler(
-                executors={"default": ThreadPoolExecutor(self.max_parallel)})
+            self.scheduler = BackgroundScheduler(executors={"default": SlotExecutor(self.slots)})
             self.scheduler.add_listener(self._on_skipped_start, EVENT_JOB_MAX_INSTANCES)
             self.scheduler.start(paused=True)
             self._apply_sources(sources, store)
+            self.loop.alive = lambda: self.scheduler.running
+            if self.metrics_address:
+                try:
+                    self.metrics_server = MetricsServer(self.metrics, self.loop,
+                                                        *self.metrics_address)
+                except RuntimeError as exc:
+                    raise DaemonError(str(exc)) from exc
             self.scheduler.resume()
-            logger.info("daemon started (pid %d): %d sources from %s into %s, at most %d "
-                        "crawls at once", os.getpid(), len(sources), self.sources_file,
-                        self.db_path, self.max_parallel)
+            logger.info("daemon started (pid %d): %d sources from %s into %s; crawls at once: %s",
+                        os.getpid(), len(sources), self.sources_file, self.db_path,
+                        f"at most {self.max_parallel}" if self.max_parallel else
+                        f"as many as are due, while the machine carries them (up to "
+                        f"{self.slots.ceiling})")
             self._main_loop(store)
             self._shut_down(store)
             store.close()
@@ -164,6 +202,7 @@ class Daemon:
         # Signal handlers only set flags; the work happens here, on the main thread.
         next_beat, beats = 0.0, 0
         while not self.stop_signals:
+            self.loop.beat()
             if self.reload_requested:
                 self.reload_requested = False
                 self._without_crashing(self._reload, store)
@@ -175,6 +214,7 @@ class Daemon:
                     lambda store, every=every: self._heartbeat(store, None if every else ()),
                     store)
                 beats += 1
+                self.slots.adjust(self.meter.read())
                 self.backend.housekeeping(memory=True)
                 next_beat = time.monotonic() + self.settings.heartbeat
             time.sleep(0.2)
@@ -207,6 +247,8 @@ class Daemon:
         self.backend.close()
         self._without_crashing(self._heartbeat, store)
         self._without_crashing(lambda store: store.daemon_stopped(self.daemon_id), store)
+        if self.metrics_server is not None:
+            self.metrics_server.close()
         logger.info("daemon stopped")
 
     @staticmethod
@@ -294,7 +336,19 @@ class Daemon:
                 "backoff_until": state.get("backoff_until"),
                 "last_note": state.get("last_note"),
             }
-        store.daemon_heartbeat(self.daemon_id, schedules)
+        load = self.slots.report()
+        store.daemon_heartbeat(self.daemon_id, schedules, {
+            "crawl_limit": load["limit"], "crawls_running": load["running"],
+            "crawls_waiting": load["waiting"], "behind_seconds": round(load["behind"], 1),
+            "pressure": load["pressure"]})
+
+    def _live_metrics(self) -> dict:
+        """The gauges of /metrics, read at each scrape."""
+        load = self.slots.report()
+        sources = {name: (self.last_success.get(name), entry.period)
+                   for name, entry in list(self.entries.items()) if entry.source.enabled}
+        return {"running": load["running"], "waiting": load["waiting"], "limit": load["limit"],
+                "behind": load["behind"], "sources": sources, **self.backend.gauges()}
 
     def _on_skipped_start(self, event) -> None:
         logger.info("%s: start skipped, its previous crawl is still running or waiting "
@@ -315,7 +369,12 @@ class Daemon:
     def _crawl(self, name: str) -> None:
         entry = self.entries.get(name)
         if self.stopping.is_set() or entry is None:
+            self.slots.forget(name)
             return
+        lateness = self.slots.acquire(name, self.stopping)
+        if lateness is None:  # the daemon stopped while it waited
+            return
+        self.metrics.lateness.observe(lateness)
         store = ArticleStore(self.db_path)
         try:
             outcome = self.backend.crawl(store, entry, self.stopping)
@@ -323,6 +382,7 @@ class Daemon:
                 self._record_outcome(store, entry, outcome)
         finally:
             store.close()
+            self.slots.release()
 
     def _record_outcome(self, store: ArticleStore, entry: ScheduledSource,
                         outcome: CrawlOutcome) -> None:
@@ -343,6 +403,9 @@ class Daemon:
         else:
             note = outcome.told
         stored = run["articles_new"] + run["articles_updated"] + run["articles_unchanged"]
+        self.metrics.crawl_ended(run, store.error_kinds(run["id"]))
+        if run["status"] == "ok":
+            self.last_success[name] = time.time()
         state = self.states.setdefault(name, {"failures": 0})
         status = run["status"]
         if status == "interrupted" and self.stopping.is_set():

@@ -252,8 +252,9 @@ def serve(db_path, port, host, open_browser):
 @click.option("--sources", "sources_file", default=DEFAULT_SOURCES, show_default=True,
               help="Sources file (TOML); each source's every/cron, timeout and enabled apply.")
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, help="SQLite database.")
-@click.option("--max-parallel", type=click.IntRange(min=1), default=2, show_default=True,
-              help="At most N crawls at once.")
+@click.option("--max-parallel", type=click.IntRange(min=1), default=None, metavar="N",
+              help="At most N crawls at once. Default: as many as are due, while the CPU and "
+                   "memory carry them (up to 256); with --redis, 256 queued at once.")
 @click.option("--grace", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="On SIGTERM/SIGINT, seconds running crawls get to finish before being stopped.")
 @click.option("-s", "--set", "overrides", multiple=True, metavar="SETTING=VALUE",
@@ -267,8 +268,12 @@ def serve(db_path, port, host, open_browser):
               "(redis://host:6379/0; also $NEWSMILL_REDIS_URL) instead of crawling here.")
 @click.option("--no-store", is_flag=True,
               help="With --redis: leave writing the workers' results to `newsmill store`.")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None, metavar="PORT",
+              help="Serve Prometheus metrics at /metrics and a health check at /healthz.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True,
+              help="The address --metrics-port listens on (0.0.0.0: every interface).")
 def daemon(sources_file, db_path, max_parallel, grace, overrides, log_file, log_level,
-           redis_url, no_store):
+           redis_url, no_store, metrics_port, metrics_host):
     """Crawl every enabled source on its own schedule, until stopped.
 
     Crawls run in long-lived crawl worker processes, many at once, each its own run;
@@ -280,7 +285,7 @@ def daemon(sources_file, db_path, max_parallel, grace, overrides, log_file, log_
     \b
     Examples:
       newsmill daemon --sources data/sources.toml --db data/newsmill.db
-      newsmill daemon --max-parallel 4 --log-file /var/log/newsmill/daemon.log
+      newsmill daemon --metrics-port 9464 --log-file /var/log/newsmill/daemon.log
       newsmill daemon --redis redis://10.0.0.5:6379/0 --max-parallel 100
     """
     from crawler.logs import configure_logging
@@ -298,7 +303,8 @@ def daemon(sources_file, db_path, max_parallel, grace, overrides, log_file, log_
     configure_logging(log_level, log_file)
     try:
         code = Daemon(sources_file, db_path, max_parallel, grace, parse_settings(overrides),
-                      redis_url=redis_url, write=not no_store).run()
+                      redis_url=redis_url, write=not no_store, metrics_port=metrics_port,
+                      metrics_host=metrics_host).run()
     except DaemonError as exc:
         fail_config(str(exc))
     sys.exit(code)
@@ -443,12 +449,24 @@ def print_redis(redis: dict) -> None:
 
 
 def print_daemon(report: dict) -> None:
+    from crawler.status import LATE_AFTER
+
     daemon = report["daemon"]
     if daemon is None:
         click.echo(f"daemon: never started on {report['database']}")
     elif daemon["alive"]:
         click.echo(f"daemon: alive (pid {daemon['pid']} on {daemon['host']}, since "
                    f"{daemon['started']}, heartbeat {daemon['heartbeat_age']:.0f}s ago)")
+        if daemon["crawl_limit"] is not None:
+            ceiling = f"at most {daemon['max_parallel']}" if daemon["max_parallel"] else \
+                "following the load"
+            click.echo(f"crawls: {daemon['crawls_running']} running, {daemon['crawls_waiting']} "
+                       f"waiting; {daemon['crawl_limit']} allowed at once now ({ceiling})")
+        if daemon["crawls_waiting"] and (daemon["behind_seconds"] or 0) >= LATE_AFTER:
+            from crawler.times import duration_text
+
+            click.echo(f"behind schedule by {duration_text(daemon['behind_seconds'])} ("
+                       f"{daemon['pressure'] or 'crawls are waiting for a free slot'})")
     else:
         stopped = f", stopped {daemon['stopped']}" if daemon["stopped"] else ""
         click.echo(f"daemon: not running (last heartbeat {daemon['heartbeat']}{stopped})")

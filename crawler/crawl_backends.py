@@ -55,6 +55,9 @@ class CrawlBackend(Protocol):
     def abandon_waits(self) -> None:
         """The daemon stops: calls that wait (for Redis, say) may give up."""
 
+    def gauges(self) -> dict:
+        """The backend's live gauges for /metrics: {"workers": {name: RSS}} or {"redis": ...}."""
+
     def close(self) -> None:
         """After the running crawls were stopped: nothing of the backend left running."""
 
@@ -205,6 +208,11 @@ class LocalWorkers:
     def abandon_waits(self) -> None:
         pass  # nothing waits here; each running crawl is stopped through running()
 
+    def gauges(self) -> dict:
+        with self.lock:
+            workers = [w for w in self.workers if not w.dead.is_set()]
+        return {"workers": {w.pid: w.memory() for w in workers}}
+
     def close(self) -> None:
         with self.lock:
             workers, self.workers = self.workers, []
@@ -297,6 +305,14 @@ class RedisQueue:
 
     def housekeeping(self, memory: bool = False) -> None:
         pass
+
+    def gauges(self) -> dict:
+        from crawler.redis_link import RedisUnavailable
+
+        try:  # a scrape while Redis is away shows no queue rather than waiting for it
+            return {"redis": self.link.call(self.link.queue, give_up_after=0)}
+        except RedisUnavailable:
+            return {}
 
     def abandon_waits(self) -> None:
         if self.link is not None:  # calls waiting for a Redis that is away give up now

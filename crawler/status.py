@@ -61,7 +61,9 @@ def status_report(db_path: str, sources_file: str | None = None,
                  and (not same_host or process_is_alive(daemon["pid"], daemon["started"])))
         report["daemon"] = {**{k: daemon[k] for k in ("pid", "host", "started", "heartbeat",
                                                       "stopped", "sources_file",
-                                                      "max_parallel")},
+                                                      "max_parallel", "crawl_limit",
+                                                      "crawls_running", "crawls_waiting",
+                                                      "behind_seconds", "pressure")},
                             "alive": alive, "heartbeat_age": round(age, 1)}
     sources_file = sources_file or (daemon or {}).get("sources_file")
     if not sources_file and fallback_sources and Path(fallback_sources).exists():

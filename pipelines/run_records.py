@@ -134,6 +134,17 @@ class RunRecords:
                              f"(SELECT max(id) FROM runs {where} GROUP BY source)")
         return {r["source"]: r for r in rows}
 
+    def last_successes(self) -> dict[str, float]:
+        """When each source's last run that ended ok finished, as a Unix time."""
+        rows = self.db.execute("SELECT source, max(finished) FROM runs WHERE status = 'ok' "
+                               "GROUP BY source").fetchall()
+        return {source: datetime.fromisoformat(finished).timestamp() for source, finished in rows if finished}
+
+    def error_kinds(self, run_id: int) -> dict[str, int]:
+        """A run's failed requests, counted by kind."""
+        return dict(self.db.execute("SELECT kind, count(*) FROM errors WHERE run_id = ? "
+                                    "GROUP BY kind", [run_id]).fetchall())
+
     def publication_times(self, source: str, since: str) -> list[str]:
         """When the source's articles of the last while were published: `published`, else
         when first seen, for articles published or first seen at `since` or later (ISO
@@ -160,11 +171,13 @@ class RunRecords:
                           "heartbeat_seconds": heartbeat_seconds})
             return table.last_pk
 
-    def daemon_heartbeat(self, daemon_id: int, schedules: dict[str, dict] | None = None) -> None:
-        """The daemon is alive; optionally with each source's current schedule state."""
+    def daemon_heartbeat(self, daemon_id: int, schedules: dict[str, dict] | None = None,
+                         load: dict | None = None) -> None:
+        """The daemon is alive; optionally with each source's current schedule state, and
+        its load (the daemon table's crawl_limit ... pressure columns)."""
         with self.write():
             now = utcnow()
-            self.db["daemon"].update(daemon_id, {"heartbeat": now})
+            self.db["daemon"].update(daemon_id, {"heartbeat": now, **(load or {})})
             for source, state in (schedules or {}).items():
                 self.db["daemon_sources"].upsert({"source": source, **state, "updated": now},
                                                  pk="source")

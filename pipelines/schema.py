@@ -173,9 +173,18 @@ def _v10_run_task(db: sqlite_utils.Database) -> None:
     db.execute("CREATE UNIQUE INDEX idx_runs_task ON runs (task) WHERE task IS NOT NULL")
 
 
+def _v11_daemon_load(db: sqlite_utils.Database) -> None:
+    """What the daemon's concurrency follows, for `newsmill status`: how many crawls it lets
+    run at once now (crawl_limit), how many run and wait, how far behind its schedule it is,
+    and why crawls wait (pressure: CPU, memory or the network; NULL when none wait)."""
+    for column, kind in (("crawl_limit", int), ("crawls_running", int), ("crawls_waiting", int),
+                         ("behind_seconds", float), ("pressure", str)):
+        db["daemon"].add_column(column, kind)
+
+
 # Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
 MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host, _v4_daemon,
               _v5_search_index_only_for_searched_columns, _v6_robots_txt,
               _v7_runs_account_for_every_page, _v8_claims_original, _v9_conditional_listings,
-              _v10_run_task]
+              _v10_run_task, _v11_daemon_load]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -78,6 +78,24 @@ def make_site():
         s.stop()
 
 
+@pytest.fixture
+def start_daemon(newsmill):
+    """start(sources_toml, *args): a `newsmill daemon` process (tests/test_daemon.py's
+    Daemon), killed with whatever it started should the test end before it stopped."""
+    from tests.test_daemon import Daemon
+
+    daemons = []
+
+    def start(sources: str, *args: str) -> Daemon:
+        daemon = Daemon(newsmill, sources, *args)
+        daemons.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in daemons:
+        daemon.cleanup()
+
+
 class Newsmill:
     """Runs the real `newsmill` command line in a subprocess, as a user would."""
 

@@ -8,12 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from crawler.schedule import auto_interval
 from tests.sites import article_html, send
-from tests.test_daemon import (
-    finished,
-    sources_toml,
-    start_daemon,  # noqa: F401 (the fixture)
-    status_json,
-)
+from tests.test_daemon import finished, sources_toml, status_json
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 DAY = 86400.0
@@ -69,7 +64,7 @@ def quiet_feed(site) -> str:
 
 
 def test_auto_schedules_converge_busy_sources_checked_often_quiet_ones_rarely(
-        site, newsmill, start_daemon):  # noqa: F811
+        site, newsmill, start_daemon):
     bounds = {"every": "auto", "every_min": "1s", "every_max": "30s"}
     daemon = start_daemon(sources_toml(busy={"urls": [busy_feed(site)], **bounds},
                                        quiet={"urls": [quiet_feed(site)], **bounds}))

@@ -14,7 +14,6 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import psutil
-import pytest
 
 from tests.conftest import FAST, newsmill_command, user_env
 from tests.sites import article_html, rss_feed
@@ -99,20 +98,6 @@ class Daemon:
                 os.killpg(run["pid"], signal.SIGKILL)
             except (ProcessLookupError, PermissionError, TypeError):
                 pass
-
-
-@pytest.fixture
-def start_daemon(newsmill):
-    daemons = []
-
-    def start(sources: str, *args: str) -> Daemon:
-        daemon = Daemon(newsmill, sources, *args)
-        daemons.append(daemon)
-        return daemon
-
-    yield start
-    for daemon in daemons:
-        daemon.cleanup()
 
 
 def finished(runs: list[dict]) -> list[dict]:
