@@ -130,7 +130,10 @@ class Daemon:
             if redis_url else LocalWorkers(self.db_path, self.settings, self.overrides))
         # Local crawls take this machine's CPU and memory: their number follows its load. A
         # crawl queued on Redis costs this machine a waiting thread; its workers pace it.
-        self.slots = CrawlSlots(max_parallel, follow_load=not redis_url)
+        extract = int(self.overrides.get("EXTRACT_WORKERS", self.settings.extract_workers)) \
+            or os.cpu_count() or 1
+        busy_cores = min(os.cpu_count() or 1, self.settings.workers * (1 + extract))
+        self.slots = CrawlSlots(max_parallel, busy_cores, follow_load=not redis_url)
         self.meter = LoadMeter()
         # /healthz: the main loop comes round every 0.2 s and beats once a heartbeat; a loop
         # quiet for four heartbeats (10 s at least) is stuck.

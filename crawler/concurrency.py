@@ -85,6 +85,8 @@ class CrawlSlots:
 
     def __init__(self, ceiling: int | None = None, cores: int | None = None,
                  follow_load: bool = True):
+        # The cores the crawls can use: the machine's, or fewer when fewer processes crawl
+        # and extract (the daemon's workers x (1 + their extraction workers)).
         self.cores = cores or os.cpu_count() or 1
         self.ceiling = ceiling or AUTO_CEILING
         self.chosen = ceiling is not None  # --max-parallel: the user's ceiling

@@ -223,7 +223,9 @@ NEWSMILL_DAEMON_AUTO_CHECKS_PER_ARTICLE = 2.0
 # once (each its own run), with Scrapy and its extraction workers started once, not per crawl.
 # At least 1 (0 is refused at start: the process-per-crawl mode it once chose, at ~14x the CPU
 # per check of an unchanged feed, was removed).
-# --max-parallel still bounds the crawls running at once, across all workers.
+# How many crawls run at once, across all workers, follows the work (crawler/concurrency.py),
+# up to --max-parallel; the cores it counts on are at most workers x (1 + extraction workers),
+# the processes that do the work. Raise these two for full crawls on a machine of many cores.
 NEWSMILL_DAEMON_WORKERS = 1
 # A worker is replaced by a fresh one after it was given this many crawls (0: never)...
 NEWSMILL_DAEMON_WORKER_MAX_CRAWLS = 1000
