@@ -150,6 +150,13 @@ class ResultWriter:
     # --- one message ------------------------------------------------------------------------
     def _handle(self, m: dict) -> None:
         kind = m["kind"]
+        if kind in ("open", "batch", "close") and self._closed(m["attempt"]):
+            logger.debug("%s of %s delivered again after its run was closed: skipped", kind,
+                         m["attempt"])
+            if kind == "close" and m.get("final", True):  # Redis may have lost it with the rest
+                for name, run_id in self.store.runs_of_task(m["attempt"]).items():
+                    self.link.task_done(m["task"], name, run_id)
+            return
         if kind == "open":
             self._open(m)
         elif kind == "batch":
@@ -185,6 +192,18 @@ class ResultWriter:
         self.runs[m["attempt"]] = run_ids
         return run_ids
 
+    def _closed(self, attempt: str) -> bool:
+        """Whether the attempt's runs were closed already, so this message is one delivered
+        again: by Redis restarted from a snapshot taken before it was acknowledged, or sent
+        twice. Written again after this writer closed the run and forgot the attempt's
+        batches, its articles would count twice in the run.
+        """
+        if attempt in self.runs:  # open in this writer: its batches are counted by `written`
+            return False
+        run_ids = self.store.runs_of_task(attempt)
+        return bool(run_ids) and all(self.store.get_run(i)["status"] != "running"
+                                     for i in run_ids.values())
+
     def _interrupt_earlier(self, task: str, attempt: str) -> None:
         for run in self.store.running_runs_of_task(task):
             if run["task"] != attempt:
@@ -208,6 +227,8 @@ class ResultWriter:
     def _gave_up(self, m: dict) -> None:
         """A task that never ran to a close: the crawl could not start, or its workers kept
         dying. Its run is recorded as failed, and its earlier attempts as interrupted."""
+        if self.store.runs_of_task(m["attempt"]):
+            return  # delivered again: its run was recorded the first time
         self._interrupt_earlier(m["task"], m["attempt"])
         if m["kind"] == "failed":
             note = f"the crawl could not start: {m['error']}"

@@ -175,6 +175,8 @@ def test_results_wait_for_the_writer_and_are_stored_once_however_often_sent(
     assert client.xlen("newsmill:results") == 0  # written, acknowledged, deleted
     [run] = newsmill.rows("select * from runs")
     assert run["status"] == "ok" and run["articles_new"] == 3
+    # ... and counted once in its run: the feed and three articles, nothing again
+    assert (run["pages"], run["listings"], run["articles_unchanged"]) == (4, 1, 0), run
 
 
 def test_the_worker_keeps_the_ssrf_guard_and_size_limits(make_site, newsmill, redis_server):
