@@ -325,14 +325,28 @@ REDIS_HELP = "The daemon's Redis (redis://host:6379/0; also $NEWSMILL_REDIS_URL)
                    "each task and win).")
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def worker(redis_url, crawls, extract_workers, overrides, log_level):
+@click.option("--max-crawls", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Retire after taking N crawls: finish them, exit 0 (for the supervisor to "
+                   "start a fresh worker). Default NEWSMILL_DAEMON_WORKER_MAX_CRAWLS (1000); 0: "
+                   "never.")
+@click.option("--max-memory", type=click.FloatRange(min=0), default=None, metavar="MB",
+              help="Retire the same way above MB of resident memory (with its extraction "
+                   "workers). Default NEWSMILL_DAEMON_WORKER_MAX_MEMORY (1024); 0: no ceiling.")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None, metavar="PORT",
+              help="Serve Prometheus metrics at /metrics and a health check at /healthz.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True,
+              help="The address --metrics-port listens on (0.0.0.0: every interface).")
+def worker(redis_url, crawls, extract_workers, overrides, log_level, max_crawls, max_memory,
+           metrics_port, metrics_host):
     """Crawl sources the daemon queues on Redis, on this machine, until stopped.
 
     Takes due sources from `newsmill daemon --redis`'s queue, crawls and extracts them,
     and sends articles, errors and run records back through Redis to the one writer.
     Start any number, on any machine that reaches Redis and the web. SIGTERM or SIGINT:
     take nothing new, give running crawls NEWSMILL_DAEMON_KILL_GRACE seconds, hand the
-    rest back to the queue for another worker.
+    rest back to the queue for another worker. Like the daemon's own crawl workers, it
+    retires after --max-crawls crawls or above --max-memory: it takes nothing new, lets
+    its crawls end, exits 0, and its supervisor (systemd: Restart=always) starts a new one.
 
     \b
     Examples:
@@ -340,10 +354,16 @@ def worker(redis_url, crawls, extract_workers, overrides, log_level):
       newsmill worker --redis redis://10.0.0.5:6379/0 --crawls 16 --extract-workers 4
     """
     from crawler.remote_worker import run_worker
+    from crawler.schedule import DaemonSettings
 
     settings = parse_settings(overrides)
     check_engine(settings)
-    sys.exit(run_worker(redis_url, crawls, extract_workers, settings, log_level.upper()))
+    limits = DaemonSettings.from_overrides(settings)
+    sys.exit(run_worker(
+        redis_url, crawls, extract_workers, settings, log_level.upper(),
+        limits.worker_max_crawls if max_crawls is None else max_crawls,
+        limits.worker_max_memory if max_memory is None else max_memory,
+        (metrics_host, metrics_port) if metrics_port is not None else None))
 
 
 @cli.command()

@@ -60,7 +60,8 @@ class CrawlMetrics:
         self.checks.labels(run["status"]).inc()
         self.pages.inc(run.get("pages") or 0)
         for change in ("new", "updated", "unchanged", "duplicate"):
-            self.articles.labels(change).inc(run.get(f"articles_{change}") or 0)
+            if f"articles_{change}" in run:  # a worker's runs: the writer judges articles
+                self.articles.labels(change).inc(run[f"articles_{change}"] or 0)
         for kind, count in errors.items():
             self.errors.labels(kind).inc(count)
         self.bytes.inc(run.get("bytes") or 0)

@@ -16,6 +16,9 @@ What makes it safe on many machines:
   is given up and recorded as a failed run;
 - SIGTERM: no new tasks; running crawls get NEWSMILL_DAEMON_KILL_GRACE seconds, and those
   stopped are handed back (left pending, their source unlocked) for another worker.
+- past `--max-crawls` tasks or `--max-memory` MB it retires as the daemon's own workers do:
+  no new task, its crawls end as they would, everything sent, exit 0; its supervisor
+  (systemd's Restart=always) starts a fresh one.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+
+import psutil
 
 from crawler.redis_link import RedisLink, RedisUnavailable
 from crawler.worker import WorkerOptions, WorkerProcess
@@ -43,13 +48,16 @@ class ResultSender:
     """Sends results down the stream in order, from a thread of its own: a crawl never waits
     on Redis, and a task is acknowledged only after everything its crawl sent before."""
 
-    def __init__(self, link: RedisLink):
+    def __init__(self, link: RedisLink, observe=None):
         self.link = link
+        self.observe = observe  # sees every result message (the worker's metrics)
         self.queue: queue.Queue = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="newsmill-results", daemon=True)
         self.thread.start()
 
     def result(self, message: dict) -> None:
+        if self.observe is not None:
+            self.observe(message)
         self.queue.put((self.link.send_result, (message,)))
 
     def then(self, fn, *args) -> None:
@@ -92,10 +100,14 @@ class TaskConnection:
     """The worker's end of the daemon's pipe (recv/send), over Redis."""
 
     def __init__(self, link: RedisLink, sender: ResultSender, settings, crawls: int,
-                 stopping: threading.Event):
+                 stopping: threading.Event, max_crawls: int = 0, max_memory: float = 0):
         self.link = link
         self.sender = sender
         self.crawls = crawls
+        self.max_crawls = max_crawls  # tasks taken before it retires (0: never)
+        self.max_memory = max_memory * 1024 * 1024  # bytes of RSS above which it retires
+        self.retiring: str | None = None  # why it takes no new task, and exits when idle
+        self.given = 0
         self.host, self.pid = socket.gethostname(), os.getpid()
         self.consumer = f"{self.host}:{self.pid}"
         self.visibility = settings.getfloat("NEWSMILL_REDIS_VISIBILITY")
@@ -112,6 +124,7 @@ class TaskConnection:
         self.next_key = 0
         self.done = 0
         self.started = utcnow()
+        self.loop_beat = time.monotonic()  # /healthz: the reactor came round (run_worker)
         threading.Thread(target=self._beat, name="newsmill-heartbeat", daemon=True).start()
 
     # --- WorkerProcess reads its orders here -----------------------------------------
@@ -120,8 +133,10 @@ class TaskConnection:
             with self.condition:
                 if self.orders:
                     return self.orders.pop(0)
-                while len(self.held) >= self.crawls and not self.stopping.is_set() \
-                        and not self.orders:
+                while (len(self.held) >= self.crawls or self.retiring) \
+                        and not self.stopping.is_set() and not self.orders:
+                    if self.retiring and not self.held:
+                        return ("exit",)  # its last crawl has ended: nothing is stopped
                     self.condition.wait(1.0)
                 if self.orders:
                     continue
@@ -172,6 +187,9 @@ class TaskConnection:
             self.next_key += 1
             key = self.next_key
             self.held[key] = Held(entry_id, task, attempt, name, time.monotonic())
+            self.given += 1
+            if self.max_crawls and self.given >= self.max_crawls:
+                self.retire(f"after {self.given} crawls (--max-crawls)")
         if deliveries > 1:
             logger.warning("%s: task %s taken again (delivery %d): its worker stopped or "
                            "went quiet", name, task["task"], deliveries)
@@ -209,10 +227,41 @@ class TaskConnection:
         self.sender.then(self.link.release_source, held.name, held.attempt)
         self.done += 1
 
+    # --- retiring --------------------------------------------------------------------------
+    def retire(self, why: str) -> None:
+        """Take no new task; exit once the crawls in hand have ended (call with the lock)."""
+        if self.retiring is None and not self.stopping.is_set():
+            self.retiring = why
+            logger.info("worker %s retiring %s: no new task; it exits once its %d running "
+                        "crawl(s) have ended, for its supervisor to start a fresh one",
+                        self.consumer, why, len(self.held))
+            self.condition.notify_all()
+
+    def memory(self) -> int:
+        """Resident memory of this worker and its extraction processes, in bytes."""
+        total = 0
+        try:
+            process = psutil.Process()
+            for p in [process, *process.children(recursive=True)]:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            pass
+        return total
+
     # --- heartbeat -----------------------------------------------------------------------
     def _beat(self) -> None:
-        """Keep the tasks in hand (and their sources' locks); say this worker is alive."""
+        """Keep the tasks in hand (and their sources' locks); say this worker is alive;
+        retire it above its memory ceiling."""
         while not self.gone.wait(self.heartbeat):
+            # Only once it has crawled: a ceiling below a fresh worker's own size would
+            # otherwise have its supervisor start worker after worker that crawl nothing.
+            if self.max_memory and self.retiring is None and self.given and \
+                    (rss := self.memory()) > self.max_memory:
+                with self.condition:
+                    self.retire(f"at {rss / 1024 / 1024:.0f} MB of memory (--max-memory)")
             with self.condition:
                 held = list(self.held.values())
             try:
@@ -230,7 +279,8 @@ class TaskConnection:
         self.link.beat(self.consumer, {
             "host": self.host, "pid": self.pid, "started": self.started,
             "last_seen": utcnow(), "crawls": self.crawls, "done": self.done,
-            "stopping": self.stopping.is_set(), "sources": sorted(h.name for h in held),
+            "stopping": self.stopping.is_set() or self.retiring is not None,
+            "sources": sorted(h.name for h in held),
         }, ttl=max(3 * self.heartbeat, self.visibility))
 
     def _taken_over(self, held: Held) -> None:
@@ -292,9 +342,34 @@ def remote_overrides(url: str, prefix: str) -> dict:
             "NEWSMILL_REDIS_URL": url, "NEWSMILL_REDIS_PREFIX": prefix}
 
 
+def worker_metrics(conn_ref: list, crawls: int):
+    """The worker's /metrics: its crawls' runs and errors as it sends them, its crawls in
+    hand and its memory. Articles new or updated are the writer's to judge (the daemon's)."""
+    from crawler.metrics import CrawlMetrics
+
+    def live() -> dict:
+        conn = conn_ref[0] if conn_ref else None
+        if conn is None:
+            return {}
+        return {"running": len(conn.held), "limit": crawls, "workers": {conn.pid: conn.memory()}}
+
+    metrics = CrawlMetrics(live, "worker")
+
+    def observe(message: dict) -> None:
+        if message["kind"] == "close":
+            for run in message["runs"].values():
+                metrics.crawl_ended(run, {})
+        elif message["kind"] == "batch":
+            for error in message["errors"]:
+                metrics.errors.labels(error.get("kind") or "other").inc()
+
+    return metrics, observe
+
+
 def run_worker(url: str, crawls: int, extract_workers: int, overrides: dict,
-               log_level: str) -> int:
-    """Take and crawl sources until SIGTERM or SIGINT; the exit status."""
+               log_level: str, max_crawls: int = 0, max_memory: float = 0,
+               metrics_address: tuple[str, int] | None = None) -> int:
+    """Take and crawl sources until SIGTERM or SIGINT, or until it retires; the exit status."""
     from scrapy.utils.reactor import install_reactor
 
     from crawler.logs import install_crawl_log_handler
@@ -330,8 +405,24 @@ def run_worker(url: str, crawls: int, extract_workers: int, overrides: dict,
         link.call(link.ensure_group, "results", "writer", stop=stopping)
     except RedisUnavailable:
         return 0  # stopped before Redis could be reached
-    sender = ResultSender(link)
-    conn = TaskConnection(link, sender, settings, crawls, stopping)
+    conn_ref: list[TaskConnection] = []
+    metrics, observe = worker_metrics(conn_ref, crawls)
+    sender = ResultSender(link, observe)
+    conn = TaskConnection(link, sender, settings, crawls, stopping, max_crawls, max_memory)
+    conn_ref.append(conn)
+    server = None
+    if metrics_address is not None:
+        from crawler.metrics import Heartbeat, MetricsServer
+
+        # /healthz: the reactor, which runs every crawl, comes round at least once a second.
+        reactor_loop = Heartbeat(10.0, "worker's reactor")
+        try:
+            server = MetricsServer(metrics, reactor_loop, *metrics_address)
+        except RuntimeError as exc:
+            logger.error("%s", exc)
+            conn.close()
+            sender.close(5)
+            return 2
     options = WorkerOptions({**overrides, **remote_overrides(url, prefix)}, log_level,
                             extract_workers or os.cpu_count() or 1, library_level)
     install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
@@ -351,10 +442,20 @@ def run_worker(url: str, crawls: int, extract_workers: int, overrides: dict,
     logger.info("worker %s taking up to %d crawls at once from Redis at %s", conn.consumer,
                 crawls, link.where)
     reactor.callLater(0, start)
+    if server is not None:
+        from twisted.internet.task import LoopingCall
+
+        LoopingCall(reactor_loop.beat).start(1.0)
     reactor.run(installSignalHandlers=False)
     conn.close()
     if not sender.close(settings.getfloat("NEWSMILL_DAEMON_KILL_GRACE")):
         logger.warning("Redis was away at exit: the results not sent are crawled again by "
                        "another worker")
-    logger.info("worker %s stopped after %d crawls", conn.consumer, conn.done)
+    if server is not None:
+        server.close()
+    if conn.retiring and not failed:
+        logger.info("worker %s retired %s; its supervisor starts a fresh one", conn.consumer,
+                    conn.retiring)
+    else:
+        logger.info("worker %s stopped after %d crawls", conn.consumer, conn.done)
     return 1 if failed else 0
