@@ -15,7 +15,15 @@ Protocol on stdin/stdout (one JSON object a line): once every address listens, t
 prints {"port", "sites", "startup_s", "rss_mib", "nofile"}; each line "counts" read on stdin
 is answered with the request counters so far; end of stdin stops the server.
 
-Usage: python benchmarks/feed_server.py SITES
+A real feed answers after a network round trip and its server's time, not at once as
+loopback does: with LATENCY (seconds, "0.1-1.0"), each answer waits a random time in that
+range first, so a check of an unchanged feed lasts what it lasts on the web and the daemon
+must run several at once to keep its schedule.
+
+A line "latency 0.1-1.0" on stdin sets it from then on (the benchmark's first crawl, a
+set-up step, runs without).
+
+Usage: python benchmarks/feed_server.py SITES [LATENCY]
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import asyncio
 import errno
 import json
 import os
+import random
 import resource
 import socket
 import sys
@@ -61,8 +70,9 @@ class Sites:
     """The pages of every site, made on request (ten thousand sites' bodies would be ~60 MB
     kept for a first crawl only), and what was asked of them."""
 
-    def __init__(self, count: int, port: int):
+    def __init__(self, count: int, port: int, latency: tuple[float, float] = (0.0, 0.0)):
         self.count, self.port = count, port
+        self.latency = latency  # (lowest, highest) seconds before each answer
         self.requests = [0] * count  # per site
         self.not_modified = [0] * count
         self.by_kind = {kind: {"200": 0, "304": 0, "404": 0} for kind in KINDS}
@@ -141,6 +151,8 @@ class Sites:
                     conn.receive_data(data)  # b"" is the client's end
                     continue
                 if isinstance(event, h11.Request):
+                    if self.latency[1]:
+                        await asyncio.sleep(random.uniform(*self.latency))
                     status, headers, body = self.answer(n, event)
                     if status != 304:
                         headers.append(("Content-Length", str(len(body))))
@@ -194,7 +206,7 @@ def listen_all(count: int) -> tuple[list[socket.socket], int]:
     raise SystemExit("no port free on every address after 20 tries")
 
 
-async def main(count: int) -> None:
+async def main(count: int, latency: tuple[float, float]) -> None:
     began = time.monotonic()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     # A descriptor per listening socket, plus the connections: the hard limit, not the soft.
@@ -202,7 +214,7 @@ async def main(count: int) -> None:
     if count + 100 > hard:
         raise SystemExit(f"{count} sites need more than the {hard} descriptors allowed")
     socks, port = listen_all(count)
-    sites = Sites(count, port)
+    sites = Sites(count, port, latency)
     servers = []
     for n, sock in enumerate(socks):
         servers.append(await asyncio.start_server(
@@ -215,10 +227,18 @@ async def main(count: int) -> None:
     while line := await commands.readline():
         if line.strip() == b"counts":
             print(json.dumps(sites.counts()), flush=True)
+        elif line.startswith(b"latency "):
+            sites.latency = parse_latency(line.split()[1].decode())
     # Out at once: asyncio.run would cancel each kept-alive connection's task in turn, and
     # asyncio's streams log every one of them as an error.
     os._exit(0)
 
 
+def parse_latency(text: str) -> tuple[float, float]:
+    """"0.1-1.0" (a range of seconds), "0.3" (always), "0" (none)."""
+    low, _, high = text.partition("-")
+    return float(low), float(high or low)
+
+
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1])))
+    asyncio.run(main(int(sys.argv[1]), parse_latency(sys.argv[2] if len(sys.argv) > 2 else "0")))

@@ -72,6 +72,11 @@ class FeedServer:
     def feed(self, n: int) -> str:
         return f"http://{address(n)}:{self.port}/rss.xml"
 
+    def set_latency(self, latency: str) -> None:
+        """Each answer from now on waits a random time in `latency` ("0.1-1.0" seconds)."""
+        self.process.stdin.write(f"latency {latency}\n")
+        self.process.stdin.flush()
+
     def counts(self) -> dict:
         self.process.stdin.write("counts\n")
         self.process.stdin.flush()
@@ -344,6 +349,9 @@ def main() -> int:
     parser.add_argument("--lead-in", type=float, default=None,
                         help="seconds from the daemon's start to the window's "
                              "(default: 15 + 4 per thousand sources)")
+    parser.add_argument("--latency", default="0.1-1.0",
+                        help="seconds each answer waits after the first crawl, a random time "
+                             "in this range (a real feed's round trip and server time); 0: none")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="newsmill-many-"))
     db = tmp / "bench.db"
@@ -361,6 +369,9 @@ def main() -> int:
         options += ["-s", f"NEWSMILL_DAEMON_WORKERS={args.workers}"]
     try:
         first_crawl(tmp, db, server, args.sources, args.crawl_chunk)
+        server.set_latency(args.latency)
+        print(f"from now on each answer waits {args.latency} s (a network round trip and the "
+              "server's time)")
         lead_in = args.lead_in if args.lead_in is not None else 15 + 4 * args.sources / 1000
         ok = report(run_daemon(tmp, db, server, names, args.interval, args.duration, lead_in,
                                options))
