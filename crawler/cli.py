@@ -461,7 +461,8 @@ def print_redis(redis: dict) -> None:
     workers = redis["workers"]
     click.echo(f"workers: {len(workers)}")
     for w in workers:
-        state = " (stopping)" if w.get("stopping") else ""
+        state = " (stopping)" if w.get("stopping") else \
+            f" (retiring {w['retiring']})" if w.get("retiring") else ""
         hand = ", ".join(w["sources"]) or "-"
         click.echo(f"  {w['host']}  pid {w['pid']}{state}  last seen {w['last_seen_age']:.0f}s "
                    f"ago  {w['done']} crawls done  in hand ({len(w['sources'])}/{w['crawls']}): "

@@ -32,10 +32,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-import psutil
-
 from crawler.redis_link import RedisLink, RedisUnavailable
-from crawler.worker import WorkerOptions, WorkerProcess
+from crawler.worker import WorkerOptions, WorkerProcess, process_tree_memory
 from pipelines.store_core import utcnow
 
 logger = logging.getLogger("newsmill.worker")
@@ -108,6 +106,7 @@ class TaskConnection:
         self.max_memory = max_memory * 1024 * 1024  # bytes of RSS above which it retires
         self.retiring: str | None = None  # why it takes no new task, and exits when idle
         self.given = 0
+        self.said_too_big = False
         self.host, self.pid = socket.gethostname(), os.getpid()
         self.consumer = f"{self.host}:{self.pid}"
         self.visibility = settings.getfloat("NEWSMILL_REDIS_VISIBILITY")
@@ -125,7 +124,8 @@ class TaskConnection:
         self.done = 0
         self.started = utcnow()
         self.loop_beat = time.monotonic()  # /healthz: the reactor came round (run_worker)
-        threading.Thread(target=self._beat, name="newsmill-heartbeat", daemon=True).start()
+        self.beating = threading.Thread(target=self._beat, name="newsmill-heartbeat", daemon=True)
+        self.beating.start()
 
     # --- WorkerProcess reads its orders here -----------------------------------------
     def recv(self) -> tuple:
@@ -239,17 +239,7 @@ class TaskConnection:
 
     def memory(self) -> int:
         """Resident memory of this worker and its extraction processes, in bytes."""
-        total = 0
-        try:
-            process = psutil.Process()
-            for p in [process, *process.children(recursive=True)]:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-        except psutil.Error:
-            pass
-        return total
+        return process_tree_memory()
 
     # --- heartbeat -----------------------------------------------------------------------
     def _beat(self) -> None:
@@ -258,10 +248,18 @@ class TaskConnection:
         while not self.gone.wait(self.heartbeat):
             # Only once it has crawled: a ceiling below a fresh worker's own size would
             # otherwise have its supervisor start worker after worker that crawl nothing.
-            if self.max_memory and self.retiring is None and self.given and \
+            if self.max_memory and self.retiring is None and \
                     (rss := self.memory()) > self.max_memory:
-                with self.condition:
-                    self.retire(f"at {rss / 1024 / 1024:.0f} MB of memory (--max-memory)")
+                if self.given:
+                    with self.condition:
+                        self.retire(f"at {rss / 1024 / 1024:.0f} MB of memory (--max-memory "
+                                    f"{self.max_memory / 1024 / 1024:.0f})")
+                elif not self.said_too_big:
+                    self.said_too_big = True
+                    logger.warning("worker %s uses %.0f MB before any crawl, above its "
+                                   "--max-memory %.0f: it retires after its first crawl",
+                                   self.consumer, rss / 1024 / 1024,
+                                   self.max_memory / 1024 / 1024)
             with self.condition:
                 held = list(self.held.values())
             try:
@@ -279,7 +277,7 @@ class TaskConnection:
         self.link.beat(self.consumer, {
             "host": self.host, "pid": self.pid, "started": self.started,
             "last_seen": utcnow(), "crawls": self.crawls, "done": self.done,
-            "stopping": self.stopping.is_set() or self.retiring is not None,
+            "stopping": self.stopping.is_set(), "retiring": self.retiring,
             "sources": sorted(h.name for h in held),
         }, ttl=max(3 * self.heartbeat, self.visibility))
 
@@ -297,8 +295,14 @@ class TaskConnection:
                        held.name, held.attempt)
 
     def close(self) -> None:
+        """After its results were sent: off the list of workers (the heartbeat stopped
+        first, or a beat under way would put it back on for NEWSMILL_REDIS_VISIBILITY)."""
         self.gone.set()
-        self.link.forget_worker(self.consumer)
+        self.beating.join(timeout=self.visibility)
+        try:
+            self.link.call(self.link.forget_worker, self.consumer, give_up_after=5)
+        except RedisUnavailable:  # its entry expires by itself
+            pass
 
 
 class RemoteWorkerProcess(WorkerProcess):
@@ -447,10 +451,10 @@ def run_worker(url: str, crawls: int, extract_workers: int, overrides: dict,
 
         LoopingCall(reactor_loop.beat).start(1.0)
     reactor.run(installSignalHandlers=False)
-    conn.close()
     if not sender.close(settings.getfloat("NEWSMILL_DAEMON_KILL_GRACE")):
         logger.warning("Redis was away at exit: the results not sent are crawled again by "
                        "another worker")
+    conn.close()
     if server is not None:
         server.close()
     if conn.retiring and not failed:

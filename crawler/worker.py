@@ -381,6 +381,21 @@ def serve(conn, log_pipe, options: WorkerOptions) -> None:
     gc.freeze()
 
 
+def process_tree_memory(pid: int | None = None) -> int:
+    """Resident memory of a process (None: this one) and all its descendants, in bytes."""
+    total = 0
+    try:
+        process = psutil.Process(pid)
+        for p in [process, *process.children(recursive=True)]:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
+    except psutil.Error:
+        pass
+    return total
+
+
 # --- the daemon's side ------------------------------------------------------------------
 @dataclass
 class WorkerCrawl:
@@ -531,17 +546,7 @@ class CrawlWorker:
 
     def memory(self) -> int:
         """Resident memory of the worker and its extraction workers, in bytes."""
-        total = 0
-        try:
-            process = psutil.Process(self.pid)
-            for p in [process, *process.children(recursive=True)]:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-        except psutil.Error:
-            pass
-        return total
+        return process_tree_memory(self.pid)
 
     def wait(self, seconds: float) -> int | None:
         """The exit status, or None if still running (one waiting thread at a time)."""

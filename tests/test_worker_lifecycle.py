@@ -14,10 +14,12 @@ from tests.test_distributed import Worker, redis_server, stop_daemon  # noqa: F4
 def test_a_worker_retires_after_its_crawls_and_another_takes_the_rest(site, newsmill,
                                                                        redis_server):  # noqa: F811
     names = [f"src{n}" for n in range(6)]
-    sources = sources_toml(**{n: {"urls": [news_site(site, n, articles=2, delay=0.3)],
+    # Each article answers after 2 s, twice the retiring worker's kill grace: a retirement
+    # that cut its crawls short, as SIGTERM does, would show here.
+    sources = sources_toml(**{n: {"urls": [news_site(site, n, articles=2, delay=2.0)],
                                   "every": "1h"} for n in names})
-    retiring = Worker(newsmill.tmp, redis_server.url, "--crawls", "1", "--max-crawls", "2",
-                      name="retiring")
+    retiring = Worker(newsmill.tmp, redis_server.url, "--crawls", "2", "--max-crawls", "2",
+                      "-s", "NEWSMILL_DAEMON_KILL_GRACE=1", name="retiring")
     daemon = Daemon(newsmill, sources, "--redis", redis_server.url)
     steady = None
     try:
@@ -33,7 +35,9 @@ def test_a_worker_retires_after_its_crawls_and_another_takes_the_rest(site, news
     assert re.search(r"retiring after 2 crawls \(--max-crawls\)", log), log
     assert re.search(r"retired after 2 crawls \(--max-crawls\); its supervisor starts a fresh one",
                      log), log
-    assert "handed back" not in log  # its crawls ended as they would, none was stopped
+    assert "handed back" not in log and "cancelled" not in log  # its crawls ended as they would
+    # ... and it is off the list of workers (no ghost for `newsmill status`)
+    assert not redis_server.client().smembers("newsmill:workers")
     # Nothing lost, nothing doubled: one ok run per source, every article once.
     runs = daemon.runs()
     assert sorted(r["source"] for r in runs) == sorted(names), runs
@@ -53,7 +57,8 @@ def test_a_worker_above_its_memory_ceiling_retires_after_its_crawl(site, newsmil
         daemon.wait_for("the run ok", lambda: daemon.runs("one", "status = 'ok'"), timeout=60)
     finally:
         assert stop_daemon(daemon) == 0
-    assert re.search(r"retiring at \d+ MB of memory \(--max-memory\)", worker.log), worker.log
+    assert re.search(r"retiring at \d+ MB of memory \(--max-memory 1\)", worker.log), worker.log
+    assert "before any crawl, above its --max-memory 1" in worker.log
     [run] = daemon.runs("one")
     assert run["status"] == "ok" and run["articles_new"] == 2
 
