@@ -110,7 +110,10 @@ class Daemon:
         self.metrics_address = (metrics_host, metrics_port) if metrics_port is not None else None
         self.grace = grace
         self.overrides = dict(overrides or {})
-        self.settings = DaemonSettings.from_overrides(self.overrides)
+        try:
+            self.settings = DaemonSettings.from_overrides(self.overrides)
+        except ValueError as exc:
+            raise DaemonError(str(exc)) from exc
         self.entries: dict[str, ScheduledSource] = {}
         self.states: dict[str, dict] = {}  # failures, backoff_until, last_note per source
         self.lock = threading.Lock()
@@ -166,9 +169,15 @@ class Daemon:
                                   "backoff_until": row["backoff_until"],
                                   "last_note": row["last_note"]}
                            for name, row in store.source_schedules().items()}
-            self.scheduler = BackgroundScheduler(executors={"default": SlotExecutor(self.slots)})
+            self.scheduler = BackgroundScheduler(executors={
+                "default": SlotExecutor(self.slots),
+                "housekeeping": ThreadPoolExecutor(1)})  # not a crawl: takes no crawl slot
             self.scheduler.add_listener(self._on_skipped_start, EVENT_JOB_MAX_INSTANCES)
             self.scheduler.start(paused=True)
+            if self.settings.keep_runs:  # at the start, then daily
+                self.scheduler.add_job(self._housekeeping, "interval", days=1, executor="housekeeping",
+                                       id="newsmill:housekeeping", next_run_time=now_utc(),
+                                       max_instances=1, coalesce=True, misfire_grace_time=None)
             self._apply_sources(sources, store)
             self.loop.alive = lambda: self.scheduler.running
             if self.metrics_address:
@@ -356,6 +365,23 @@ class Daemon:
     def _on_skipped_start(self, event) -> None:
         logger.info("%s: start skipped, its previous crawl is still running or waiting "
                     "for a free slot", event.job_id)
+
+    def _housekeeping(self) -> None:
+        """Fold old runs that found nothing into runs_daily (NEWSMILL_KEEP_RUNS)."""
+        began = time.monotonic()
+        before = iso(now_utc() - timedelta(seconds=self.settings.keep_runs))
+        try:
+            store = ArticleStore(self.db_path)
+            try:
+                folded = store.roll_up_runs(before)
+            finally:
+                store.close()
+        except (sqlite3.Error, StoreError) as exc:
+            logger.error("cannot fold old runs into runs_daily, will try again tomorrow: %s", exc)
+            return
+        if folded:
+            logger.info("%d runs that started before %s and found nothing folded into "
+                        "runs_daily in %.1fs", folded, before, time.monotonic() - began)
 
     # --- one crawl -----------------------------------------------------------------------
     def _crawl_job(self, name: str) -> None:

@@ -31,6 +31,7 @@ class DaemonSettings:
     workers: int
     worker_max_crawls: int
     worker_max_memory: float  # MB
+    keep_runs: float  # seconds a run is kept in full; 0: for ever (NEWSMILL_KEEP_RUNS)
 
     @classmethod
     def from_overrides(cls, overrides: dict) -> DaemonSettings:
@@ -52,7 +53,18 @@ class DaemonSettings:
             workers=settings.getint("NEWSMILL_DAEMON_WORKERS"),
             worker_max_crawls=settings.getint("NEWSMILL_DAEMON_WORKER_MAX_CRAWLS"),
             worker_max_memory=get("NEWSMILL_DAEMON_WORKER_MAX_MEMORY"),
+            keep_runs=_keep_runs(settings.get("NEWSMILL_KEEP_RUNS")),
         )
+
+
+def _keep_runs(value) -> float:
+    """NEWSMILL_KEEP_RUNS in seconds: "30d", or 0 (keep every run)."""
+    if str(value).strip() in ("0", "", "None", "off"):
+        return 0.0
+    try:
+        return float(parse_duration(str(value).strip()))
+    except ValueError as exc:
+        raise ValueError(f"NEWSMILL_KEEP_RUNS: {exc} (or 0 to keep every run)") from None
 
 
 def describe_schedule(source: Source) -> str:

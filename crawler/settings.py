@@ -219,6 +219,10 @@ NEWSMILL_DAEMON_EXTRACT_WORKERS = 1
 # every_min and every_max (5m and 6h by default).
 NEWSMILL_DAEMON_AUTO_WINDOW = "7d"
 NEWSMILL_DAEMON_AUTO_CHECKS_PER_ARTICLE = 2.0
+# Runs older than this that stored nothing and failed nothing are folded into `runs_daily`,
+# a row per source and day, by the daemon at its start and then daily (0: keep every run).
+# Runs that stored or updated articles or recorded errors are kept in full.
+NEWSMILL_KEEP_RUNS = "30d"
 # Long-lived crawl worker processes the daemon hands its crawls to; each crawls many sources at
 # once (each its own run), with Scrapy and its extraction workers started once, not per crawl.
 # At least 1 (0 is refused at start: the process-per-crawl mode it once chose, at ~14x the CPU

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from datetime import datetime
 
 import psutil
 
+from pipelines.schema import RUN_OUTCOMES
 from pipelines.store_core import utcnow
 
 logger = logging.getLogger("pipelines.database")
@@ -133,6 +135,53 @@ class RunRecords:
         rows = self.db.query("SELECT * FROM runs WHERE id IN "
                              f"(SELECT max(id) FROM runs {where} GROUP BY source)")
         return {r["source"]: r for r in rows}
+
+    def roll_up_runs(self, before: str, chunk: int = 2000, pause: float = 0.05) -> int:
+        """Fold the runs that started before `before` and stored nothing and failed nothing
+        into `runs_daily` (a row per source and day); the number of runs folded.
+
+        Kept in full: runs that stored or updated articles or recorded errors, runs not `ok`,
+        and each source's latest run (what `newsmill status` and the schedule read). The
+        runs to fold are found outside any write; they are folded `chunk` at a time, each
+        chunk its own short transaction with a pause after it, so a crawl writing meanwhile
+        waits milliseconds, never its busy timeout.
+        """
+        keep = {r[0] for r in self.db.execute("SELECT max(id) FROM runs GROUP BY source")}
+        # Runs are numbered as they start: those before `before` end at the first after it.
+        newer = self.db.execute("SELECT id FROM runs WHERE started >= ? ORDER BY id LIMIT 1",
+                                [before]).fetchone()
+        end = newer[0] if newer else (self.db.execute("SELECT max(id) FROM runs").fetchone()[0]
+                                      or 0) + 1
+        outcomes = ", ".join(RUN_OUTCOMES)
+        sums = ", ".join(f"coalesce(sum({c}), 0)" for c in RUN_OUTCOMES)
+        updates = ", ".join(f"{c} = {c} + excluded.{c}" for c in
+                            ("runs", "pages", "bytes", *RUN_OUTCOMES))
+        folded, after = 0, 0
+        while True:
+            rows = self.db.execute(
+                "SELECT id FROM runs WHERE id > ? AND id < ? AND started < ? AND status = 'ok' "
+                "AND articles_new = 0 AND articles_updated = 0 AND errors = 0 "
+                "ORDER BY id LIMIT ?", [after, end, before, chunk]).fetchall()
+            if not rows:
+                return folded
+            after = rows[-1][0]
+            ids = [r[0] for r in rows if r[0] not in keep]
+            if not ids:
+                continue
+            marks = ",".join("?" * len(ids))
+            with self.write():
+                self.db.execute(
+                    f"INSERT INTO runs_daily (source, day, runs, pages, bytes, {outcomes}, "
+                    "first_started, last_started) "
+                    "SELECT source, substr(started, 1, 10), count(*), coalesce(sum(pages), 0), "
+                    f"coalesce(sum(bytes), 0), {sums}, min(started), max(started) "
+                    f"FROM runs WHERE id IN ({marks}) GROUP BY source, substr(started, 1, 10) "
+                    f"ON CONFLICT (source, day) DO UPDATE SET {updates}, "
+                    "first_started = min(first_started, excluded.first_started), "
+                    "last_started = max(last_started, excluded.last_started)", ids)
+                self.db.execute(f"DELETE FROM runs WHERE id IN ({marks})", ids)
+            folded += len(ids)
+            time.sleep(pause)
 
     def last_successes(self) -> dict[str, float]:
         """When each source's last run that ended ok finished, as a Unix time."""

@@ -182,9 +182,24 @@ def _v11_daemon_load(db: sqlite_utils.Database) -> None:
         db["daemon"].add_column(column, kind)
 
 
+# The outcome columns of a run: each page it settled ends in exactly one of them.
+RUN_OUTCOMES = ("articles_new", "articles_updated", "articles_unchanged", "articles_duplicate",
+                "aliases", "not_articles", "listings", "errors")
+
+
+def _v12_runs_daily(db: sqlite_utils.Database) -> None:
+    """runs_daily: old runs that stored nothing and failed nothing, one row per source and
+    day (NEWSMILL_KEEP_RUNS), so a year of "nothing new" checks is 365 rows a source, not
+    105,000. `runs` plus `runs_daily` add up to every run ever recorded."""
+    db["runs_daily"].create(
+        {"source": str, "day": str, "runs": int, "pages": int, "bytes": int,
+         **{column: int for column in RUN_OUTCOMES}, "first_started": str, "last_started": str},
+        pk=("source", "day"), not_null={"runs"}, defaults={"runs": 0})
+
+
 # Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
 MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host, _v4_daemon,
               _v5_search_index_only_for_searched_columns, _v6_robots_txt,
               _v7_runs_account_for_every_page, _v8_claims_original, _v9_conditional_listings,
-              _v10_run_task, _v11_daemon_load]
+              _v10_run_task, _v11_daemon_load, _v12_runs_daily]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -8,6 +8,7 @@ with nothing of the repository on the path.
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -135,6 +136,15 @@ class Newsmill:
         except Exception:
             errors = []
         return f"exit {result.returncode}\nerrors: {errors}\n{result.stderr[-3000:]}"
+
+    def execute(self, sql: str, params=()) -> None:
+        """A write of the test's own (what another program, or time, does to the file)."""
+        conn = sqlite3.connect(self.db_path, timeout=30)
+        try:
+            with conn:
+                conn.execute(sql, params)
+        finally:
+            conn.close()
 
     def count(self, table: str, where: str = "1", params=()) -> int:
         return self.rows(f"select count(*) as n from {table} where {where}", params)[0]["n"]
