@@ -28,7 +28,7 @@ def test_installed_newsmill_command_answers_from_any_directory(tmp_path):
     version = subprocess.run(newsmill_command("--version"), cwd=tmp_path, env=user_env(),
                              capture_output=True, text=True, timeout=60)
     assert version.returncode == 0 and "version 0.1.0" in version.stdout, version.stderr
-    for command in ("crawl", "daemon", "status", "serve", "worker", "store"):
+    for command in ("crawl", "daemon", "status", "serve", "worker", "store", "backup"):
         done = subprocess.run(newsmill_command(command, "--help"), cwd=tmp_path, env=user_env(),
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
