@@ -455,13 +455,14 @@ def status(sources_file, db_path, source_name, as_json, redis_url):
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, help="SQLite database.")
 @click.option("--force", is_flag=True, help="Replace DEST if it exists.")
 def backup(dest, db_path, force):
-    """Copy the store to DEST, consistently, while the daemon and crawls go on writing.
+    """Copy the store to DEST, consistently, while the daemon and crawls write.
 
     The copy is one snapshot of the store (SQLite's VACUUM INTO: compact, one file, no
     -wal) that never holds a writer up. It is written to DEST.tmp, checked with PRAGMA
     integrity_check and renamed to DEST; an existing DEST is left alone unless --force.
     DEST a directory: the copy is DEST/newsmill-YYYYMMDDTHHMMSSZ.db (UTC). To restore,
-    stop the daemon and copy the backup over the store, or point --db at it.
+    stop the daemon, copy the backup over the store and delete the store's -wal and -shm
+    files; or point --db at the backup.
 
     \b
     Examples:

@@ -78,6 +78,8 @@ def backup_store(db_path: str | Path, dest: str | Path, force: bool = False) -> 
     """Copy the store at `db_path` to `dest` (a file, or a directory to put a timestamped file
     in), consistently, without ever blocking its writers; see the module's docstring."""
     started = time.monotonic()
+    if str(dest).endswith(("/", os.sep)) and not Path(dest).is_dir():
+        raise BackupError(f"{dest}: no such directory", before_copy=True)
     db_path, dest = Path(db_path), Path(dest)
     source = open_source(db_path)
     try:
@@ -108,10 +110,14 @@ def open_source(db_path: Path) -> sqlite3.Connection:
     if not db_path.is_file():
         raise BackupError(f"{db_path}: no such database (crawl or start the daemon first)",
                           before_copy=True)
-    try:
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
+    conn = None
+    try:  # a URI for mode=ro; as_uri() escapes the ? # % a path may hold
+        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True,
+                               timeout=BUSY_TIMEOUT)
         tables = {r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")}
     except sqlite3.Error as exc:
+        if conn is not None:
+            conn.close()
         raise BackupError(f"{db_path}: cannot open the database: {exc}", before_copy=True) from exc
     if not {"articles", "runs"} <= tables:
         conn.close()
@@ -155,6 +161,8 @@ def copy_failure(exc: BaseException) -> str:
     name = getattr(exc, "sqlite_errorname", "") or ""
     if name.startswith("SQLITE_FULL") or getattr(exc, "errno", None) == 28:  # ENOSPC
         return "the disk is full; nothing was left behind: free space and run again"
+    if name.startswith("SQLITE_CANTOPEN") or isinstance(exc, PermissionError):
+        return f"cannot create the copy (is its directory writable?): {exc}"
     if name.startswith("SQLITE_IOERR"):
         return (f"a disk I/O error happened while writing the copy (a full disk, or a file size "
                 f"limit?); nothing was left behind: {exc}")
