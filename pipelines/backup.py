@@ -134,8 +134,12 @@ def check_copy(copy: Path, dest: Path) -> dict:
         if problems != ["ok"]:
             raise BackupError(f"{dest}: the copy fails PRAGMA integrity_check: "
                               f"{'; '.join(problems[:3])}")
+        runs = conn.execute("select count(*) from runs").fetchone()[0]
+        if conn.execute("select 1 from sqlite_master where name = 'runs_daily'").fetchone():
+            # every run: those folded into runs_daily too (schema 12)
+            runs += conn.execute("select coalesce(sum(runs), 0) from runs_daily").fetchone()[0]
         return {"articles": conn.execute("select count(*) from articles").fetchone()[0],
-                "runs": conn.execute("select count(*) from runs").fetchone()[0],
+                "runs": runs,
                 "schema_version": conn.execute("PRAGMA user_version").fetchone()[0]}
     finally:
         conn.close()
