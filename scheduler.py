@@ -174,10 +174,10 @@ class Daemon:
                 "housekeeping": ThreadPoolExecutor(1)})  # not a crawl: takes no crawl slot
             self.scheduler.add_listener(self._on_skipped_start, EVENT_JOB_MAX_INSTANCES)
             self.scheduler.start(paused=True)
-            if self.settings.keep_runs:  # at the start, then daily
-                self.scheduler.add_job(self._housekeeping, "interval", days=1, executor="housekeeping",
-                                       id="newsmill:housekeeping", next_run_time=now_utc(),
-                                       max_instances=1, coalesce=True, misfire_grace_time=None)
+            self.scheduler.add_job(self._housekeeping, "interval", days=1,  # at start, daily
+                                   executor="housekeeping", id="newsmill:housekeeping",
+                                   next_run_time=now_utc(), max_instances=1, coalesce=True,
+                                   misfire_grace_time=None)
             self._apply_sources(sources, store)
             self.loop.alive = lambda: self.scheduler.running
             if self.metrics_address:
@@ -367,21 +367,25 @@ class Daemon:
                     "for a free slot", event.job_id)
 
     def _housekeeping(self) -> None:
-        """Fold old runs that found nothing into runs_daily (NEWSMILL_KEEP_RUNS)."""
+        """Daily: fold old runs that found nothing into runs_daily (NEWSMILL_KEEP_RUNS), merge
+        the full-text index a step at a time, PRAGMA optimize."""
         began = time.monotonic()
         before = iso(now_utc() - timedelta(seconds=self.settings.keep_runs))
         try:
             store = ArticleStore(self.db_path)
             try:
-                folded = store.roll_up_runs(before)
+                folded = store.roll_up_runs(before) if self.settings.keep_runs else 0
+                merged = store.tidy()
             finally:
                 store.close()
         except (sqlite3.Error, StoreError) as exc:
-            logger.error("cannot fold old runs into runs_daily, will try again tomorrow: %s", exc)
+            logger.error("cannot tidy the store, will try again tomorrow: %s", exc)
             return
         if folded:
             logger.info("%d runs that started before %s and found nothing folded into "
-                        "runs_daily in %.1fs", folded, before, time.monotonic() - began)
+                        "runs_daily", folded, before)
+        logger.info("store tidied in %.1fs (%d full-text index merge steps, PRAGMA optimize)",
+                    time.monotonic() - began, merged)
 
     # --- one crawl -----------------------------------------------------------------------
     def _crawl_job(self, name: str) -> None:

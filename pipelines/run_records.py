@@ -183,6 +183,25 @@ class RunRecords:
             folded += len(ids)
             time.sleep(pause)
 
+    def tidy(self, pages_per_step: int = 500, pause: float = 0.05) -> int:
+        """Keep the store quick to read as it grows: merge the full-text index's segments a
+        step at a time (FTS5's 'merge', each step its own short transaction, rather than
+        'optimize', which would hold the writer for the whole index), then PRAGMA optimize
+        (SQLite's own statistics upkeep). The number of merge steps that did work."""
+        steps = 0
+        while True:
+            with self.write():
+                before = self.db.conn.total_changes
+                self.db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('merge', ?)",
+                                [pages_per_step])
+                worked = self.db.conn.total_changes - before >= 2  # FTS5's sign of work done
+            if not worked:
+                break
+            steps += 1
+            time.sleep(pause)
+        self.db.execute("PRAGMA optimize")
+        return steps
+
     def last_successes(self) -> dict[str, float]:
         """When each source's last run that ended ok finished, as a Unix time."""
         rows = self.db.execute("SELECT source, max(finished) FROM runs WHERE status = 'ok' "

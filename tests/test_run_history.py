@@ -48,7 +48,11 @@ def test_old_runs_that_found_nothing_fold_into_runs_daily_and_every_count_adds_u
 
     daemon = start_daemon(sources, "-s", "NEWSMILL_DAEMON_JITTER=0")
     daemon.wait_for("the roll-up", lambda: "folded into runs_daily" in daemon.log)
+    daemon.wait_for("the store tidied", lambda: "store tidied" in daemon.log)
     assert daemon.stop() == 0
+    # The full-text index, merged, still finds both articles.
+    assert newsmill.rows("select count(*) as n from articles_fts where articles_fts match "
+                         "'story'")[0]["n"] == 2
 
     # news: run 1 stored two articles (kept), runs 2 and 3 found nothing (folded), run 4 is
     # its latest (kept); broken: every run failed (kept). The daemon's own runs came after.
