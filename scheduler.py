@@ -5,6 +5,9 @@ at once, missed starts coalesced, a little jitter (the schedule maths: crawler/s
 A crawl backend crawls (crawler/crawl_backends.py): long-lived crawl worker processes on this
 machine, or `newsmill worker`s on any machine through Redis. Either way the daemon judges how
 each crawl ended the same way, backs off a failing source and adapts an every = "auto" one.
+How many crawl at once follows the work and the machine's load (crawler/concurrency.py);
+--metrics-port shows Prometheus what happens (crawler/metrics.py); a daily job keeps the
+store small and quick to read.
 The `runs` table is the record of what happened: the daemon reads it to catch up after
 downtime and to judge each crawl, and writes a heartbeat and each source's schedule state
 there for `newsmill status` (crawler/status.py).
@@ -408,13 +411,15 @@ class Daemon:
         if lateness is None:  # the daemon stopped while it waited
             return
         self.metrics.lateness.observe(lateness)
-        store = ArticleStore(self.db_path)
         try:
-            outcome = self.backend.crawl(store, entry, self.stopping)
-            if outcome is not None:
-                self._record_outcome(store, entry, outcome)
-        finally:
-            store.close()
+            store = ArticleStore(self.db_path)
+            try:
+                outcome = self.backend.crawl(store, entry, self.stopping)
+                if outcome is not None:
+                    self._record_outcome(store, entry, outcome)
+            finally:
+                store.close()
+        finally:  # whatever happened, the slot is free again
             self.slots.release()
 
     def _record_outcome(self, store: ArticleStore, entry: ScheduledSource,
