@@ -540,8 +540,11 @@ def _until(moment: str | None, now: datetime) -> str:
 
 def main() -> None:
     """The `newsmill` command: errors for people, tracebacks only with `crawl --debug`."""
+    from pipelines.profiling import profiled
+
     try:
-        cli(prog_name="newsmill")
+        with profiled(sys.argv[1] if len(sys.argv) > 1 else "newsmill"):
+            cli(prog_name="newsmill")
     except Exception as exc:
         if "--debug" in sys.argv:
             raise

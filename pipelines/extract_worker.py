@@ -241,6 +241,13 @@ def _clean_list(values) -> list[str]:
 def serve(tasks, results, crawl_pid: int, warm: bool = False) -> None:
     """A worker's life (pipelines.extract_pool): a pickled (function, args) in, a pickled
     (ok, result or exception) out, until the crawl closes the task pipe."""
+    from pipelines.profiling import profiled
+
+    with profiled("extract"):
+        _serve(tasks, results, crawl_pid, warm)
+
+
+def _serve(tasks, results, crawl_pid: int, warm: bool) -> None:
     import pickle
 
     start_worker(crawl_pid, warm)
