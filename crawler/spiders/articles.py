@@ -113,8 +113,27 @@ class ArticlesSpider(scrapy.Spider):
         requests = [self._request(url, state, state.source.kind or "auto", depth=0)
                     for state in self.states.values() for url in state.source.urls
                     if self._first_listing(url, state)]
+        self._look_up_start_urls(requests)
         for request in requests:
             yield request
+
+    def _look_up_start_urls(self, requests) -> None:
+        """What the store knows of the start URLs KnownUrlsMiddleware judges (those that may
+        be articles), looked up together as a listing's entries are (500 to a query).
+
+        The middleware would look each up as it passes: one query per URL, and for a crawl
+        in `newsmill worker` one round trip through Redis to the writer per URL, with the
+        reactor waiting on each (an `article` source of 40 URLs: 40 questions, now one).
+        """
+        if self.known is None:
+            return
+        asked = [(r, clean_url(r.url)) for r in requests if r.meta["kind"] in ("article", "auto")]
+        for start in range(0, len(asked), 500):
+            chunk = asked[start:start + 500]
+            known = self.known.get_many([cleaned for _, cleaned in chunk])
+            for request, cleaned in chunk:
+                request.meta["newsmill_known"] = known.get(cleaned)
+
 
     # --- requests ------------------------------------------------------------------
     def _request(self, url, state, kind, depth, hints=None, found_as=None):
