@@ -149,7 +149,7 @@ def crawl(urls, sources_file, names, db_path, max_articles, kind, overrides, log
 def check_engine(settings) -> None:
     """A mistyped EXTRACT_ENGINE is a configuration error before the crawl, not a crawl
     that stores nothing."""
-    from pipelines.extract_worker import ENGINES
+    from pipelines.extraction import ENGINES
 
     engine = settings.get("EXTRACT_ENGINE") or "newsmill"
     if engine not in ENGINES:

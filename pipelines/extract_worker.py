@@ -24,9 +24,6 @@ from pipelines.page_metadata import looks_like_article_url, read_page_metadata
 
 logger = logging.getLogger(__name__)
 
-# EXTRACT_ENGINE's values: newsmill's text (pipelines.article_text) or plain trafilatura's.
-ENGINES = ("newsmill", "trafilatura")
-
 
 def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
                     encoding: str | None = None, declared: bool = True,
