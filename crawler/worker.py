@@ -32,7 +32,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
 
-import psutil
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.exceptions import IgnoreRequest
 
@@ -531,6 +530,8 @@ class CrawlWorker:
 
     def memory(self) -> int:
         """Resident memory of the worker and its extraction workers, in bytes."""
+        import psutil  # the daemon's side only: the worker process itself never asks
+
         total = 0
         try:
             process = psutil.Process(self.pid)

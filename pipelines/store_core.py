@@ -10,8 +10,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlite_utils
-
 from pipelines.schema import MIGRATIONS, SCHEMA_VERSION
 
 logger = logging.getLogger("pipelines.database")
@@ -76,6 +74,11 @@ class StoreConnection:
         `busy_timeout`: seconds a write waits for another process's lock before failing;
         `max_pages`: cap on the file's size in pages (PRAGMA max_page_count; 0: no cap).
         """
+        # Imported here, when a file is opened: sqlite-utils (and numpy, which it imports
+        # when installed) cost ~0.15 s of CPU, and a `newsmill worker`, which writes through
+        # Redis, or a daemon with --no-store never opens a store.
+        import sqlite_utils
+
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         self.near_duplicate_threshold = near_duplicate_threshold
