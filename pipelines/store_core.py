@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +65,28 @@ _WRITE_FAULTS = {
 }
 
 
+def _sqlite_utils():
+    """sqlite-utils, imported without numpy unless this process has loaded numpy already.
+
+    sqlite-utils imports numpy whenever it is installed, only to map numpy's scalar types
+    to column types. newsmill stores no numpy value (the fingerprints are Python ints), and
+    numpy (installed for the extraction workers' MinHash, which run in processes of their
+    own) costs ~75 ms of CPU to import: a tenth of re-crawling an unchanged site. While
+    sqlite-utils is imported, `import numpy` fails as it would were numpy not installed;
+    sqlite-utils documents that case and goes on without numpy's types.
+    """
+    if "sqlite_utils" not in sys.modules and "numpy" not in sys.modules:
+        sys.modules["numpy"] = None  # an ImportError for `import numpy`
+        try:
+            import sqlite_utils
+        finally:
+            if "numpy" in sys.modules and sys.modules["numpy"] is None:
+                del sys.modules["numpy"]
+    import sqlite_utils
+
+    return sqlite_utils
+
+
 class StoreConnection:
     """One SQLite file: opened, migrated, written in transactions that name their faults."""
 
@@ -74,11 +97,9 @@ class StoreConnection:
         `busy_timeout`: seconds a write waits for another process's lock before failing;
         `max_pages`: cap on the file's size in pages (PRAGMA max_page_count; 0: no cap).
         """
-        # Imported here, when a file is opened: sqlite-utils (and numpy, which it imports
-        # when installed) cost ~0.15 s of CPU, and a `newsmill worker`, which writes through
+        # Imported here, when a file is opened: a `newsmill worker`, which writes through
         # Redis, or a daemon with --no-store never opens a store.
-        import sqlite_utils
-
+        sqlite_utils = _sqlite_utils()
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         self.near_duplicate_threshold = near_duplicate_threshold

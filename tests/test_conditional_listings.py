@@ -96,7 +96,8 @@ def test_a_re_crawl_that_finds_nothing_new_loads_only_what_it_uses(site, newsmil
     """Start-up is most of an unchanged re-crawl's cost (benchmarks/README.md, Throughput):
     a crawl whose listings answer 304 loads neither the extraction workers' module, nor
     feedparser, nor tldextract and its suffix list (CookiesMiddleware's module imports it,
-    and cookies are off), nor the fingerprints: they are imported where first used."""
+    and cookies are off), nor the fingerprints: they are imported where first used; nor
+    numpy, which sqlite-utils would import (pipelines/store_core.py)."""
     import subprocess
     import sys
 
@@ -113,5 +114,5 @@ def test_a_re_crawl_that_finds_nothing_new_loads_only_what_it_uses(site, newsmil
     loaded = set(again.stderr.split("MODULES", 1)[1].split())
     assert "scrapy" in loaded and "sqlite_utils" in loaded  # what it does use
     assert not loaded & {"pipelines.extract_worker", "trafilatura", "feedparser", "tldextract",
-                         "pipelines.fingerprints", "psutil",
+                         "pipelines.fingerprints", "psutil", "numpy",
                          "scrapy.downloadermiddlewares.cookies"}, sorted(loaded)
