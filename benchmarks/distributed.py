@@ -18,8 +18,12 @@ loopback port, and measures, each phase on a fresh database and a fresh Redis:
 Politeness is off (DOWNLOAD_DELAY 0, no AutoThrottle, no shared host delay): the site is
 local and the point is the CPU cost.
 
+Also, around phase 1, newsmill's extract_article alone in one warmed process on the same
+pages (CPU per page), and the 1-worker phase's CPU split into the worker process and its
+extraction process: the worker's CPU per page against extraction alone.
+
 Usage: .venv/bin/python benchmarks/distributed.py [--pages 1200] [--per-source 40]
-       [--latency 20-60]
+       [--latency 20-60] [--alone-pages 400] [--one] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.throughput import SiteProcess  # noqa: E402
+from benchmarks.article_site import CORPUS, ArticleSite  # noqa: E402
+from benchmarks.throughput import Ceilings, SiteProcess, _newsmill_extract  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402
 
 NEWSMILL = str(Path(sys.executable).parent / "newsmill")
@@ -63,7 +68,9 @@ def sources_file(path: Path, base: str, pages: int, per_source: int) -> int:
 class Phase:
     """One phase's processes, in a directory of its own."""
 
-    def __init__(self, tmp: Path, name: str, sources: Path, redis: RedisServer):
+    def __init__(self, tmp: Path, name: str, sources: Path, redis: RedisServer,
+                 profile: Path | None = None):
+        self.profile = profile
         self.dir = tmp / name
         self.dir.mkdir()
         self.db = self.dir / "newsmill.db"
@@ -71,17 +78,22 @@ class Phase:
         self.redis = redis
         self.procs: list[subprocess.Popen] = []
 
-    def start(self, *args: str, name: str) -> subprocess.Popen:
+    def start(self, *args: str, name: str, env: dict | None = None) -> subprocess.Popen:
         log = open(self.dir / f"{name}.log", "w")
         proc = subprocess.Popen([NEWSMILL, *args], cwd=self.dir, stdout=log, stderr=log,
-                                start_new_session=True)
+                                start_new_session=True, env=env)
         self.procs.append(proc)
         return proc
 
     def workers(self, count: int) -> None:
+        # --profile: the workers and their extraction processes under cProfile
+        # (pipelines/profiling.py; CPU time of their main threads), each writing
+        # DIR/<what>-<pid>.prof as it ends.
+        env = {**os.environ, "NEWSMILL_PROFILE": str(self.profile),
+               "NEWSMILL_PROFILE_CLOCK": "cpu"} if self.profile else None
         for n in range(count):
             self.start("worker", "--redis", self.redis.url, "--extract-workers", "1",
-                       "--crawls", "8", *QUICK, name=f"worker{n}")
+                       "--crawls", "8", *QUICK, name=f"worker{n}", env=env)
         client = self.redis.client()
         while client.scard("newsmill:workers") < count:
             time.sleep(0.1)
@@ -104,15 +116,16 @@ class Phase:
         except sqlite3.OperationalError:
             return []
 
-    def cpu(self, name: str) -> float:
-        """CPU seconds so far of the processes started as `name`* and all they started."""
+    def cpu(self, name: str, children: bool = True) -> float:
+        """CPU seconds so far of the processes started as `name`* and (with `children`) all
+        they started."""
         total = 0.0
         for proc in self.procs:
             if not Path(proc.args[1]).name == name:
                 continue
             try:
                 tree = psutil.Process(proc.pid)
-                for p in [tree, *tree.children(recursive=True)]:
+                for p in [tree, *(tree.children(recursive=True) if children else [])]:
                     times = p.cpu_times()
                     total += times.user + times.system
             except psutil.Error:
@@ -130,11 +143,12 @@ class Phase:
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
-def crawl_phase(tmp: Path, sources: Path, count: int, workers: int) -> dict:
+def crawl_phase(tmp: Path, sources: Path, count: int, workers: int,
+                profile: Path | None = None) -> dict:
     directory = tmp / f"redis-{workers}"
     directory.mkdir()
     redis = RedisServer(directory).start()
-    phase = Phase(tmp, f"workers-{workers}", sources, redis)
+    phase = Phase(tmp, f"workers-{workers}", sources, redis, profile)
     try:
         phase.writer()
         phase.workers(workers)
@@ -144,6 +158,7 @@ def crawl_phase(tmp: Path, sources: Path, count: int, workers: int) -> dict:
             time.sleep(0.2)
         seconds = time.perf_counter() - started
         worker_cpu, writer_cpu = phase.cpu("worker"), phase.cpu("store")
+        reactor_cpu = phase.cpu("worker", children=False)
         load = os.getloadavg()[0]
     finally:
         phase.stop()
@@ -153,6 +168,9 @@ def crawl_phase(tmp: Path, sources: Path, count: int, workers: int) -> dict:
             "articles": articles, "pages_per_s": round(pages / seconds, 1),
             "articles_per_s": round(articles / seconds, 1),
             "workers_cpu_ms_per_page": round(1000 * worker_cpu / pages, 1),
+            # the worker processes themselves (Scrapy, Redis) and their extraction processes
+            "reactor_cpu_ms_per_page": round(1000 * reactor_cpu / pages, 1),
+            "extraction_cpu_ms_per_page": round(1000 * (worker_cpu - reactor_cpu) / pages, 1),
             "writer_cpu_ms_per_page": round(1000 * writer_cpu / pages, 1),
             "load": round(load, 1)}
 
@@ -194,33 +212,56 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=1200)
     parser.add_argument("--per-source", type=int, default=40)
     parser.add_argument("--latency", default="20-60")
+    parser.add_argument("--alone-pages", type=int, default=400,
+                        help="pages extracted alone, for the worker's ratio (half before "
+                             "the 1-worker phase, half after)")
+    parser.add_argument("--one", action="store_true",
+                        help="only the 1-worker phase and extraction alone (quick A/B)")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="the 1-worker phase's worker and its extraction process under "
+                             "cProfile: DIR/worker-PID.prof and DIR/extract-PID.prof")
     args = parser.parse_args()
     if not shutil.which("redis-server"):
         sys.exit("redis-server is not installed (apt-get install redis-server)")
     site = SiteProcess(args.pages, args.latency)
     tmp = Path(tempfile.mkdtemp(prefix="newsmill-distributed-"))
+    alone = None
     try:
         sources = tmp / "sources.toml"
         count = sources_file(sources, site.urls[0], args.pages, args.per_source)
         print(f"{args.pages} pages in {count} sources; site latency {args.latency} ms", flush=True)
-        one = crawl_phase(tmp, sources, count, 1)
+        # Extraction alone: newsmill's extract_article in one warmed process, on the same
+        # pages, CPU per page (throughput.py's Ceilings), half before the phase, half after.
+        half = min(args.alone_pages, args.pages) // 2
+        alone = Ceilings(ArticleSite(args.pages, CORPUS), args.pages, 1, [_newsmill_extract])
+        alone.measure(0, half)
+        one = crawl_phase(tmp, sources, count, 1, args.profile)
+        alone.measure(half, 2 * half)
+        (_, alone_cpu), = alone.rates()
+        one["extraction_alone_cpu_ms_per_page"] = round(1000 * alone_cpu, 1)
+        one["worker_vs_extraction_alone"] = round(one["workers_cpu_ms_per_page"]
+                                                  / (1000 * alone_cpu), 2)
         print(json.dumps({"phase": "1 worker", **one}), flush=True)
+        if args.one:
+            return
         two = crawl_phase(tmp, sources, count, 2)
         print(json.dumps({"phase": "2 workers", **two}), flush=True)
-        alone = writer_phase(tmp, sources, count)
-        print(json.dumps({"phase": "writer alone", **alone}), flush=True)
+        writer = writer_phase(tmp, sources, count)
+        print(json.dumps({"phase": "writer alone", **writer}), flush=True)
         per_worker = one["articles_per_s"]
         print(json.dumps({
             "two_vs_one": round(two["pages_per_s"] / one["pages_per_s"], 2),
-            "writer_articles_per_s": alone["articles_per_s"],
+            "writer_articles_per_s": writer["articles_per_s"],
             "one_worker_articles_per_s": per_worker,
-            "projection_workers_per_writer": round(alone["articles_per_s"] / per_worker, 1),
+            "projection_workers_per_writer": round(writer["articles_per_s"] / per_worker, 1),
             # The same from CPU time, which the machine's other load does not inflate: a
             # worker's CPU per article over the writer's (its start-up included).
-            "projection_by_cpu": round(one["workers_cpu_ms_per_page"] * alone["articles"]
-                                       / (1000 * alone["writer_cpu_s_with_start_up"]), 1),
+            "projection_by_cpu": round(one["workers_cpu_ms_per_page"] * writer["articles"]
+                                       / (1000 * writer["writer_cpu_s_with_start_up"]), 1),
         }), flush=True)
     finally:
+        if alone is not None:
+            alone.close()
         site.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -149,7 +149,7 @@ def crawl(urls, sources_file, names, db_path, max_articles, kind, overrides, log
 def check_engine(settings) -> None:
     """A mistyped EXTRACT_ENGINE is a configuration error before the crawl, not a crawl
     that stores nothing."""
-    from pipelines.extract_worker import ENGINES
+    from pipelines.extraction import ENGINES
 
     engine = settings.get("EXTRACT_ENGINE") or "newsmill"
     if engine not in ENGINES:
@@ -609,8 +609,11 @@ def _until(moment: str | None, now: datetime) -> str:
 
 def main() -> None:
     """The `newsmill` command: errors for people, tracebacks only with `crawl --debug`."""
+    from pipelines.profiling import profiled
+
     try:
-        cli(prog_name="newsmill")
+        with profiled(sys.argv[1] if len(sys.argv) > 1 else "newsmill"):
+            cli(prog_name="newsmill")
     except Exception as exc:
         if "--debug" in sys.argv:
             raise

@@ -32,7 +32,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
 
-import psutil
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.exceptions import IgnoreRequest
 
@@ -383,6 +382,8 @@ def serve(conn, log_pipe, options: WorkerOptions) -> None:
 
 def process_tree_memory(pid: int | None = None) -> int:
     """Resident memory of a process (None: this one) and all its descendants, in bytes."""
+    import psutil  # only where memory is measured: a crawl worker's start need not pay it
+
     total = 0
     try:
         process = psutil.Process(pid)

@@ -23,8 +23,6 @@ import pickle
 import struct
 from collections import deque
 
-from pipelines.extract_worker import serve
-
 logger = logging.getLogger(__name__)
 
 # A task's pipe holds a whole page (the benchmark site's are ~170 KB; Linux's default is
@@ -51,6 +49,10 @@ class _Worker:
     """One worker process, its two pipes, and the tasks it has been given, oldest first."""
 
     def __init__(self, pool: ExtractionPool, warm: bool):
+        # Imported when a worker starts: a crawl that extracts nothing never loads the
+        # worker's module (lxml, charset_normalizer, newsmill's readers).
+        from pipelines.extract_worker import serve
+
         self.pool = pool
         self.loop = pool.loop
         context = multiprocessing.get_context("spawn")  # a forked copy of a running reactor is unsafe

@@ -24,9 +24,6 @@ from pipelines.page_metadata import looks_like_article_url, read_page_metadata
 
 logger = logging.getLogger(__name__)
 
-# EXTRACT_ENGINE's values: newsmill's text (pipelines.article_text) or plain trafilatura's.
-ENGINES = ("newsmill", "trafilatura")
-
 
 def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
                     encoding: str | None = None, declared: bool = True,
@@ -241,6 +238,13 @@ def _clean_list(values) -> list[str]:
 def serve(tasks, results, crawl_pid: int, warm: bool = False) -> None:
     """A worker's life (pipelines.extract_pool): a pickled (function, args) in, a pickled
     (ok, result or exception) out, until the crawl closes the task pipe."""
+    from pipelines.profiling import profiled
+
+    with profiled("extract"):
+        _serve(tasks, results, crawl_pid, warm)
+
+
+def _serve(tasks, results, crawl_pid: int, warm: bool) -> None:
     import pickle
 
     start_worker(crawl_pid, warm)

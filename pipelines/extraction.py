@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 from scrapy.exceptions import DropItem
 
 from pipelines.extract_pool import ExtractionPool, WorkerDied
-from pipelines.extract_worker import ENGINES, extract_article
 from pipelines.items import Article, FetchError, Page
 from pipelines.urls import same_site
 
 logger = logging.getLogger(__name__)
+
+# EXTRACT_ENGINE's values: newsmill's text (pipelines.article_text) or plain trafilatura's.
+ENGINES = ("newsmill", "trafilatura")
 
 # The worker's option for each bound on a metadata field (pipelines.field_bounds).
 FIELD_BOUND_SETTINGS = {
@@ -125,6 +127,11 @@ class ExtractionPipeline:
     async def process_item(self, item):
         if not isinstance(item, Page):
             return item
+        # Imported at the first page, not with the pipeline: the worker's module brings lxml,
+        # charset_normalizer and newsmill's text and metadata readers (~25 ms of CPU), which
+        # a re-crawl that finds nothing changed never uses.
+        from pipelines.extract_worker import extract_article
+
         html, item.html = item.html, b""  # release the body as soon as it is handed over
         try:
             future = self.pool.submit(extract_article, html, item.url, item.hints, self.options,

@@ -8,8 +8,6 @@ import socket
 import time
 from datetime import datetime
 
-import psutil
-
 from pipelines.schema import RUN_OUTCOMES
 from pipelines.store_core import utcnow
 
@@ -24,6 +22,8 @@ def process_is_alive(pid: int | None, since: str | None = None) -> bool:
     """
     if not pid:
         return False
+    import psutil  # here: a crawl whose runs all closed never asks (~8 ms of its start)
+
     try:
         process = psutil.Process(pid)
         if process.status() == psutil.STATUS_ZOMBIE:

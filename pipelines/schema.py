@@ -6,7 +6,10 @@ brings a file from `PRAGMA user_version` n to n + 1; ArticleStore.migrate runs t
 
 from __future__ import annotations
 
-import sqlite_utils
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported by StoreConnection when it opens a file (pipelines/store_core.py)
+    import sqlite_utils
 
 ARTICLES_FTS_COLUMNS = ("title", "description", "text")  # what articles_fts indexes
 

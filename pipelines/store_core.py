@@ -6,11 +6,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-
-import sqlite_utils
 
 from pipelines.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -66,6 +65,28 @@ _WRITE_FAULTS = {
 }
 
 
+def _sqlite_utils():
+    """sqlite-utils, imported without numpy unless this process has loaded numpy already.
+
+    sqlite-utils imports numpy whenever it is installed, only to map numpy's scalar types
+    to column types. newsmill stores no numpy value (the fingerprints are Python ints), and
+    numpy (installed for the extraction workers' MinHash, which run in processes of their
+    own) costs ~75 ms of CPU to import: a tenth of re-crawling an unchanged site. While
+    sqlite-utils is imported, `import numpy` fails as it would were numpy not installed;
+    sqlite-utils documents that case and goes on without numpy's types.
+    """
+    if "sqlite_utils" not in sys.modules and "numpy" not in sys.modules:
+        sys.modules["numpy"] = None  # an ImportError for `import numpy`
+        try:
+            import sqlite_utils
+        finally:
+            if "numpy" in sys.modules and sys.modules["numpy"] is None:
+                del sys.modules["numpy"]
+    import sqlite_utils
+
+    return sqlite_utils
+
+
 class StoreConnection:
     """One SQLite file: opened, migrated, written in transactions that name their faults."""
 
@@ -76,13 +97,19 @@ class StoreConnection:
         `busy_timeout`: seconds a write waits for another process's lock before failing;
         `max_pages`: cap on the file's size in pages (PRAGMA max_page_count; 0: no cap).
         """
+        # Imported here, when a file is opened: a `newsmill worker`, which writes through
+        # Redis, or a daemon with --no-store never opens a store.
+        sqlite_utils = _sqlite_utils()
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         self.near_duplicate_threshold = near_duplicate_threshold
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(self.path), timeout=busy_timeout)
-            self.db = sqlite_utils.Database(conn)
+            # No sqlite-utils plugins: newsmill's writes call no SQL function of theirs, and
+            # loading them reads the entry points of every installed package (~25-35 ms of
+            # each process's first store, a tenth of re-crawling an unchanged site's CPU).
+            self.db = sqlite_utils.Database(conn, execute_plugins=False)
             self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             if max_pages:
                 self.db.execute(f"PRAGMA max_page_count = {int(max_pages)}")

@@ -6,12 +6,8 @@ import re
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-import tldextract
 from courlan import normalize_url
 from w3lib.url import url_query_cleaner
-
-# The public suffix snapshot bundled with tldextract: a crawl never fetches the list.
-_SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 # Query parameters that only track the reader; they never change the article.
 TRACKING_PARAMS = (
@@ -38,11 +34,23 @@ LAYOUT_FLAGS = {
 _PATH_SESSION = re.compile(r";(?:jsessionid|phpsessid|sid|sessionid)=[^/?#]*", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1)
+def _suffixes():
+    """The public suffix snapshot bundled with tldextract: a crawl never fetches the list.
+
+    Made at the first question, not on import: importing tldextract (requests, urllib3,
+    filelock) and reading the snapshot cost ~55 ms of CPU, which a re-crawl whose
+    listings answer 304 never needs."""
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
 @lru_cache(maxsize=65536)
 def registered_domain(host: str) -> str:
     """`example.co.uk` for `www.news.example.co.uk`; an IP address or bare host as it is."""
     host = host.lower().rstrip(".")
-    parts = _SUFFIXES(host)
+    parts = _suffixes()(host)
     return parts.top_domain_under_public_suffix or host
 
 

@@ -81,3 +81,38 @@ def test_robots_txt_answered_304_keeps_its_rules(site, newsmill):
     assert "/news/2.html" not in [path for path, _ in requests_since(site, before)]
     assert [(r["run_id"], r["kind"]) for r in newsmill.rows("select * from errors")] \
         == [(1, "robots"), (2, "robots")]
+
+
+RECORD_MODULES = """
+import atexit, sys
+atexit.register(lambda: print("MODULES", *sorted(sys.modules), file=sys.stderr))
+sys.argv = ["newsmill", *sys.argv[1:]]
+from crawler.cli import main
+main()
+"""
+
+
+def test_a_re_crawl_that_finds_nothing_new_loads_only_what_it_uses(site, newsmill):
+    """Start-up is most of an unchanged re-crawl's cost (benchmarks/README.md, Throughput):
+    a crawl whose listings answer 304 loads neither the extraction workers' module, nor
+    feedparser, nor tldextract and its suffix list (CookiesMiddleware's module imports it,
+    and cookies are off), nor the fingerprints: they are imported where first used; nor
+    numpy, which sqlite-utils would import (pipelines/store_core.py)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import FAST, user_env
+
+    feed = feed_site(site)
+    assert newsmill.crawl(feed).returncode == 0
+    before = len(site.requests)
+    again = subprocess.run([sys.executable, "-c", RECORD_MODULES, "crawl", *FAST, feed,
+                            "--db", str(newsmill.db_path)], cwd=newsmill.tmp, env=user_env(),
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, newsmill.explain(again)
+    assert [status for _, status, _ in site.served[before:]] == [304]
+    loaded = set(again.stderr.split("MODULES", 1)[1].split())
+    assert "scrapy" in loaded and "sqlite_utils" in loaded  # what it does use
+    assert not loaded & {"pipelines.extract_worker", "trafilatura", "feedparser", "tldextract",
+                         "pipelines.fingerprints", "psutil", "numpy",
+                         "scrapy.downloadermiddlewares.cookies"}, sorted(loaded)

@@ -12,6 +12,7 @@ import asyncio
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from urllib.parse import urlsplit
 
 import scrapy
@@ -45,7 +46,7 @@ class SourceState:
     """What the spider tracks about one source during a run."""
 
     source: Source
-    domains: tuple[str, ...]
+    hosts: tuple[str, ...]  # of its URLs, and those it names (`hosts`)
     follow: tuple[re.Pattern, ...]
     deny: tuple[re.Pattern, ...]
     links: LinkExtractor
@@ -62,15 +63,21 @@ class SourceState:
     @classmethod
     def build(cls, source: Source) -> SourceState:
         hosts = [urlsplit(u).hostname for u in source.urls] + list(source.hosts)
-        domains = tuple(sorted({registered_domain(h) for h in hosts if h}))
         return cls(
             source=source,
-            domains=domains,
+            hosts=tuple(h for h in hosts if h),
             follow=tuple(re.compile(p) for p in source.follow),
             deny=tuple(re.compile(p) for p in source.deny),
             links=LinkExtractor(deny=source.deny, unique=True),
             articles_left=source.max_articles or float("inf"),
         )
+
+    @cached_property
+    def domains(self) -> tuple[str, ...]:
+        """The registered domains of its hosts, worked out when a URL is first judged: a
+        re-crawl whose listings all answer 304 judges none, and never loads tldextract's
+        suffix list (~55 ms of CPU)."""
+        return tuple(sorted({registered_domain(h) for h in self.hosts}))
 
     def allows(self, url: str) -> bool:
         """On the source's sites, http(s), and not denied."""
@@ -113,8 +120,26 @@ class ArticlesSpider(scrapy.Spider):
         requests = [self._request(url, state, state.source.kind or "auto", depth=0)
                     for state in self.states.values() for url in state.source.urls
                     if self._first_listing(url, state)]
+        self._look_up_start_urls(requests)
         for request in requests:
             yield request
+
+    def _look_up_start_urls(self, requests) -> None:
+        """What the store knows of the start URLs KnownUrlsMiddleware judges (those that may
+        be articles), looked up together as a listing's entries are (500 to a query).
+
+        The middleware would look each up as it passes: one query per URL, and for a crawl
+        in `newsmill worker` one round trip through Redis to the writer per URL, with the
+        reactor waiting on each (an `article` source of 40 URLs: 40 questions, now one).
+        """
+        if self.known is None:
+            return
+        asked = [(r, clean_url(r.url)) for r in requests if r.meta["kind"] in ("article", "auto")]
+        for start in range(0, len(asked), 500):
+            chunk = asked[start:start + 500]
+            known = self.known.get_many([cleaned for _, cleaned in chunk])
+            for request, cleaned in chunk:
+                request.meta["newsmill_known"] = known.get(cleaned)
 
     # --- requests ------------------------------------------------------------------
     def _request(self, url, state, kind, depth, hints=None, found_as=None):
