@@ -22,7 +22,15 @@ TEMPLATES_DIR = "templates"
 SETTINGS = {
     "truncate_cells_html": 300,  # article text is long: show its start in table views
     "sql_time_limit_ms": 3000,   # ad-hoc SQL on a large store needs more than 1s
+    # A facet a reader asks for (?_facet=...) gets this long; the default facets
+    # (metadata.yml) are only those an index answers fast at a million articles.
     "facet_time_limit_ms": 500,
+    # Datasette's facet suggestions run a query per column on every table page, each up to
+    # facet_suggest_time_limit_ms: most of the first page's time on a large store, for
+    # suggestions no one needs twice. The facet links on each column stay.
+    "suggest_facets": False,
+    # The dashboard's day charts: a year of days, 11 series (the top 10 sources and others).
+    "max_returned_rows": 5000,
     "allow_download": False,     # the file is the daemon's; copy it, do not download it live
 }
 

@@ -130,10 +130,22 @@ class RunRecords:
                                   "ORDER BY id", [source]))
 
     def last_runs(self, completed: bool = False) -> dict[str, dict]:
-        """Each source's latest run; with `completed`, its latest that ran to its end."""
-        where = "WHERE status NOT IN ('running', 'interrupted')" if completed else ""
-        rows = self.db.query("SELECT * FROM runs WHERE id IN "
-                             f"(SELECT max(id) FROM runs {where} GROUP BY source)")
+        """Each source's latest run (the last started); with `completed`, its latest that
+        ran to its end.
+
+        A few index seeks per source, in the (source, started) index: the sources are
+        found by skipping from one to the next (a recursive CTE, SQLite's way to a loose
+        index scan), each one's latest run by reading that index backwards. A GROUP BY
+        source read every run: 1.1 s for `newsmill status` at a million runs.
+        """
+        where = "AND status NOT IN ('running', 'interrupted')" if completed else ""
+        rows = self.db.query(
+            "WITH RECURSIVE sources(source) AS (SELECT min(source) FROM runs UNION ALL "
+            "SELECT (SELECT min(source) FROM runs WHERE source > sources.source) FROM sources "
+            "WHERE sources.source IS NOT NULL) "
+            "SELECT runs.* FROM sources JOIN runs ON runs.id = (SELECT id FROM runs latest "
+            f"WHERE latest.source = sources.source {where} "
+            "ORDER BY latest.started DESC, latest.id DESC LIMIT 1)")
         return {r["source"]: r for r in rows}
 
     def roll_up_runs(self, before: str, chunk: int = 2000, pause: float = 0.05) -> int:

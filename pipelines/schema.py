@@ -200,9 +200,61 @@ def _v12_runs_daily(db: sqlite_utils.Database) -> None:
         pk=("source", "day"), not_null={"runs"}, defaults={"runs": 0})
 
 
+def _v13_reads_that_stay_fast(db: sqlite_utils.Database) -> None:
+    """What keeps Datasette, the dashboard and `newsmill status` fast at a million articles
+    and ten million runs (issue 27; figures in benchmarks/README.md).
+
+    - runs(started), errors(at), articles(first_seen): the runs and errors tables and the
+      Atom feed show the newest first; without them every view sorted the whole table.
+    - errors(source, kind): the errors table's source facet and the dashboard's errors per
+      source read this index alone, not every error row.
+    - runs(source) WHERE status = 'running': the few running runs `newsmill status` and
+      every crawl's start look for, without reading ten million finished ones.
+    - articles_per_day and runs_per_day: counts kept by triggers as rows change, which the
+      dashboard's charts and totals read instead of grouping every article and run on each
+      view (indexes alone leave a scan of every row; these are a row per day and source).
+      runs_per_day mirrors `runs` (a run folded into runs_daily leaves it), so the charts
+      read runs_per_day plus runs_daily as they read runs plus runs_daily before.
+    """
+    db.execute("CREATE INDEX idx_runs_started ON runs (started)")
+    db.execute("CREATE INDEX idx_runs_running ON runs (source) WHERE status = 'running'")
+    db.execute("CREATE INDEX idx_errors_at ON errors (at)")
+    db.execute("CREATE INDEX idx_errors_source_kind ON errors (source, kind)")
+    db.execute("CREATE INDEX idx_articles_first_seen ON articles (first_seen)")
+    day = "coalesce(date(coalesce({r}.published, {r}.first_seen)), substr({r}.first_seen, 1, 10))"
+    db.execute("CREATE TABLE articles_per_day (day TEXT NOT NULL, source TEXT NOT NULL, "
+               "articles INTEGER NOT NULL, PRIMARY KEY (day, source)) WITHOUT ROWID")
+    db.execute(f"INSERT INTO articles_per_day SELECT {day.format(r='articles')} AS d, source, "
+               "count(*) FROM articles GROUP BY d, source")
+    add = ("INSERT INTO articles_per_day VALUES ({d}, new.source, 1) ON CONFLICT (day, source) "
+           "DO UPDATE SET articles = articles + 1;").format(d=day.format(r="new"))
+    remove = ("UPDATE articles_per_day SET articles = articles - 1 WHERE day = {d} AND "
+              "source = old.source; DELETE FROM articles_per_day WHERE day = {d} AND "
+              "source = old.source AND articles = 0;").format(d=day.format(r="old"))
+    db.execute(f"CREATE TRIGGER articles_per_day_insert AFTER INSERT ON articles BEGIN {add} END")
+    db.execute("CREATE TRIGGER articles_per_day_update AFTER UPDATE OF published, first_seen, "
+               f"source ON articles BEGIN {remove} {add} END")
+    db.execute(f"CREATE TRIGGER articles_per_day_delete AFTER DELETE ON articles BEGIN {remove} END")
+    db.execute("CREATE TABLE runs_per_day (day TEXT NOT NULL, source TEXT NOT NULL, "
+               "status TEXT NOT NULL, runs INTEGER NOT NULL, "
+               "PRIMARY KEY (day, source, status)) WITHOUT ROWID")
+    db.execute("INSERT INTO runs_per_day SELECT substr(started, 1, 10) AS d, source, status, "
+               "count(*) FROM runs GROUP BY d, source, status")
+    add = ("INSERT INTO runs_per_day VALUES (substr(new.started, 1, 10), new.source, new.status, "
+           "1) ON CONFLICT (day, source, status) DO UPDATE SET runs = runs + 1;")
+    where = "day = substr(old.started, 1, 10) AND source = old.source AND status = old.status"
+    remove = (f"UPDATE runs_per_day SET runs = runs - 1 WHERE {where}; "
+              f"DELETE FROM runs_per_day WHERE {where} AND runs = 0;")
+    db.execute(f"CREATE TRIGGER runs_per_day_insert AFTER INSERT ON runs BEGIN {add} END")
+    db.execute("CREATE TRIGGER runs_per_day_update AFTER UPDATE OF started, source, status ON "
+               f"runs BEGIN {remove} {add} END")
+    db.execute(f"CREATE TRIGGER runs_per_day_delete AFTER DELETE ON runs BEGIN {remove} END")
+
+
 # Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
 MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host, _v4_daemon,
               _v5_search_index_only_for_searched_columns, _v6_robots_txt,
               _v7_runs_account_for_every_page, _v8_claims_original, _v9_conditional_listings,
-              _v10_run_task, _v11_daemon_load, _v12_runs_daily]
+              _v10_run_task, _v11_daemon_load, _v12_runs_daily,
+              _v13_reads_that_stay_fast]
 SCHEMA_VERSION = len(MIGRATIONS)
