@@ -242,6 +242,13 @@ def dashboard_queries() -> list[tuple[str, str]]:
             for name, chart in charts.items()]
 
 
+def timed_out(page: bytes) -> None:
+    """Datasette's own note of the facets that ran past facet_time_limit_ms."""
+    found = re.search(rb"These facets timed out: ([^<]*)", page)
+    if found:
+        print(f"    these facets timed out: {found.group(1).decode()}")
+
+
 def measure_reads(path: Path, sources_file: Path, search_words: list[str]) -> dict:
     port = free_port()
     log = open(f"/tmp/newsmill-serve-{port}.log", "w")
@@ -256,17 +263,15 @@ def measure_reads(path: Path, sources_file: Path, search_words: list[str]) -> di
                 break
             except OSError:
                 time.sleep(0.2)
-        timer.time("articles table, first page", "/newsmill/articles")
+        page = timer.time("articles table, first page", "/newsmill/articles")
+        timed_out(page)
         data = json.loads(timer.get("/newsmill/articles.json")[1])
-        result["articles_facets_timed_out"] = data.get("facets_timed_out")
         some = data["rows"][len(data["rows"]) // 2][data["columns"].index("id")]
         timer.time("article page", f"/newsmill/articles/{some}")
         for word in search_words:
             timer.time(f"search {word!r}", "/newsmill/articles?" +
                        urllib.parse.urlencode({"_search": word}))
-        timer.time("runs table, first page", "/newsmill/runs")
-        data = json.loads(timer.get("/newsmill/runs.json")[1])
-        result["runs_facets_timed_out"] = data.get("facets_timed_out")
+        timed_out(timer.time("runs table, first page", "/newsmill/runs"))
         timer.time("dashboard page (source picker)", "/-/dashboards/newsmill")
         total_first, total_median = timer.rows[-1][1], timer.rows[-1][2]
         for name, sql in dashboard_queries():
