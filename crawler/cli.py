@@ -525,11 +525,10 @@ def print_daemon(report: dict) -> None:
 
 
 def print_status(report: dict) -> None:
-    """Totals, then a table with a line per source (grep-able), those needing attention first."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+    """Totals, then a table with a line per source (grep-able), those needing attention first.
 
+    Plain columns, not a rich Table: rich measured and laid out 1,000 sources in 0.5 s,
+    most of `newsmill status`'s time with that many."""
     from crawler.status import SOURCE_STATES
 
     print_daemon(report)
@@ -541,12 +540,10 @@ def print_status(report: dict) -> None:
         return
     order = {state: n for n, state in enumerate(SOURCE_STATES)}
     rows = sorted(report["sources"], key=lambda s: order[s["state"]])
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    for column in ("source", "state", "schedule", "last run", "result", "new", "errors",
-                   "next run", "note"):
-        table.add_column(column, justify="right" if column in ("new", "errors") else "left",
-                         no_wrap=column != "note")
+    header = ("source", "state", "schedule", "last run", "result", "new", "errors", "next run",
+              "note")
     now = datetime.now().astimezone()
+    lines = []
     for source in rows:
         last = source["last_run"]
         note = source["note"] or ""
@@ -554,18 +551,20 @@ def print_status(report: dict) -> None:
             note = f"{source['failures']} failures in a row" + (
                 f", backing off until {source['backoff_until']}" if source["backoff_until"]
                 else "") + (f"; {note}" if note else "")
-        cells = (source["name"], source["state"], source["schedule"] or "-",
-                 _ago(last["started"], now) if last else "never",
-                 last["status"] if last else "-", last["articles_new"] if last else "-",
-                 last["errors"] if last else "-",
-                 "now" if source["running"] else _until(source["next_run"], now), note)
-        table.add_row(*(Text(str(c)) for c in cells))
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console.width = 200  # a log file or a pipe: one line per source
-    with console.capture() as table_text:
-        console.print(table)
-    click.echo("\n".join(line.rstrip() for line in table_text.get().splitlines()))
+        lines.append(tuple(str(c) for c in (
+            source["name"], source["state"], source["schedule"] or "-",
+            _ago(last["started"], now) if last else "never",
+            last["status"] if last else "-", last["articles_new"] if last else "-",
+            last["errors"] if last else "-",
+            "now" if source["running"] else _until(source["next_run"], now), note)))
+    widths = [max(len(row[n]) for row in (header, *lines)) for n in range(len(header))]
+
+    def line(cells) -> str:
+        return "  ".join(c.rjust(w) if name in ("new", "errors") else c.ljust(w)
+                         for name, c, w in zip(header, cells, widths)).rstrip()
+
+    click.echo(click.style(line(header), bold=True))
+    click.echo("\n".join(line(cells) for cells in lines))
 
 
 def print_source(source: dict) -> None:

@@ -124,10 +124,14 @@ class RunRecords:
                          "LIMIT 1", [source, pid])
 
     def running_runs(self, source: str | None = None) -> list[dict]:
+        """The runs still `running`, oldest first. `ORDER BY +id`: a plain `ORDER BY id`
+        made SQLite walk every run in id order (0.7 s at ten million runs) rather than
+        read the few in idx_runs_running and sort them."""
         if source is None:
-            return list(self.db.query("SELECT * FROM runs WHERE status = 'running' ORDER BY id"))
+            return list(self.db.query("SELECT * FROM runs WHERE status = 'running' "
+                                      "ORDER BY +id"))
         return list(self.db.query("SELECT * FROM runs WHERE status = 'running' AND source = ? "
-                                  "ORDER BY id", [source]))
+                                  "ORDER BY +id", [source]))
 
     def last_runs(self, completed: bool = False) -> dict[str, dict]:
         """Each source's latest run (the last started); with `completed`, its latest that
