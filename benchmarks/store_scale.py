@@ -320,6 +320,9 @@ def run_history_year(store: ArticleStore, path: Path, sources: int, keep_days: i
     bytes per row measured in this store."""
     before = (datetime.now(UTC) - timedelta(days=keep_days)).isoformat(timespec="seconds")
     rows_before = store.db.execute("SELECT count(*) FROM runs").fetchone()[0]
+    kept_share = store.db.execute(  # of all runs, before the roll-up leaves mostly these
+        "SELECT avg(status != 'ok' OR articles_new > 0 OR articles_updated > 0 OR errors > 0) "
+        "FROM runs").fetchone()[0]
     begun = time.perf_counter()
     folded = store.roll_up_runs(before)
     took = time.perf_counter() - begun
@@ -333,9 +336,6 @@ def run_history_year(store: ArticleStore, path: Path, sources: int, keep_days: i
     daily_bytes = sum(v for k, v in sizes.items() if "runs_daily" in k)
     per_run = runs_bytes / runs_rows
     per_daily = daily_bytes / max(daily_rows, 1)
-    kept_share = store.db.execute(
-        "SELECT avg(status != 'ok' OR articles_new > 0 OR articles_updated > 0 OR errors > 0) "
-        "FROM runs").fetchone()[0]
     year = sources * CHECKS_PER_DAY * 365
     without = year * per_run
     kept = sources * CHECKS_PER_DAY * (keep_days + (365 - keep_days) * kept_share)
