@@ -373,7 +373,7 @@ def main() -> None:
         # as they start, which the roll-up and `newsmill status` rely on.
         print(f"inserting {args.runs:,} runs")
         took = insert_runs(store, args.runs, sources, now - timedelta(minutes=1))
-        print(f"  {took:.0f} s, {1e6 * took / args.runs:.1f} µs a run")
+        print(f"  {took:.0f} s, {1e6 * took / max(args.runs, 1):.1f} µs a run")
         print(f"writing {args.articles:,} articles through save_batch, {BATCH} a batch")
         write_articles(store, args.articles, sources, now)
     weight = article_bytes(path, store)
