@@ -346,18 +346,13 @@ def remote_overrides(url: str, prefix: str) -> dict:
             "NEWSMILL_REDIS_URL": url, "NEWSMILL_REDIS_PREFIX": prefix}
 
 
-def worker_metrics(conn_ref: list, crawls: int):
-    """The worker's /metrics: its crawls' runs and errors as it sends them, its crawls in
-    hand and its memory. Articles new or updated are the writer's to judge (the daemon's)."""
+def worker_metrics():
+    """The worker's /metrics, and what counts its crawls' runs and errors as it sends them
+    (its crawls in hand and memory are read from its connection). Articles new or updated
+    are the writer's to judge (the daemon's)."""
     from crawler.metrics import CrawlMetrics
 
-    def live() -> dict:
-        conn = conn_ref[0] if conn_ref else None
-        if conn is None:
-            return {}
-        return {"running": len(conn.held), "limit": crawls, "workers": {conn.pid: conn.memory()}}
-
-    metrics = CrawlMetrics(live, "worker")
+    metrics = CrawlMetrics(dict, "worker")  # live gauges: set once its connection exists
 
     def observe(message: dict) -> None:
         if message["kind"] == "close":
@@ -409,11 +404,11 @@ def run_worker(url: str, crawls: int, extract_workers: int, overrides: dict,
         link.call(link.ensure_group, "results", "writer", stop=stopping)
     except RedisUnavailable:
         return 0  # stopped before Redis could be reached
-    conn_ref: list[TaskConnection] = []
-    metrics, observe = worker_metrics(conn_ref, crawls)
+    metrics, observe = worker_metrics()
     sender = ResultSender(link, observe)
     conn = TaskConnection(link, sender, settings, crawls, stopping, max_crawls, max_memory)
-    conn_ref.append(conn)
+    metrics.live = lambda: {"running": len(conn.held), "limit": crawls,
+                            "workers": {conn.pid: conn.memory()}}
     server = None
     if metrics_address is not None:
         from crawler.metrics import Heartbeat, MetricsServer

@@ -113,6 +113,7 @@ def test_metrics_and_healthz_over_http_move_with_the_crawls(site, newsmill, star
         and metric(t, "newsmill_articles_total", change="new") == 2 and t)
     assert metric(text, "newsmill_pages_total") >= 3  # the feed and its two articles
     assert metric(text, "newsmill_downloaded_bytes_total") > 0
+    assert metric(text, "newsmill_errors_total", kind="http") == 1  # the broken source's 404
     assert metric(text, "newsmill_source_last_success_age_seconds", source="news") < 60
     assert metric(text, "newsmill_source_interval_seconds", source="news") == 3600
     assert metric(text, "newsmill_crawls_waiting") == 0
