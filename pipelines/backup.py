@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pipelines.store_core import PAGE_SIZE
+
 # How long opening the snapshot waits should SQLite answer "busy" (WAL recovery, a
 # checkpoint restarting the log); a writer never holds a reader up longer than that.
 BUSY_TIMEOUT = 30.0
@@ -87,6 +89,12 @@ def backup_store(db_path: str | Path, dest: str | Path, force: bool = False) -> 
         tmp = dest.with_name(dest.name + ".tmp")
         try:
             remove_copy(tmp)  # one left by a backup that was killed: VACUUM INTO needs none
+            # The copy is laid out as newsmill lays out a new store (its page size and
+            # incremental vacuum), so restoring it also brings an older store to both.
+            # (An auto_vacuum already on is left as it is: changing it writes the file.)
+            source.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+            if source.execute("PRAGMA auto_vacuum").fetchone()[0] == 0:
+                source.execute("PRAGMA auto_vacuum = INCREMENTAL")
             with stop_on_signals(source):
                 source.execute("VACUUM INTO ?", (str(tmp),))
             result = check_copy(tmp, dest)

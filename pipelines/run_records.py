@@ -218,6 +218,31 @@ class RunRecords:
         self.db.execute("PRAGMA optimize")
         return steps
 
+    def give_back_free_pages(self, keep: float = 0.10, pages_per_step: int = 1024,
+                             pause: float = 0.05) -> int:
+        """Hand the file's free pages back to the file system, beyond a reserve of `keep`
+        of the file, a step of `pages_per_step` at a time (SQLite's incremental vacuum,
+        each step its own short transaction); the number of pages given back.
+
+        Deleted rows (run history rolled up, articles removed) leave free pages inside the
+        file, which later writes reuse. The reserve is what the next days of writing take
+        back anyway: giving it away would only have the file grow again. A file made
+        without auto_vacuum = INCREMENTAL (a store made before newsmill laid out new files
+        so) cannot give pages back short of a full VACUUM: nothing is done."""
+        if self.db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+            return 0
+        given = 0
+        while True:
+            pages = self.db.execute("PRAGMA page_count").fetchone()[0]
+            spare = self.db.execute("PRAGMA freelist_count").fetchone()[0] - int(pages * keep)
+            if spare <= 0:
+                return given
+            step = min(spare, pages_per_step)
+            with self.write():
+                self.db.execute(f"PRAGMA incremental_vacuum({step})").fetchall()
+            given += step
+            time.sleep(pause)
+
     def last_successes(self) -> dict[str, float]:
         """When each source's last run that ended ok finished, as a Unix time."""
         rows = self.db.execute("SELECT source, max(finished) FROM runs WHERE status = 'ok' "
