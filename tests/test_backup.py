@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import time
 
+from pipelines.database import ArticleStore
 from tests.conftest import FAST, newsmill_command, user_env
 from tests.sites import article_html, rss_feed
 from tests.test_daemon import finished, news_site, sources_toml
@@ -143,3 +144,19 @@ def test_a_full_disk_is_a_clear_error_and_leaves_no_partial_copy(site, newsmill)
     assert result.stderr.startswith(f"newsmill: {dest}: ") and "nothing was left behind" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert list(dest.parent.iterdir()) == []  # no copy.db, copy.db.tmp or its journal
+
+
+def test_a_backup_of_a_store_laid_out_before_has_the_new_layout_and_the_same_rows(newsmill):
+    """Stores made before newsmill chose 16 KiB pages and incremental vacuum keep SQLite's
+    defaults; their backup is written with the new layout, so restoring it converts them."""
+    sqlite3.connect(newsmill.db_path).execute("create table t (x)").connection.close()
+    ArticleStore(newsmill.db_path).close()  # migrated to the current schema, old layout
+    newsmill.execute("insert into runs (source, started, status) values ('old', '2026-01-01', 'ok')")
+    assert rows(newsmill.db_path, "pragma page_size") == [(4096,)]
+    dest = newsmill.tmp / "copy.db"
+    result = newsmill.run("backup", "--db", str(newsmill.db_path), str(dest))
+    assert result.returncode == 0, result.stderr
+    assert rows(dest, "pragma page_size") == [(16384,)]
+    assert rows(dest, "pragma auto_vacuum") == [(2,)]
+    assert rows(dest, "select source, status from runs") == [("old", "ok")]
+    assert rows(dest, "pragma integrity_check") == [("ok",)]

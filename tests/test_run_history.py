@@ -95,6 +95,7 @@ def test_a_roll_up_while_a_crawl_writes_loses_nothing_and_the_crawl_succeeds(
     daemon.wait_for("the roll-up", lambda: "folded into runs_daily" in daemon.log, timeout=120)
     assert crawl.poll() is None  # the crawl was still writing when the roll-up ended
     output = crawl.communicate(timeout=120)[0]
+    daemon.wait_for("the store tidied", lambda: "store tidied" in daemon.log, timeout=120)
     assert daemon.stop() == 0
     assert crawl.returncode == 0, output  # it never waited out its busy timeout
 
@@ -106,3 +107,44 @@ def test_a_roll_up_while_a_crawl_writes_loses_nothing_and_the_crawl_succeeds(
     assert left["runs"] == 1000  # each source's latest run stays in full
     assert {k: folded[k] + left[k] for k in folded} == recorded
     assert newsmill.rows("select count(*) as n from runs_daily")[0]["n"] <= 1000 * 31
+
+
+def test_the_pages_a_roll_up_frees_go_back_to_the_file_system_beyond_a_reserve(newsmill):
+    """A new store is laid out for incremental vacuum: after a month of runs is folded,
+    the file shrinks, keeping a tenth of itself free for the writes to come."""
+    ArticleStore(newsmill.db_path).close()
+    newsmill.execute(
+        "with recursive n(i) as (select 0 union all select i + 1 from n where i < 59999) "
+        "insert into runs (source, started, finished, status, pages, bytes) "
+        "select 'feed' || (i % 100), strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-60 days', "
+        "'+' || (i * 43) || ' seconds'), null, 'ok', 1, 500 from n")
+    grown = newsmill.db_path.stat().st_size
+    store = ArticleStore(newsmill.db_path)
+    try:
+        assert store.db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
+        assert store.roll_up_runs("9999", pause=0) > 59000
+        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert newsmill.db_path.stat().st_size >= grown  # deleted rows leave free pages
+        given = store.give_back_free_pages(pause=0)
+        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages, free = (store.db.execute(f"PRAGMA {p}").fetchone()[0]
+                       for p in ("page_count", "freelist_count"))
+    finally:
+        store.close()
+    assert given > 0
+    assert newsmill.db_path.stat().st_size < grown / 2
+    assert free <= pages * 0.10 + 1
+    assert newsmill.count("runs_daily") > 0
+
+
+def test_a_store_laid_out_before_gives_nothing_back_and_still_works(newsmill):
+    """A store made with SQLite's defaults (4 KiB pages, no auto_vacuum), as newsmill made
+    them before, keeps its layout: the housekeeping step does nothing rather than fail."""
+    import sqlite3
+    sqlite3.connect(newsmill.db_path).execute("create table t (x)").connection.close()
+    store = ArticleStore(newsmill.db_path)
+    try:
+        assert store.db.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert store.give_back_free_pages(pause=0) == 0
+    finally:
+        store.close()
