@@ -297,6 +297,11 @@ def measure_reads(path: Path, sources_file: Path, search_words: list[str]) -> di
         print(f"  {'dashboard, page and charts together':<46} first {total_first:6.3f} s   "
               f"median {total_median:6.3f} s")
         result["dashboard"] = (total_first, total_median)
+        # The canned query that reads every source's runs and articles: the sources gone
+        # quiet for a week, and (every source quiet) for the last quarter of an hour.
+        for days in ("", "0.01"):
+            timer.time(f"canned query quiet_sources, days={days or 7}",
+                       "/newsmill/quiet_sources.json?" + urllib.parse.urlencode({"days": days}))
     finally:
         server.terminate()
         server.wait()
