@@ -41,6 +41,11 @@ logger = logging.getLogger("newsmill.redis")
 WORKERS_GROUP = "workers"
 WRITER_GROUP = "writer"
 DONE_KEEP = 24 * 3600  # seconds a done:<task> key is kept for the daemon to read
+# A consumer is deleted from its group only if nothing is pending for it, checked in the
+# same step: XGROUP DELCONSUMER drops the consumer's pending entries with it.
+FORGET_CONSUMER = ("if #redis.call('xpending', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) == 0 "
+                   "then return redis.call('xgroup', 'delconsumer', KEYS[1], ARGV[1], ARGV[2]) "
+                   "end return -1")
 # Compare-and-delete: a lock is released only by the one holding it.
 RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 # Compare-and-extend.
@@ -290,6 +295,25 @@ class RedisLink:
         if self.client.eval(EXTEND, 1, key, holder, int(seconds * 1000)):
             return None
         return self.client.get(key) or "someone"
+
+    def forget_gone_consumers(self, idle: float) -> int:
+        """Delete from the consumer groups the consumers (workers, writers: one per process
+        that ever read, `host:pid`) idle for `idle` seconds with nothing pending: the ones
+        that retired, restarted or died and whose tasks were taken over. Redis keeps every
+        consumer until told; a year of workers retiring every thousand crawls would leave
+        hundreds of thousands. A live one reads every few seconds, so is never idle that
+        long, and one forgotten by mistake is made again by its next read."""
+        forgotten = 0
+        for stream, group in (("tasks", WORKERS_GROUP), ("results", WRITER_GROUP)):
+            try:
+                consumers = self.client.xinfo_consumers(self.key(stream), group)
+            except redis.ResponseError:  # no such stream or group yet
+                continue
+            for consumer in consumers:
+                if consumer["pending"] == 0 and consumer["idle"] >= idle * 1000:
+                    forgotten += self.client.eval(FORGET_CONSUMER, 1, self.key(stream), group,
+                                                  consumer["name"]) == 0
+        return forgotten
 
     def drop_writer(self, holder: str) -> None:
         try:

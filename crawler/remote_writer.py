@@ -36,6 +36,7 @@ from pipelines.storage import open_store
 logger = logging.getLogger("newsmill.store")
 
 LEASE = 15.0  # seconds the writer's lease lasts without renewal
+TIDY_EVERY = 600.0  # at most this many seconds between two clear-outs of gone workers
 
 
 def writer_settings(overrides: dict):
@@ -77,11 +78,15 @@ class ResultWriter:
         try:
             self.link.call(self.link.ensure_group, "results", "writer", stop=self.stop)
             self.link.call(self.link.claim_results, self.holder, LEASE, stop=self.stop)
-            backlog, renewed = True, time.monotonic()
+            backlog, renewed, tidied = True, time.monotonic(), 0.0
             while not self.stop.is_set():
                 if time.monotonic() - renewed > LEASE / 3:
                     self._take_lease()
                     renewed = time.monotonic()
+                if time.monotonic() - tidied > min(
+                        TIDY_EVERY, self.settings.getfloat("NEWSMILL_REDIS_FORGET_AFTER") / 6):
+                    self._forget_gone_consumers()
+                    tidied = time.monotonic()
                 outages = self.link.outages
                 messages = self.link.read_results(self.holder, 1.0, backlog, stop=self.stop)
                 if self.link.outages != outages and not backlog:
@@ -104,6 +109,13 @@ class ResultWriter:
             self.link.drop_writer(self.holder)
             lookups.join(timeout=5)
             self.store.close()
+
+    def _forget_gone_consumers(self) -> None:
+        forget_after = self.settings.getfloat("NEWSMILL_REDIS_FORGET_AFTER")
+        forgotten = self.link.call(self.link.forget_gone_consumers, forget_after, stop=self.stop)
+        if forgotten:
+            logger.info("%d workers or writers gone for %.0fs, with nothing pending, forgotten "
+                        "by Redis", forgotten, forget_after)
 
     def _take_lease(self) -> None:
         said = None

@@ -254,6 +254,10 @@ NEWSMILL_REDIS_MAX_DELIVERIES = 3
 # Seconds a worker's crawl waits for the writer to answer a look-up (is this URL known?)
 # before it treats the URL as unknown (and stops asking for 30 s).
 NEWSMILL_REDIS_LOOKUP_TIMEOUT = 2.0
+# Seconds a worker or writer that read from Redis may stay silent, with nothing pending,
+# before the writer deletes it from its consumer group (it retired or died; see
+# RedisLink.forget_gone_consumers). Checked every ten minutes (or a sixth of this).
+NEWSMILL_REDIS_FORGET_AFTER = 3600.0
 # At most one request start per host every this many seconds, across all workers (see
 # crawler/shared_politeness.py); unset (-1): DOWNLOAD_DELAY. 0: only Scrapy's own delays.
 NEWSMILL_REDIS_HOST_DELAY = -1

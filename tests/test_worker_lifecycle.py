@@ -93,3 +93,27 @@ def test_a_workers_metrics_and_health_over_http(site, newsmill, redis_server):  
     finally:
         exits = worker.stop(), stop_daemon(daemon)
     assert exits == (0, 0), worker.log + daemon.log
+
+
+def test_redis_forgets_a_retired_worker_once_it_has_been_gone_a_while(site, newsmill,
+                                                                       redis_server):  # noqa: F811
+    """Every worker process is a consumer of the task stream's group, and Redis keeps them
+    all until told: a year of retirements would leave hundreds of thousands."""
+    sources = sources_toml(one={"urls": [news_site(site, "one", articles=1)], "every": "1h"})
+    daemon = Daemon(newsmill, sources, "--redis", redis_server.url,
+                    "-s", "NEWSMILL_REDIS_FORGET_AFTER=3")
+    retiring = Worker(newsmill.tmp, redis_server.url, "--max-crawls", "1", name="retiring")
+    client = redis_server.client()
+
+    def consumers() -> set[str]:
+        return {c["name"] for c in client.xinfo_consumers("newsmill:tasks", "workers")}
+    try:
+        assert retiring.process.wait(timeout=90) == 0, retiring.log
+        assert any(name.endswith(f":{retiring.pid}") for name in consumers())
+        daemon.wait_for("the retired worker forgotten", lambda: not any(
+            name.endswith(f":{retiring.pid}") for name in consumers()), timeout=30)
+    finally:
+        assert stop_daemon(daemon) == 0, daemon.log
+    assert "forgotten by Redis" in daemon.log
+    assert [r["status"] for r in daemon.runs()] == ["ok"]  # its crawl, stored
+    assert client.xpending("newsmill:tasks", "workers")["pending"] == 0
