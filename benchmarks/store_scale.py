@@ -19,6 +19,8 @@ and `newsmill status` with a sources file of every source, as a subprocess (its 
 Python's start included). Each is asked 3 times: the first and the median are printed.
 
 --reuse measures an existing store again (opening it runs any newer migration, timed);
+--resume grows a store whose build was stopped (a build of 1 M articles takes an hour or
+more on a shared machine) to --articles, then measures it;
 --roll-up then folds runs older than 30 days into runs_daily (ArticleStore.roll_up_runs)
 and reports the run history's size for a simulated year with and without the roll-up.
 """
@@ -108,16 +110,18 @@ class Writer:
         }
 
 
-def write_articles(store: ArticleStore, count: int, sources: list[str], now: datetime) -> list:
-    """Articles through save_batch, in publication order; (stored, ms per article) per step."""
-    writer = Writer(sources)
+def write_articles(store: ArticleStore, count: int, sources: list[str], now: datetime,
+                   first: int = 0) -> list:
+    """Articles `first` to `count` through save_batch, in publication order; (stored, ms per
+    article) per step."""
+    writer = Writer(sources, seed=27 + first)
     rng = np.random.default_rng(1)
     published = sorted(now - timedelta(seconds=float(s))
                        for s in rng.uniform(0, 365 * 86400, size=count))
     run_ids = {s: store.start_run(s, pid=os.getpid()) for s in sources}
     steps, step = [], max(BATCH, count // 10)
     save_seconds = keys_seconds = 0.0
-    for start in range(0, count, BATCH):
+    for start in range(first, count, BATCH):
         begun = time.perf_counter()
         batch = [writer.article(n, published[n]) for n in range(start, min(count, start + BATCH))]
         keys_seconds += time.perf_counter() - begun
@@ -126,8 +130,8 @@ def write_articles(store: ArticleStore, count: int, sources: list[str], now: dat
         save_seconds += time.perf_counter() - begun
         done = start + len(batch)
         if done % step == 0 or done == count:
-            steps.append((done, 1000 * save_seconds / (done - (steps[-1][0] if steps else 0)),
-                          1000 * keys_seconds / (done - (steps[-1][0] if steps else 0))))
+            since = done - (steps[-1][0] if steps else first)
+            steps.append((done, 1000 * save_seconds / since, 1000 * keys_seconds / since))
             print(f"  {done:>9,} articles: save_batch {steps[-1][1]:.2f} ms/article "
                   f"(making the article and its keys: {steps[-1][2]:.2f} ms)", flush=True)
             save_seconds = keys_seconds = 0.0
@@ -360,6 +364,9 @@ def main() -> None:
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--db", default="/tmp/newsmill-scale.db")
     parser.add_argument("--reuse", action="store_true", help="measure an existing store")
+    parser.add_argument("--resume", action="store_true",
+                        help="grow an existing store (a build that was stopped) to --articles "
+                             "and --runs, then measure it")
     parser.add_argument("--roll-up", action="store_true",
                         help="then roll up runs older than 30 days and size a year of runs")
     args = parser.parse_args()
@@ -367,7 +374,7 @@ def main() -> None:
     sources = [f"source-{i:04d}" for i in range(args.sources)]
     now = datetime.now(UTC).replace(microsecond=0)
     print(f"{os.cpu_count()} cores; {path}")
-    if not args.reuse:
+    if not (args.reuse or args.resume):
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     begun = time.perf_counter()
@@ -375,12 +382,16 @@ def main() -> None:
     print(f"opened (migrations included) in {time.perf_counter() - begun:.1f} s")
     if not args.reuse:
         # The run history first, then the crawls that store the articles: runs are numbered
-        # as they start, which the roll-up and `newsmill status` rely on.
-        print(f"inserting {args.runs:,} runs")
-        took = insert_runs(store, args.runs, sources, now - timedelta(minutes=1))
-        print(f"  {took:.0f} s, {1e6 * took / max(args.runs, 1):.1f} µs a run")
-        print(f"writing {args.articles:,} articles through save_batch, {BATCH} a batch")
-        write_articles(store, args.articles, sources, now)
+        # as they start, which the roll-up and `newsmill status` rely on. A resumed build
+        # has its runs (their number is not checked) and goes on from its last article.
+        have = store.db.execute("SELECT count(*) FROM articles").fetchone()[0] if args.resume else 0
+        if not args.resume:
+            print(f"inserting {args.runs:,} runs")
+            took = insert_runs(store, args.runs, sources, now - timedelta(minutes=1))
+            print(f"  {took:.0f} s, {1e6 * took / max(args.runs, 1):.1f} µs a run")
+        print(f"writing {args.articles - have:,} articles through save_batch, {BATCH} a batch "
+              f"({have:,} there before)")
+        write_articles(store, args.articles, sources, now, first=have)
     weight = article_bytes(path, store)
     articles_part = weight["file"] - weight["runs_part"]
     print(f"file {weight['file'] / 1e9:.2f} GB; runs and errors {weight['runs_part'] / 1e9:.2f} GB;"
