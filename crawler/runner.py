@@ -2,18 +2,58 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
-# Imported here, before the reactor runs, though Scrapy would import it when the crawl
-# starts: the module defines deprecated aliases (scrapy.utils.deprecate), each of which calls
-# inspect.stack(), reading the source of every frame on the stack. From inside the running
-# reactor (some 50 frames deep) that cost ~0.1 s of every crawl's start; here, ~0.05 s.
-import scrapy.core.downloader.handlers.http11  # noqa: F401
-from scrapy.crawler import CrawlerProcess
-from scrapy.settings import SETTINGS_PRIORITIES, Settings
 
-from crawler.logs import install_crawl_log_handler
-from crawler.sources import Source, parse_duration
+def _import_download_handler() -> type:
+    """Scrapy's HTTP/1.1 download handler, imported without its deprecation shims' stack walk.
+
+    Imported here, before the reactor runs, though Scrapy would import it when the crawl
+    starts: the TLS modules it imports (scrapy.core.downloader.tls, contextfactory) define
+    deprecated aliases with scrapy.utils.deprecate.create_deprecated_class, which calls
+    inspect.stack() and inspect.getmodule() only to name the module of the frame that
+    called it. inspect.stack() reads the source lines of every frame on the stack, and
+    inspect.getmodule() finds a frame's module by walking every loaded module's file: ~50 ms
+    of CPU at every crawl's and every worker's start, a tenth of re-crawling an unchanged
+    site (benchmarks/README.md). For this one import, inspect.stack gives the frames without
+    their source (as inspect.stack(0) does, without its look-ups) and a frame's module is
+    the one its globals name; the aliases' modules come out the same. Nothing else runs
+    meanwhile: it happens once, as the module is imported.
+    """
+    import inspect
+
+    stack, getmodule = inspect.stack, inspect.getmodule
+
+    def frames(context: int = 1) -> list:
+        frame, found = sys._getframe(1), []
+        while frame is not None:
+            code = frame.f_code
+            found.append(inspect.FrameInfo(frame, code.co_filename, frame.f_lineno,
+                                           code.co_name, None, None))
+            frame = frame.f_back
+        return found
+
+    def module_of(thing, _filename=None):
+        if inspect.isframe(thing):
+            return sys.modules.get(thing.f_globals.get("__name__"))
+        return getmodule(thing, _filename)
+
+    inspect.stack, inspect.getmodule = frames, module_of
+    try:
+        from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+    finally:
+        inspect.stack, inspect.getmodule = stack, getmodule
+    return HTTP11DownloadHandler
+
+
+HTTP11DownloadHandler = _import_download_handler()
+
+from scrapy.crawler import CrawlerProcess  # noqa: E402
+from scrapy.settings import SETTINGS_PRIORITIES, Settings  # noqa: E402
+
+from crawler.logs import install_crawl_log_handler  # noqa: E402
+from crawler.sources import Source, parse_duration  # noqa: E402
 
 
 def crawl_settings(sources: list[Source], db_path: str, overrides: dict | None = None,

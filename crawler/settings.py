@@ -150,6 +150,10 @@ LOG_LEVEL = "INFO"
 # settings and components (crawler/logs.py). --log-level sets both.
 NEWSMILL_LOG_LIBRARIES = "WARNING"
 STATS_DUMP = False
+# Scrapy's downloader/* stats (requests and bytes by its own reckoning), which newsmill neither
+# shows nor stores (runs.bytes is the spider's own count of the bodies): its middleware
+# serialised every request again to measure it, ~2% of a worker's own CPU per page.
+DOWNLOADER_STATS = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 
