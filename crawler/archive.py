@@ -35,6 +35,7 @@ import queue
 import socket
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -114,9 +115,10 @@ class ArchiveSink:
 class WarcFiles:
     """One process's WARC files in one folder, written by one thread of their own."""
 
-    def __init__(self, directory: Path, max_bytes: int, user_agent: str = ""):
+    def __init__(self, directory: Path, max_bytes: int, user_agent: str = "", level: int = 1):
         self.directory = Path(directory)
         self.max_bytes = max_bytes
+        self.level = level
         self.user_agent = user_agent
         self.host = socket.gethostname().split(".")[0] or "localhost"
         self.serial = 0
@@ -140,7 +142,11 @@ class WarcFiles:
         from warcio.warcwriter import WARCWriter
 
         buffer = io.BytesIO()
-        self.warc = WARCWriter(buffer, gzip=True, warc_version="WARC/1.1")
+        # Records are built by warcio and compressed here: warcio's gzip is zlib's level 9,
+        # 4.6 ms of CPU for a 170 KB page against 1.1 at level 1 (ARCHIVE_GZIP_LEVEL) for
+        # files 19% larger; the crawl is CPU-bound, so that is the archive's cost to
+        # throughput (benchmarks/README.md). Still one gzip member per record.
+        self.warc = WARCWriter(buffer, gzip=False, warc_version="WARC/1.1")
         self.buffer = buffer
         while (fetched := self.queue.get()) is not None:
             try:
@@ -158,7 +164,8 @@ class WarcFiles:
         self.buffer.seek(0)
         self.buffer.truncate()
         self.warc.write_record(record)
-        return self.buffer.getvalue()
+        gzip = zlib.compressobj(self.level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        return gzip.compress(self.buffer.getbuffer()) + gzip.flush()
 
     def _open(self) -> None:
         from importlib.metadata import version
@@ -210,9 +217,11 @@ class WarcFiles:
         warc_headers = {"WARC-Date": date}
         if f.ip:
             warc_headers["WARC-IP-Address"] = f.ip
+        # With its length given, warcio digests the body where it is; without, it copies it
+        # into a temporary file first (on disk past 512 KB).
         response = self.warc.create_warc_record(f.url, "response", payload=io.BytesIO(f.body),
-                                                  http_headers=response_headers,
-                                                  warc_headers_dict=warc_headers)
+                                                length=len(f.body), http_headers=response_headers,
+                                                warc_headers_dict=warc_headers)
         parts = urlsplit(f.url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         asked = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in f.request_headers]
@@ -221,7 +230,8 @@ class WarcFiles:
         request_headers = StatusAndHeaders(f"{f.method} {target} {f.protocol}", asked,
                                            is_http_request=True)
         request = self.warc.create_warc_record(
-            f.url, "request", payload=io.BytesIO(f.request_body), http_headers=request_headers,
+            f.url, "request", payload=io.BytesIO(f.request_body), length=len(f.request_body),
+            http_headers=request_headers,
             warc_headers_dict={**warc_headers, "WARC-Concurrent-To":
                                response.rec_headers.get_header("WARC-Record-ID")})
         first, second = self._member(response), self._member(request)
@@ -242,11 +252,11 @@ class ArchiveFiles:
         self.lock = threading.Lock()
         self.writers: dict[tuple[Path, int], WarcFiles] = {}
 
-    def get(self, directory: Path, max_bytes: int, user_agent: str) -> WarcFiles:
+    def get(self, directory: Path, max_bytes: int, user_agent: str, level: int) -> WarcFiles:
         with self.lock:
             key = (Path(directory).resolve(), max_bytes)
             if key not in self.writers:
-                self.writers[key] = WarcFiles(directory, max_bytes, user_agent)
+                self.writers[key] = WarcFiles(directory, max_bytes, user_agent, level)
             return self.writers[key]
 
     def close(self) -> None:
@@ -270,7 +280,7 @@ class WarcArchive:
         self.files = shared or ArchiveFiles()
         self.owns_files = shared is None
         self.writer = self.files.get(archive_dir(s), s.getint("ARCHIVE_MAX_FILE_SIZE"),
-                                     s.get("USER_AGENT") or "")
+                                     s.get("USER_AGENT") or "", s.getint("ARCHIVE_GZIP_LEVEL", 1))
         self.stats = crawler.stats
         crawler.warc_archive = self
         crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)

@@ -218,3 +218,35 @@ def test_a_crawl_killed_mid_way_leaves_every_file_readable_to_its_last_record(si
         assert kinds == ["response", "request"] * (len(kinds) // 2), path  # whole pairs only
         responses += len(kinds) // 2
     assert 1 <= responses < 81
+
+
+def test_the_daemons_crawl_worker_archives_its_crawls_into_one_file_and_indexes_them(
+        site, newsmill, start_daemon):
+    from tests.test_daemon import finished
+
+    news_site(site)
+    daemon = start_daemon(sources_toml(site, extra='every = "1s"'))
+    daemon.wait_for("two finished runs", lambda: len(finished(daemon.runs())) >= 2, timeout=120)
+    # A new article in the feed: a later run fetches it, into the same worker's file.
+    site.add("/news/late.html", article_html("Late story"), etag=True)
+    site.add("/feed.xml", rss_feed(site, [("Late", "/news/late.html")]), "application/rss+xml",
+             etag=True)
+    daemon.wait_for("the late article, archived and indexed", lambda: newsmill.count(
+        "archived_pages", "url = ? and article_id is not null", [site.url("/news/late.html")]),
+        timeout=120)
+    assert daemon.stop() == 0, daemon.log
+    runs = finished(daemon.runs())
+    files = warc_files(newsmill.tmp / "archive")
+    assert 1 <= len(files) < len(runs), (files, len(runs))  # not a file per crawl
+    check = warcio_check(files)
+    assert check.returncode == 0, check.stdout + check.stderr
+    rows = newsmill.rows("select * from archived_pages")
+    responses = sum(1 for path in files for r in records(path) if r["type"] == "response")
+    assert len(rows) == responses
+    for row in rows:
+        with open(newsmill.tmp / row["file"], "rb") as f:
+            f.seek(row["offset"])
+            (record,) = list(ArchiveIterator(io.BytesIO(f.read(row["length"]))))
+        assert record.rec_headers.get_header("WARC-Target-URI") == row["url"]
+    assert {r["url"] for r in rows if r["article_id"]} == {
+        a["url"] for a in newsmill.rows("select url from articles")}
