@@ -35,7 +35,6 @@ import queue
 import socket
 import threading
 import time
-import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -112,13 +111,47 @@ class ArchiveSink:
         return rows
 
 
+class GzipMember:
+    """What warcio writes a record into: compressed as it comes, as one gzip member.
+
+    Compressed with ISA-L (isal), not zlib: warcio's gzip is zlib's level 9, 4.6 ms of CPU
+    for a 170 KB page, where ISA-L's default level takes 0.27 ms, for files 16% larger
+    (zlib's level 1: 1.05 ms, 19% larger). The crawl is CPU-bound, so this is most of the
+    archive's cost to throughput (benchmarks/README.md, "The archive").
+    """
+
+    def __init__(self):
+        from isal import isal_zlib
+
+        self.isal = isal_zlib
+        self.parts: list[bytes] = []
+        self.gzip = None
+
+    def start(self) -> None:
+        isal = self.isal
+        self.gzip = isal.compressobj(isal.ISAL_DEFAULT_COMPRESSION, isal.DEFLATED,
+                                     isal.MAX_WBITS | 16)
+        self.parts = []
+
+    def write(self, data) -> int:
+        self.parts.append(self.gzip.compress(data))
+        return len(data)
+
+    def flush(self) -> None:  # warcio flushes after each record; finish() ends it
+        pass
+
+    def finish(self) -> bytes:
+        self.parts.append(self.gzip.flush())
+        member, self.parts, self.gzip = b"".join(self.parts), [], None
+        return member
+
+
 class WarcFiles:
     """One process's WARC files in one folder, written by one thread of their own."""
 
-    def __init__(self, directory: Path, max_bytes: int, user_agent: str = "", level: int = 1):
+    def __init__(self, directory: Path, max_bytes: int, user_agent: str = ""):
         self.directory = Path(directory)
         self.max_bytes = max_bytes
-        self.level = level
         self.user_agent = user_agent
         self.host = socket.gethostname().split(".")[0] or "localhost"
         self.serial = 0
@@ -141,13 +174,10 @@ class WarcFiles:
         # Imported here, on the writer's thread: a crawl that archives nothing never pays it.
         from warcio.warcwriter import WARCWriter
 
-        buffer = io.BytesIO()
-        # Records are built by warcio and compressed here: warcio's gzip is zlib's level 9,
-        # 4.6 ms of CPU for a 170 KB page against 1.1 at level 1 (ARCHIVE_GZIP_LEVEL) for
-        # files 19% larger; the crawl is CPU-bound, so that is the archive's cost to
-        # throughput (benchmarks/README.md). Still one gzip member per record.
-        self.warc = WARCWriter(buffer, gzip=False, warc_version="WARC/1.1")
-        self.buffer = buffer
+        self.member = GzipMember()
+        # warcio builds the records and writes them into GzipMember, which compresses them
+        # as they come, one gzip member each (warcio's own gzip is zlib's level 9).
+        self.warc = WARCWriter(self.member, gzip=False, warc_version="WARC/1.1")
         while (fetched := self.queue.get()) is not None:
             try:
                 row = self._write(fetched)
@@ -161,11 +191,9 @@ class WarcFiles:
 
     def _member(self, record) -> bytes:
         """One record as one gzip member."""
-        self.buffer.seek(0)
-        self.buffer.truncate()
+        self.member.start()
         self.warc.write_record(record)
-        gzip = zlib.compressobj(self.level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-        return gzip.compress(self.buffer.getbuffer()) + gzip.flush()
+        return self.member.finish()
 
     def _open(self) -> None:
         from importlib.metadata import version
@@ -252,11 +280,11 @@ class ArchiveFiles:
         self.lock = threading.Lock()
         self.writers: dict[tuple[Path, int], WarcFiles] = {}
 
-    def get(self, directory: Path, max_bytes: int, user_agent: str, level: int) -> WarcFiles:
+    def get(self, directory: Path, max_bytes: int, user_agent: str) -> WarcFiles:
         with self.lock:
             key = (Path(directory).resolve(), max_bytes)
             if key not in self.writers:
-                self.writers[key] = WarcFiles(directory, max_bytes, user_agent, level)
+                self.writers[key] = WarcFiles(directory, max_bytes, user_agent)
             return self.writers[key]
 
     def close(self) -> None:
@@ -280,7 +308,7 @@ class WarcArchive:
         self.files = shared or ArchiveFiles()
         self.owns_files = shared is None
         self.writer = self.files.get(archive_dir(s), s.getint("ARCHIVE_MAX_FILE_SIZE"),
-                                     s.get("USER_AGENT") or "", s.getint("ARCHIVE_GZIP_LEVEL", 1))
+                                     s.get("USER_AGENT") or "")
         self.stats = crawler.stats
         crawler.warc_archive = self
         crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)

@@ -91,9 +91,6 @@ EXTRACT_INCLUDE_TABLES = True
 ARCHIVE_ENABLED = True
 ARCHIVE_DIR = ""
 ARCHIVE_MAX_FILE_SIZE = 1_000_000_000
-# zlib's level for each record's gzip member, 1-9: 1 costs a quarter of the CPU of 9 for
-# files about a fifth larger (benchmarks/README.md, "The archive").
-ARCHIVE_GZIP_LEVEL = 1
 
 # Never connect to loopback, private, link-local or reserved addresses unless a source's own
 # URL is on one; True turns that protection off (e.g. for an intranet crawl).
