@@ -250,3 +250,33 @@ def test_the_daemons_crawl_worker_archives_its_crawls_into_one_file_and_indexes_
         assert record.rec_headers.get_header("WARC-Target-URI") == row["url"]
     assert {r["url"] for r in rows if r["article_id"]} == {
         a["url"] for a in newsmill.rows("select url from articles")}
+
+
+def test_a_newsmill_worker_archives_on_its_own_machine_and_the_store_indexes_none_of_it(
+        site, newsmill, tmp_path):
+    from tests.redis_server import redis_server_or_skip
+    from tests.test_daemon import Daemon
+    from tests.test_distributed import Worker, stop_daemon
+
+    (tmp_path / "redis").mkdir()
+    redis = redis_server_or_skip(tmp_path / "redis")
+    news_site(site)
+    machine = tmp_path / "worker-machine"  # the worker's working directory
+    machine.mkdir()
+    daemon = Daemon(newsmill, sources_toml(site, extra='every = "1h"'), "--redis", redis.url)
+    worker = Worker(machine, redis.url)
+    try:
+        daemon.wait_for("the run", lambda: daemon.runs(where="status = 'ok'"), timeout=120)
+    finally:
+        exits = worker.stop(), stop_daemon(daemon)
+        redis.stop()
+    assert exits == (0, 0), worker.log + daemon.log
+    assert newsmill.count("articles") == 7
+    files = warc_files(machine / "data" / "archive")  # the worker's default ARCHIVE_DIR
+    assert len(files) == 1, worker.log
+    check = warcio_check(files)
+    assert check.returncode == 0, check.stdout + check.stderr
+    archived = {r["headers"]["WARC-Target-URI"] for r in records(files[0]) if r["type"] == "response"}
+    assert site.url("/news/zipped.html") in archived and len(archived) == 11
+    assert not (newsmill.tmp / "archive").exists()
+    assert newsmill.count("archived_pages") == 0  # a path on another machine names nothing here
