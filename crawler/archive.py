@@ -10,7 +10,9 @@ so that pages can be replayed and extracted again later.
   answer kept in the store, a skipped known page never reach it), before any downloader
   middleware. So the body is what the server sent, compressed or not: its Content-Encoding
   header stays true, and replay tools decode it as a browser would. Twisted has already
-  undone a chunked transfer coding, so Transfer-Encoding is left out of the stored headers.
+  undone a chunked transfer coding, so Transfer-Encoding is left out of the stored headers;
+  Scrapy keeps neither the reason phrase nor the case of header names, so the status line
+  has the standard phrase for its code and the names are in Scrapy's Title-Case.
   A 304 writes nothing: it carries no page.
 - Where: gzip WARC files (one gzip member per record) in ARCHIVE_DIR, by default
   `archive/` beside the database, named by time, host and process like Heritrix's and
@@ -158,6 +160,7 @@ class WarcFiles:
         self.fd: int | None = None
         self.path: Path | None = None
         self.size = 0
+        self.failures = 0
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._run, name="newsmill-warc-writer", daemon=True)
         self.thread.start()
@@ -182,7 +185,10 @@ class WarcFiles:
             try:
                 row = self._write(fetched)
             except Exception as exc:  # a full disk must not stop the crawl; it is logged
-                logger.error("cannot archive %s in %s: %r", fetched.url, self.directory, exc)
+                self.failures += 1
+                if self.failures in (1, 10, 100) or self.failures % 1000 == 0:
+                    logger.error("cannot archive %s in %s (%d pages so far): %r", fetched.url,
+                                 self.directory, self.failures, exc)
                 row = None
             fetched.sink.done(row)
         if self.fd is not None:
@@ -222,9 +228,18 @@ class WarcFiles:
 
     def _append(self, data: bytes) -> None:
         """One write for whole gzip members: a kill never leaves half a record behind."""
-        written = os.write(self.fd, data)
-        while written < len(data):  # a short write (rare: a signal, a nearly full disk)
-            written += os.write(self.fd, data[written:])
+        try:
+            written = os.write(self.fd, data)
+            while written < len(data):  # a short write (rare: a signal, a nearly full disk)
+                written += os.write(self.fd, data[written:])
+        except OSError:
+            # A full disk mid-way: cut the file back to its last whole record, so that
+            # what comes after (once there is room again) is readable too.
+            try:
+                os.ftruncate(self.fd, self.size)
+            except OSError:
+                pass
+            raise
         self.size += len(data)
 
     def _write(self, f: Fetched) -> dict:

@@ -154,6 +154,26 @@ def test_a_crawl_is_archived_record_by_record_indexed_and_not_again_when_unchang
     assert [f.stat().st_size for f in files] == before
     assert newsmill.count("archived_pages") == len(rows)
 
+    # Listings read in full again: they are archived again; their articles, asked for
+    # with their ETags, answer 304 and add nothing.
+    site.served.clear()
+    result = newsmill.crawl("-s", "NEWSMILL_CONDITIONAL_LISTINGS=False", sources=sources)
+    assert result.returncode == 0, newsmill.explain(result)
+    assert sorted(site.bodies_served()) == ["/feed.xml", "/section/", "/sitemap.xml"]
+    assert {p for p, status, _ in site.served if status == 304} >= {"/news/story-0.html",
+                                                                   "/news/zipped.html"}
+    again = newsmill.rows("select url from archived_pages where id > ?", [rows[-1]["id"]])
+    assert sorted(r["url"] for r in again) == sorted(
+        site.url(p) for p in ("/feed.xml", "/section/", "/sitemap.xml"))
+
+
+def test_a_source_whose_archive_key_is_not_true_or_false_is_refused(site, newsmill):
+    news_site(site)
+    result = newsmill.crawl(sources=sources_toml(site, extra='archive = "no"'))
+    assert result.returncode == 2
+    assert "key 'archive': must be true or false" in result.stderr
+    assert not (newsmill.tmp / "archive").exists()
+
 
 def test_archive_false_per_source_or_in_defaults_writes_nothing(make_site, newsmill):
     kept, off = make_site(), make_site("127.0.0.2")
