@@ -300,3 +300,25 @@ def test_a_newsmill_worker_archives_on_its_own_machine_and_the_store_indexes_non
     assert site.url("/news/zipped.html") in archived and len(archived) == 11
     assert not (newsmill.tmp / "archive").exists()
     assert newsmill.count("archived_pages") == 0  # a path on another machine names nothing here
+
+
+def test_a_redirect_is_archived_with_the_page_it_leads_to_and_both_name_the_article(
+        site, newsmill):
+    site.add("/news/new.html", article_html("Moved story"))
+    site.add("/old.html", b"", status=301, headers={"Location": site.url("/news/new.html")})
+    feed = site.add("/feed.xml", rss_feed(site, [("Moved", "/old.html")]), "application/rss+xml")
+    result = newsmill.crawl(feed)
+    assert result.returncode == 0, newsmill.explain(result)
+    (article,) = newsmill.rows("select id, url from articles")
+    assert article["url"] == site.url("/news/new.html")
+    rows = {r["url"]: r for r in newsmill.rows("select * from archived_pages")}
+    assert rows[site.url("/old.html")]["status"] == 301
+    assert rows[site.url("/news/new.html")]["status"] == 200
+    assert rows[site.url("/old.html")]["article_id"] == article["id"]
+    assert rows[site.url("/news/new.html")]["article_id"] == article["id"]
+    assert rows[feed]["article_id"] is None
+    (path,) = warc_files(newsmill.tmp / "archive")
+    moved = next(r for r in records(path) if r["type"] == "response"
+                 and r["headers"]["WARC-Target-URI"] == site.url("/old.html"))
+    assert moved["http"].get_statuscode() == "301"
+    assert moved["http"].get_header("Location") == site.url("/news/new.html")
