@@ -161,6 +161,7 @@ class WarcFiles:
         self.path: Path | None = None
         self.size = 0
         self.failures = 0
+        self.warc = None  # warcio's writer, from the first record on
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._run, name="newsmill-warc-writer", daemon=True)
         self.thread.start()
@@ -173,14 +174,17 @@ class WarcFiles:
         self.queue.put(None)
         self.thread.join(timeout)
 
-    def _run(self) -> None:
-        # Imported here, on the writer's thread: a crawl that archives nothing never pays it.
+    def _start(self) -> None:
+        # Imported at the first record, on the writer's thread: ~30 ms of CPU that a
+        # re-crawl which finds nothing changed (all 304s) never pays.
         from warcio.warcwriter import WARCWriter
 
         self.member = GzipMember()
         # warcio builds the records and writes them into GzipMember, which compresses them
         # as they come, one gzip member each (warcio's own gzip is zlib's level 9).
         self.warc = WARCWriter(self.member, gzip=False, warc_version="WARC/1.1")
+
+    def _run(self) -> None:
         while (fetched := self.queue.get()) is not None:
             try:
                 row = self._write(fetched)
@@ -246,6 +250,8 @@ class WarcFiles:
         from warcio.statusandheaders import StatusAndHeaders
         from warcio.timeutils import datetime_to_iso_date
 
+        if self.warc is None:
+            self._start()
         if self.fd is None or self.size >= self.max_bytes:
             self._open()
         date = datetime_to_iso_date(f.date, use_micros=True)
