@@ -16,8 +16,13 @@ and a sitemap, each request after a random latency, and measures in one run:
    bodies the site sent again;
 6. peak resident memory of the crawl's process tree; with --memory, at 1k and 10k pages.
 
+With --archive, only the WARC archive's cost (crawler/archive.py): crawls of the same site
+with ARCHIVE_ENABLED off and on, alternating, each into a fresh database; pages/s and CPU
+per page of each, their ratios, and the archive's bytes per page.
+
     .venv/bin/python benchmarks/throughput.py [--pages 2000] [--latency 50-200] [--memory]
         [--recrawls N]
+    .venv/bin/python benchmarks/throughput.py --archive [--rounds 3] [--pages 1000]
 
 The last line is machine-readable (name value pairs).
 """
@@ -333,6 +338,10 @@ def main() -> None:
                         help="pages for the extraction ceiling (default 0: all the site's pages)")
     parser.add_argument("--memory", action="store_true",
                         help="only newsmill's peak memory, crawling 1k then 10k pages")
+    parser.add_argument("--archive", action="store_true",
+                        help="only the archive's cost: crawls with ARCHIVE_ENABLED off and on")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="with --archive: crawls of each kind, alternating (default 3)")
     parser.add_argument("--no-peer", action="store_true", help="skip the trafilatura command line")
     parser.add_argument("--recrawls", type=int, default=1, metavar="N",
                         help="re-crawl the unchanged site N times (default 1); the last line "
@@ -349,6 +358,8 @@ def main() -> None:
           f"concurrency {args.concurrency}, workdir {workdir}", flush=True)
     if args.memory:
         return memory_mode(args, workdir, extra)
+    if args.archive:
+        return archive_mode(args, workdir, extra)
 
     workers = os.cpu_count() or 1
     hosts = 1 if args.no_peer else args.concurrency
@@ -443,6 +454,60 @@ def main() -> None:
           f"extract_article_vs_ceiling {own_rate / ceiling_rate:.2f} "
           f"newsmill_pps {rate:.1f} ceiling_pps {ceiling_rate:.1f} "
           f"peer_pps {peer_rate:.1f} pages {args.pages} cores {cores}")
+
+
+def archive_mode(args, workdir: Path, extra: list[str]) -> None:
+    """The archive's cost: the same crawl with ARCHIVE_ENABLED off and on, in alternation
+    (off, on, on, off, ...: a machine whose load drifts favours neither), each into a fresh
+    database; the medians' ratios and the archive's bytes per archived page."""
+    import sqlite3
+    from statistics import median
+
+    site = SiteProcess(args.pages, args.latency)
+    runs: dict[str, list[dict]] = {"off": [], "on": []}
+    try:
+        for n in range(args.rounds):
+            for mode in ("off", "on") if n % 2 == 0 else ("on", "off"):
+                folder = workdir / f"archive-{mode}-{n}"
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir(parents=True)
+                db = folder / "throughput.db"
+                result = crawl(site, db, args.concurrency,
+                               [*extra, "-s", f"ARCHIVE_ENABLED={mode == 'on'}"])
+                files = list((folder / "archive").glob("*.warc.gz"))
+                result["archive_bytes"] = sum(f.stat().st_size for f in files)
+                with sqlite3.connect(db) as conn:
+                    result["archived"] = conn.execute(
+                        "select count(*), coalesce(sum(length), 0) from archived_pages").fetchone()
+                result["pps"] = args.pages / result["seconds"]
+                result["cpu_per_page"] = result["cpu_total"] / args.pages
+                runs[mode].append(result)
+                print(f"archive {mode}: {result['stored']} stored in {result['seconds']:.1f} s, "
+                      f"{result['pps']:.1f} pages/s, CPU {1000 * result['cpu_per_page']:.1f} ms a "
+                      f"page ({1000 * result['cpu_main'] / args.pages:.1f} in the crawl process), "
+                      f"{len(files)} files, {result['archive_bytes']} bytes, "
+                      f"{result['archived'][0]} pages archived, site sent "
+                      f"{result['site']['bytes']} bytes (load {load()})", flush=True)
+                if mode == "off":
+                    shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        site.stop()
+    pps = {m: median(r["pps"] for r in runs[m]) for m in runs}
+    cpu = {m: median(r["cpu_per_page"] for r in runs[m]) for m in runs}
+    main = {m: median(r["cpu_main"] / args.pages for r in runs[m]) for m in runs}
+    last = runs["on"][-1]
+    pages_archived, response_bytes = last["archived"]
+    print("newsmill: " + " ".join(newsmill_command("http://127.0.0.1:PORT", Path("DB"),
+                                                   args.concurrency, extra)))
+    print(f"archive_throughput_ratio {pps['on'] / pps['off']:.3f} "
+          f"archive_cpu_ratio {cpu['on'] / cpu['off']:.3f} "
+          f"pps_off {pps['off']:.1f} pps_on {pps['on']:.1f} "
+          f"cpu_ms_off {1000 * cpu['off']:.1f} cpu_ms_on {1000 * cpu['on']:.1f} "
+          f"crawl_process_ms_off {1000 * main['off']:.2f} crawl_process_ms_on {1000 * main['on']:.2f} "
+          f"archive_bytes_per_page {last['archive_bytes'] / pages_archived:.0f} "
+          f"response_record_bytes_per_page {response_bytes / pages_archived:.0f} "
+          f"site_bytes_per_page {last['site']['bytes'] / pages_archived:.0f} "
+          f"pages {args.pages} rounds {args.rounds} cores {os.cpu_count()}")
 
 
 def memory_mode(args, workdir: Path, extra: list[str]) -> None:

@@ -84,6 +84,14 @@ EXTRACT_FAVOR_RECALL = False
 EXTRACT_INCLUDE_COMMENTS = None
 EXTRACT_INCLUDE_TABLES = True
 
+# The archive (crawler/archive.py, docs/archive.md): every page fetched in full is kept as
+# WARC records in gzip WARC files. False turns it off for every source (a source's
+# `archive = false` for that one). ARCHIVE_DIR: the folder; empty: `archive/` beside the
+# database. A file is closed and the next one started past ARCHIVE_MAX_FILE_SIZE bytes.
+ARCHIVE_ENABLED = True
+ARCHIVE_DIR = ""
+ARCHIVE_MAX_FILE_SIZE = 1_000_000_000
+
 # Never connect to loopback, private, link-local or reserved addresses unless a source's own
 # URL is on one; True turns that protection off (e.g. for an intranet crawl).
 NEWSMILL_ALLOW_PRIVATE_ADDRESSES = False
@@ -195,6 +203,7 @@ ITEM_PIPELINES = {
 
 EXTENSIONS = {
     "crawler.extensions.CrawlProgress": 500,
+    "crawler.archive.WarcArchive": 510,
 }
 
 # --- the daemon (`newsmill daemon -s NAME=VALUE` sets these, and passes every -s to its crawls)

@@ -46,6 +46,7 @@ class Source:
     enabled: bool = True
     recheck_for: str = "2d"
     timeout: str | None = None
+    archive: bool = True  # fetched pages kept as WARC records (crawler/archive.py)
 
     def to_dict(self) -> dict:
         """A plain, picklable form that travels through Scrapy settings."""
@@ -190,8 +191,9 @@ def _build_source(entry: dict, where: str) -> Source:
         if key in values and (not isinstance(values[key], int) or isinstance(values[key], bool)
                               or values[key] < 0):
             fail(key, "must be a whole number, 0 or more")
-    if "enabled" in values and not isinstance(values["enabled"], bool):
-        fail("enabled", "must be true or false")
+    for key in ("enabled", "archive"):
+        if key in values and not isinstance(values[key], bool):
+            fail(key, "must be true or false")
     for key in ("recheck_for", "timeout"):
         if values.get(key) is not None:
             try:

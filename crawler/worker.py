@@ -161,6 +161,11 @@ class WorkerProcess:
         self.names: dict[int, str] = {}  # key -> source name
         self.hosts: Counter = Counter()  # own hosts of the running crawls (SafeResolver)
         self.pool = None
+        # The WARC files of this worker's crawls, one writer per folder for all of them
+        # (crawler/archive.py): a scheduled crawl does not start a file of its own.
+        from crawler.archive import ArchiveFiles
+
+        self.warc_files = ArchiveFiles()
         self.exiting = False
         self.tasks: set = set()  # asyncio keeps only weak references to the tasks it runs
         # Seconds a stopping crawl's downloads in flight get to end before they are cancelled.
@@ -258,6 +263,7 @@ class WorkerProcess:
             self.send(("finished", key, {}, None, f"{type(exc).__name__}: {exc}"))
             return
         crawler.extraction_pool = self.pool  # shared by this worker's crawls (extraction.py)
+        crawler.warc_files = self.warc_files  # likewise (crawler/archive.py)
         self._prepare(crawler)
         hosts = own_hosts(settings)
         self.hosts.update(hosts)
@@ -358,6 +364,7 @@ class WorkerProcess:
         await self.runner.join()
         if self.pool is not None:
             self.pool.close()
+        self.warc_files.close()
         reactor.stop()
 
 

@@ -255,10 +255,34 @@ def _v13_reads_that_stay_fast(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE TRIGGER runs_per_day_delete AFTER DELETE ON runs BEGIN {remove} END")
 
 
+def _v14_archived_pages(db: sqlite_utils.Database) -> None:
+    """archived_pages: where each page fetched in full is in the WARC archive (crawler/
+    archive.py): its URL, the article it is a page of (NULL for feeds, sitemaps, section
+    pages, robots.txt and pages that were no article), the source, its HTTP status and
+    media type (Content-Type without parameters), and its response record: the WARC file, the record's
+    offset and length in bytes (of its gzip member), and when it was fetched.
+
+    article_id is kept by triggers: a page is usually archived before its article is stored,
+    and an article's URLs can move to another article (an original found after its copy).
+    """
+    db.execute('CREATE TABLE archived_pages (id INTEGER PRIMARY KEY, url TEXT NOT NULL, '
+               'article_id INTEGER REFERENCES articles(id), source TEXT, status INTEGER, '
+               'content_type TEXT, file TEXT NOT NULL, "offset" INTEGER NOT NULL, '
+               'length INTEGER NOT NULL, fetched TEXT NOT NULL)')
+    db.execute("CREATE INDEX idx_archived_pages_url ON archived_pages (url)")
+    db.execute("CREATE INDEX idx_archived_pages_article ON archived_pages (article_id)")
+    db.execute("CREATE TRIGGER archived_pages_url_insert AFTER INSERT ON article_urls BEGIN "
+               "UPDATE archived_pages SET article_id = new.article_id WHERE url = new.url "
+               "AND article_id IS NOT new.article_id; END")
+    db.execute("CREATE TRIGGER archived_pages_url_update AFTER UPDATE OF article_id ON "
+               "article_urls BEGIN UPDATE archived_pages SET article_id = new.article_id "
+               "WHERE url = new.url AND article_id IS NOT new.article_id; END")
+
+
 # Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
 MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host, _v4_daemon,
               _v5_search_index_only_for_searched_columns, _v6_robots_txt,
               _v7_runs_account_for_every_page, _v8_claims_original, _v9_conditional_listings,
               _v10_run_task, _v11_daemon_load, _v12_runs_daily,
-              _v13_reads_that_stay_fast]
+              _v13_reads_that_stay_fast, _v14_archived_pages]
 SCHEMA_VERSION = len(MIGRATIONS)

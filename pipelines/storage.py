@@ -128,6 +128,7 @@ class StoragePipeline:
         return item
 
     def flush(self) -> None:
+        self._index_archive()
         if not (self.articles or self.not_modified or self.errors):
             return
         articles, not_modified, errors = self.articles, self.not_modified, self.errors
@@ -143,6 +144,20 @@ class StoragePipeline:
             return
         for (_source, outcome), n in outcomes.items():
             self.stats.inc_value(f"newsmill/articles_{outcome}", n)
+
+    def _index_archive(self, wait: float = 0.0) -> None:
+        """Where the crawl's archive put its records (crawler/archive.py), into
+        archived_pages; `wait`: seconds to wait for records still being written. Not in
+        `newsmill worker`, which has no store: its archive is on its own machine."""
+        archive = getattr(self.crawler, "warc_archive", None)
+        if archive is None or self.store is None or self.store_failure is not None:
+            return
+        from pipelines.archive_index import record_archived_pages
+
+        try:
+            record_archived_pages(self.store, archive.written(wait))
+        except StoreError as exc:
+            self._fail(exc)
 
     def _save(self, articles: list[dict], errors: list[dict], not_modified: list[dict]) -> dict:
         """Write a batch; {(source, outcome): count}."""
@@ -168,6 +183,7 @@ class StoragePipeline:
         if not self.opened:
             return
         self._record_limits()
+        self._index_archive(wait=60.0)
         if self.unsaved:
             logger.error("%d articles and errors fetched in this run were not stored", self.unsaved)
         try:
