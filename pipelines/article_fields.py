@@ -132,10 +132,12 @@ _ORGANISATION_TYPES = {"Organization", "WebSite", "NewsMediaOrganization", "Corp
 
 def _json_ld_published(nodes: list[dict]) -> str | None:
     """A datePublished of any JSON-LD node (a WebPage's, where no Article is declared)."""
+    from pipelines.page_metadata import page_time
+
     for node in nodes:
         value = node.get("datePublished")
-        if isinstance(value, str) and value.strip():
-            return value.strip()
+        if isinstance(value, str) and page_time(value):
+            return page_time(value)
     return None
 
 
@@ -497,7 +499,8 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
     value = re.split(r"\s+(?:[|•·—–]|-\s)\s*|\s*[|•·]\s*", value)[0]
     value = value.replace("; ", ", ").strip(" ,;:-")
     words = value.split()
-    kept = []
+    kept: list[str] = []
+    name_start = 0
     for n, word in enumerate(words):
         bare = word.strip(",.").casefold()
         following = words[n + 1] if n + 1 < len(words) else ""
@@ -505,9 +508,11 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
                 bare in _MONTH_WORDS and (following[:1].isdigit() or not kept or (
                     not following and bare not in _ALSO_NAMES))):
             break
-        if bare in _JOB_WORDS and len(kept) >= 2:
+        if bare in _JOB_WORDS and len(kept) - name_start >= 2:
             break
         kept.append(word)
+        if word.endswith(","):
+            name_start = len(kept)  # the next name's words
     half = len(kept) // 2
     if kept and len(kept) % 2 == 0 and kept[:half] == kept[half:]:
         kept = kept[:half]  # a name shown twice (beside its photo, then as a link)
