@@ -162,19 +162,21 @@ def _is_site_name(part: str, signals: dict) -> bool:
     squashed = _squash(part)
     if not squashed:
         return True  # punctuation alone ("%", "»")
+    short = len(_words(part)) <= 3
     for name in signals["site_names"]:
         named = _squash(name)
         if named and (squashed == named or (len(squashed) >= 4 and named.startswith(squashed))
-                      or (len(named) >= 4 and squashed.startswith(named))):
-            return True
+                      or (short and len(named) >= 4 and squashed.startswith(named))):
+            return True  # the name, its start ("Example" of "Example Times"), "Example UK"
     host = signals["host"].replace("-", "").replace(".", " ")
     labels = host.split()[:-1]  # not the top-level domain
     if squashed == "".join(labels) or squashed == host.replace(" ", ""):
         return True
     if len(squashed) >= 4 and any(squashed in label for label in labels):
         return True  # "DianaHR" on getdianahr.com
-    if any(len(label) >= 5 and squashed.startswith(label) for label in labels):
-        return True  # "Koia Foods" on koia.com
+    if len(_words(part)) <= 3 and any(len(label) >= 5 and squashed.startswith(label)
+                                       for label in labels):
+        return True  # "Example Times UK" on exampletimes.com
     words = _words(part)
     # "Rust Blog" on blog.rust-lang.org: each word a part of the host.
     return len(words) > 1 and all(len(w) >= 3 and any(w in label for label in labels)
@@ -192,9 +194,11 @@ def strip_site_name(title: str | None, signals: dict, others: list[str] = ()) ->
     if not title:
         return None
     if " | " in title:
-        # A headline seldom holds a pipe; the pieces beside the longest are the site's
-        # name, its section, a tagline.
-        title = max(title.split(" | "), key=lambda piece: len(_words(piece))).strip()
+        # A headline seldom holds a pipe; the pieces after the longest are the site's
+        # name, its section, a tagline (those before it may be a kicker: kept).
+        pieces = title.split(" | ")
+        longest = max(range(len(pieces)), key=lambda n: len(_words(pieces[n])))
+        title = " | ".join(pieces[:longest + 1]).strip()
     parts = _SEPARATOR.split(title)
     seps = _SEPARATOR.findall(title)
     if len(parts) < 2:
@@ -257,7 +261,7 @@ def choose_title(signals: dict, declared: str | None, found: str | None) -> str 
             if share > score:
                 best, score = h1, share
     if best and score >= H1_OVERLAP:
-        return best
+        return strip_site_name(best, signals) or best  # its own site name, not others' ends
     if titles:
         return titles[0]
     return signals["h1s"][0] if signals["h1s"] else None
@@ -469,7 +473,7 @@ _JOB_WORDS = frozenset(
     "senior junior writer reporter director founder co-founder cofounder chief ceo cto "
     "former head manager consultant expert editor contributor correspondent columnist "
     "page".split())
-_MAX_AUTHOR_WORDS = 12
+_MAX_AUTHOR_WORDS = 40
 
 
 _ADDRESS = re.compile(r"https?://|www\.|@|\.(?:com|org|net|io|co\.uk)\b", re.IGNORECASE)
@@ -559,6 +563,21 @@ def visible_byline(text: str, signals: dict) -> str | None:
     return None
 
 
+# A name alone under the headline, then its date or reading time: "Jane Doe · 3 min read".
+_UNLABELLED = re.compile(
+    rf"^(?:[^\w\s]\s*)?({_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?)\s*(?:[|•·,—–-]\s*)?"
+    rf"(?=(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d|\d|"
+    rf"(?:updated|published|posted|last updated)\b)", re.IGNORECASE)
+
+
+def unlabelled_byline(text: str, signals: dict) -> str | None:
+    """A name that opens the text under the headline and is followed by a date."""
+    match = _UNLABELLED.match(text)
+    if not match or any(w.casefold() in _MONTH_WORDS | _NOT_NAME for w in match.group(1).split()):
+        return None
+    return clean_author(match.group(1), signals["organisations"])
+
+
 def choose_author(signals: dict, declared: str | None, found: str | None,
                   around: tuple[str, str]) -> str | None:
     """The author the page declares, else the byline shown beside its headline.
@@ -569,7 +588,8 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
     (extract_article then falls back on trafilatura's byline search, cleaned alike.)
     """
     before, after = around
-    shown = visible_byline(after[:400], signals) or visible_byline(before[-120:], signals)
+    shown = visible_byline(after[:400], signals) or visible_byline(before[-120:], signals) \
+        or unlabelled_byline(after, signals)
     named = clean_author(declared, signals["organisations"]) \
         or clean_author(found, signals["organisations"])
     return named or shown
