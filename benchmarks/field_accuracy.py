@@ -25,6 +25,7 @@ table shows how often each field is filled, and how often newsmill and trafilatu
 from __future__ import annotations
 
 import argparse
+import copy
 import gzip
 import json
 import random
@@ -162,13 +163,16 @@ def cross_validate(corpus_dir: Path = SHARED_CORPORA, folds: int = 5, repeats: i
     shipped = (fields.H1_OVERLAP, fields.DATELINE_AFTER)
     pages = list(read_pages(root / "web-content"))
     right: dict = {}  # (grid point, doc) -> (title right, day right), None where no truth
+    read = []  # each page's tree and readings, once: choose_fields only reads them
+    for doc, url, html, truth in pages:
+        tree = parse_page(html, None)
+        page = read_page_metadata(tree, url)
+        read.append((doc, url, truth, tree, page, trafilatura_metadata(tree, url, page)))
     try:
         for point in grid:
             fields.H1_OVERLAP, fields.DATELINE_AFTER = point
-            for doc, url, html, truth in pages:
-                tree = parse_page(html, None)
-                page = read_page_metadata(tree, url)
-                chosen = fields.choose_fields(tree, url, page, trafilatura_metadata(tree, url, page))
+            for doc, url, truth, tree, page, found in read:
+                chosen = fields.choose_fields(tree, url, dict(page), copy.copy(found))
                 right[point, doc] = tuple(
                     field_right(f, chosen.get(f), truth[f]) if truth.get(f) else None
                     for f in ("title", "published"))
