@@ -95,6 +95,8 @@ def _page_signals(tree, url: str, page: dict) -> dict:
     nodes = _json_ld_nodes(tree)
     names += _json_ld_organisations(nodes)
     organisations = [page.get("publisher"), *_json_ld_organisations(nodes)]
+    people = {_squash(n) for n in _json_ld_people(nodes)}
+    organisations = [n for n in organisations if n and _squash(n) not in people]
     return {"url": url, "host": host, "meta": meta, "h1s": h1s, "title": title,
             "site_names": [n for n in (_clean(x) for x in names) if n],
             "organisations": [n for n in (_clean(x) for x in organisations) if n],
@@ -141,11 +143,15 @@ def _json_ld_published(nodes: list[dict]) -> str | None:
     return None
 
 
+def _json_ld_people(nodes: list[dict]) -> set[str]:
+    return {node["name"] for node in nodes
+            if "Person" in _types(node) and isinstance(node.get("name"), str)}
+
+
 def _json_ld_organisations(nodes: list[dict]) -> list[str]:
     """Names of the organisations and web sites the JSON-LD describes, but for a name it
     also gives a Person (a one-person blog is its author's site)."""
-    people = {node["name"] for node in nodes
-              if "Person" in _types(node) and isinstance(node.get("name"), str)}
+    people = _json_ld_people(nodes)
     return [node["name"] for node in nodes
             if _types(node) & _ORGANISATION_TYPES and "Person" not in _types(node)
             and isinstance(node.get("name"), str) and node["name"] not in people]
@@ -467,13 +473,17 @@ _NOT_NAME = frozenset(
     "updated last published posted on in at min read reading minutes minute share follow "
     "reviewed edited fact checked comments comment facebook tweet twitter pin pinterest "
     "email linkedin instagram youtube advertisement home menu table contents verified "
-    "researched view print subscribe".split())
+    "researched view print subscribe when while this it if as after what how why".split())
 # A job title after the names: ends them once a name of two words or more is read.
 _JOB_WORDS = frozenset(
     "senior junior writer reporter director founder co-founder cofounder chief ceo cto "
-    "former head manager consultant expert editor contributor correspondent columnist "
-    "page".split())
+    "former head manager consultant expert editor contributor contributing correspondent "
+    "columnist page marketing content specialist strategist analyst coordinator officer "
+    "president vp lead associate assistant certified licensed".split())
 _MAX_AUTHOR_WORDS = 40
+_TITLES = frozenset("jr sr dr mr mrs ms prof st".split())
+# A template's placeholder ("page.head.extra.author"), not a name.
+_PLACEHOLDER = re.compile(r"[\w-]+(?:\.[\w-]+){2,}")
 
 
 _ADDRESS = re.compile(r"https?://|www\.|@|\.(?:com|org|net|io|co\.uk)\b", re.IGNORECASE)
@@ -509,11 +519,14 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
         bare = word.strip(",.").casefold()
         following = words[n + 1] if n + 1 < len(words) else ""
         if bare in _NOT_NAME or any(ch.isdigit() for ch in word) or (
-                bare in _MONTH_WORDS and (following[:1].isdigit() or not kept or (
-                    not following and bare not in _ALSO_NAMES))):
+                bare in _MONTH_WORDS and (following[:1].isdigit() or (
+                    not following and (not kept or bare not in _ALSO_NAMES)))):
             break
         if bare in _JOB_WORDS and len(kept) - name_start >= 2:
             break
+        if re.fullmatch(r"[^\W\d_]*[a-z][^\W\d_]+\.", word) and bare not in _TITLES:
+            kept.append(word.rstrip("."))
+            break  # a sentence ends: "by Jane Doe. Photos..."
         kept.append(word)
         if word.endswith(","):
             name_start = len(kept)  # the next name's words
@@ -526,6 +539,8 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
     value = " ".join(kept).strip(" ,;:-")
     if not value or len(value.split()) > _MAX_AUTHOR_WORDS or not any(c.isalpha() for c in value):
         return None
+    if _PLACEHOLDER.fullmatch(value) or _BYLINE.fullmatch(value + " "):
+        return None  # a placeholder, or a label with no name after it
     if value.casefold() in ("the author", "author") \
             or value.split()[0].casefold() in ("admin", "administrator"):
         return None
