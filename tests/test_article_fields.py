@@ -102,6 +102,16 @@ def test_a_date_and_a_job_title_after_the_name_are_not_the_author():
     assert fields(page(head))["author"] == "Jane Doe"
 
 
+def test_by_in_a_sentence_under_the_headline_is_no_byline():
+    lead = "<p>The harbour, bought by Example Holdings last year, reopens on Monday.</p>"
+    assert fields(page(before_body=lead, headline="Harbour wall rebuilt"))["author"] is None
+
+
+def test_a_name_alone_under_the_headline_before_its_date_is_the_byline():
+    byline = "<p>Jane Doe · March 3, 2026 · 4 min read</p>"
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
+
+
 def test_several_authors_are_joined_with_commas():
     head = ld(headline="Harbour wall rebuilt", author=[{"@type": "Person", "name": "Jane Doe"},
                                                        {"@type": "Person", "name": "Ann Writer"}])
