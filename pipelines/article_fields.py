@@ -234,11 +234,12 @@ def strip_site_name(title: str | None, signals: dict, others: list[str] = ()) ->
 
 
 def _overlap(headline: str, title: str) -> float:
-    """The share of the headline's words found in the title."""
-    words = _words(headline)
+    """The share of the headline's words found in the title (their first 2,000
+    characters: a page's title may be megabytes long, and is bounded later)."""
+    words = _words(headline[:2000])
     if not words:
         return 0.0
-    others = set(_words(title))
+    others = set(_words(title[:2000]))
     return sum(w in others for w in words) / len(words)
 
 
@@ -480,8 +481,10 @@ _JOB_WORDS = frozenset(
     "former head manager consultant expert editor contributor contributing correspondent "
     "columnist page marketing content specialist strategist analyst coordinator officer "
     "president vp lead associate assistant certified licensed".split())
-_MAX_AUTHOR_WORDS = 40
+_MAX_NAME_WORDS = 8
 _TITLES = frozenset("jr sr dr mr mrs ms prof st".split())
+# A number, a date, a time ("12th", "3/4/2025", "10:30,"): the names are over.
+_NUMBER = re.compile(r"[\d/.:,;\-–]*\d[\d/.:,;\-–]*(?:st|nd|rd|th)?\W*")
 # A template's placeholder ("page.head.extra.author"), not a name.
 _PLACEHOLDER = re.compile(r"[\w-]+(?:\.[\w-]+){2,}")
 
@@ -518,7 +521,7 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
     for n, word in enumerate(words):
         bare = word.strip(",.").casefold()
         following = words[n + 1] if n + 1 < len(words) else ""
-        if bare in _NOT_NAME or any(ch.isdigit() for ch in word) or (
+        if bare in _NOT_NAME or _NUMBER.fullmatch(word) or (
                 bare in _MONTH_WORDS and (following[:1].isdigit() or (
                     not following and (not kept or bare not in _ALSO_NAMES)))):
             break
@@ -537,8 +540,9 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
             and kept[0] == "".join(w[0] for w in kept[1:len(kept[0]) + 1]):
         kept = kept[1:]  # the initials of an avatar: "CM Craig McCarthy"
     value = " ".join(kept).strip(" ,;:-")
-    if not value or len(value.split()) > _MAX_AUTHOR_WORDS or not any(c.isalpha() for c in value):
-        return None
+    if not value or not any(c.isalpha() for c in value) \
+            or ("," not in value and len(value.split()) > _MAX_NAME_WORDS):
+        return None  # nothing of a name left, or a sentence
     if _PLACEHOLDER.fullmatch(value) or _BYLINE.fullmatch(value + " "):
         return None  # a placeholder, or a label with no name after it
     if value.casefold() in ("the author", "author") \

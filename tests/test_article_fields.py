@@ -208,6 +208,7 @@ HELD = {"title": 0.88, "author": 0.73, "published": 0.88}
 
 @pytest.mark.slow
 @pytest.mark.corpus
+@pytest.mark.timeout(1800)  # the first one measures both corpora: ~4 minutes, more when shared
 @pytest.mark.parametrize("field", sorted(HELD))
 def test_web_content_articles_fields_hold_their_accuracy_and_beat_trafilatura(accuracy, field):
     row = accuracy["web-content"][field]
@@ -218,6 +219,7 @@ def test_web_content_articles_fields_hold_their_accuracy_and_beat_trafilatura(ac
 
 @pytest.mark.slow
 @pytest.mark.corpus
+@pytest.mark.timeout(1800)
 @pytest.mark.parametrize("field", ["title", "author", "published"])
 def test_news_corpus_fields_are_filled_as_often_as_trafilaturas(accuracy, field):
     row = accuracy["news"][field]
