@@ -474,7 +474,7 @@ _NOT_NAME = frozenset(
     "updated last published posted on in at min read reading minutes minute share follow "
     "reviewed edited fact checked comments comment facebook tweet twitter pin pinterest "
     "email linkedin instagram youtube advertisement home menu table contents verified "
-    "researched view print subscribe when while this it if as after what how why".split())
+    "researched view print subscribe when while this it if after what how why".split())
 # A job title after the names: ends them once a name of two words or more is read.
 _JOB_WORDS = frozenset(
     "senior junior writer reporter director founder co-founder cofounder chief ceo cto "
