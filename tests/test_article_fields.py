@@ -203,7 +203,7 @@ def accuracy():
 # What newsmill reached when these rules were written (benchmarks/README.md, "Fields"),
 # less a page or two: a change that loses more fails here. The targets (title
 # 0.95, author 0.90, day 0.95) are not reached yet.
-HELD = {"title": 0.88, "author": 0.73, "published": 0.88}
+HELD = {"title": 0.88, "author": 0.745, "published": 0.88}
 
 
 @pytest.mark.slow
