@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import charset_normalizer
 from w3lib.encoding import html_to_unicode
 
+from pipelines.article_fields import choose_fields, clean_author
 from pipelines.article_text import join_split_body, newsmill_text, page_titles
 from pipelines.field_bounds import bound_fields
 from pipelines.fingerprints import fingerprints, word_count
@@ -46,6 +47,8 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
         return {"not_article": "not parseable as HTML"}
     page = read_page_metadata(tree, url)
     found = trafilatura_metadata(tree, url, page)
+    # The headline, author and day a reader of the page sees (pipelines.article_fields).
+    page = choose_fields(tree, url, page, found)
     # Before extraction, which prunes the tree it is given.
     readerable = declared or is_probably_readerable(tree)
     min_words = options.get("min_words", 10)
@@ -88,7 +91,8 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
         return {"not_article": reason}
 
     if not page.get("author") and not found.author:
-        found.author = search_author(tree)  # last: it prunes the tree, no longer needed
+        # Last: it prunes the tree. Cleaned as a declared author is (article_fields).
+        found.author = clean_author(search_author(tree), page.get("organisations", []))
     tags = page.get("tags") or _clean_list(found.tags)
     # The fingerprints dedup judges by, computed here as they cost CPU (MinHash: ~1 ms).
     text_hash, keys = fingerprints(text)

@@ -39,10 +39,10 @@ def read_page_metadata(tree, url: str) -> dict:
                             meta.get("application-name"))
     out["publisher"] = first(_name(ld.get("publisher")), meta.get("article:publisher"))
     out["author"] = first(_names(ld.get("author")), meta.get("author"), meta.get("article:author"))
-    out["published"] = iso_timestamp(first(ld.get("datePublished"), meta.get("article:published_time"),
-                                           meta.get("datePublished"), meta.get("pubdate")))
-    out["modified"] = iso_timestamp(first(ld.get("dateModified"), meta.get("article:modified_time"),
-                                          meta.get("og:updated_time"), meta.get("dateModified")))
+    out["published"] = page_time(first(ld.get("datePublished"), meta.get("article:published_time"),
+                                       meta.get("datePublished"), meta.get("pubdate")))
+    out["modified"] = page_time(first(ld.get("dateModified"), meta.get("article:modified_time"),
+                                      meta.get("og:updated_time"), meta.get("dateModified")))
     out["section"] = first(meta.get("article:section"), _one(ld.get("articleSection")))
     tags = _all_meta(tree, "article:tag") or _split_keywords(ld.get("keywords")) \
         or _split_keywords(meta.get("news_keywords")) or _split_keywords(meta.get("keywords"))
@@ -164,6 +164,17 @@ def _split_keywords(value) -> list[str]:
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
     return []
+
+
+_DAY_ONLY = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def page_time(value: str | None) -> str | None:
+    """A time a page declares, as iso_timestamp reads it; a day without a time stays a
+    day ("2026-11-02", not a made-up midnight)."""
+    if value and _DAY_ONLY.fullmatch(value.strip()):
+        return iso_timestamp(value) and value.strip()
+    return iso_timestamp(value)
 
 
 def iso_timestamp(value: str | None) -> str | None:

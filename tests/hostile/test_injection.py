@@ -36,7 +36,8 @@ def hostile_article(site) -> str:
             f'<meta name="description" content="{attribute}">')
     words = (f"Plain words first. {html.escape(PAYLOAD)} And then enough plain words to be "
              "taken as the main text of a real news article by the extractor.")
-    return site.add(SQL_PATH, article_html("ignored", extra_head=head, words=words))
+    # The headline too: the stored title is the one the page shows (article_fields).
+    return site.add(SQL_PATH, article_html(attribute, extra_head=head, words=words))
 
 
 def test_sql_html_and_prompts_in_an_article_are_stored_verbatim(site, newsmill):

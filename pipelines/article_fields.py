@@ -1,0 +1,614 @@
+"""The article's headline, author and publication day, chosen among the page's own signals.
+
+A page says these things several times and not always alike: `og:title` and `<title>`
+carry the site's name ("... | Example Times") or an SEO variant of the headline, the
+`<h1>` is the headline readers see; a declared author is often a profile URL or the
+publisher itself; a declared date is often a template's or an update's. read_page_metadata
+reads what the page declares, trafilatura what it finds; choose_fields weighs the two
+against the visible page (headline, byline, dateline, URL) and keeps what a reader of the
+page would call its title, author and date. No rule names a site.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import date
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+_WORD = re.compile(r"\w+")
+# What sites put between a headline and their name in <title> and og:title.
+_SEPARATOR = re.compile(r"\s+(?:[|\-–—•·»:~/]|::|&[a-z]+;)\s+|\s*\|\s*")
+_MAX_HEADLINE_CHARS = 300
+# An <h1> is the headline when at least this share of its words are in the page's titles.
+H1_OVERLAP = 0.3
+
+
+def choose_fields(tree, url: str, page: dict, found) -> dict:
+    """`page` with its `title`, `author` and `published` replaced by the chosen ones.
+
+    `page` is read_page_metadata's reading, `found` trafilatura's Document (its title,
+    author, date); either may lack any field. Fields nothing supports are left out;
+    `found.author`, weighed here, is cleared. `organisations` lists the site's and
+    publisher's names, which clean_author refuses as authors.
+    """
+    signals = _page_signals(tree, url, page)
+    chosen = dict(page)
+    title = choose_title(signals, page.get("title"), getattr(found, "title", None))
+    if title:
+        chosen["title"] = title
+    element = headline_element(tree, title)
+    before, after = text_around(tree, element) if element is not None else ("", "")
+    month_first = signals["lang"] in ("", "en-us", "en")
+    dateline = parse_visible_date(after, month_first) or parse_visible_date(
+        before[-DATELINE_BEFORE:], month_first)
+    published = choose_published(signals, page.get("published"), getattr(found, "date", None),
+                                 dateline)
+    if published:
+        chosen["published"] = published
+    author = choose_author(signals, page.get("author"), getattr(found, "author", None),
+                           (before, after))
+    if author:
+        chosen["author"] = author
+    else:
+        chosen.pop("author", None)
+    if found is not None:
+        found.author = None  # weighed above: refused, or taken already
+    chosen["organisations"] = signals["organisations"]
+    return chosen
+
+
+def _words(text: str | None) -> list[str]:
+    return _WORD.findall((text or "").casefold())
+
+
+def _clean(text: str | None) -> str | None:
+    """Whitespace collapsed and entities a template escaped twice (`&amp;#8217;`) undone."""
+    if not isinstance(text, str):
+        return None
+    text = " ".join(html.unescape(text).split())
+    return text or None
+
+
+def _page_signals(tree, url: str, page: dict) -> dict:
+    """What the choices weigh, read in one walk of the page."""
+    host = (urlsplit(url or "").hostname or "").removeprefix("www.")
+    meta: dict = {}
+    h1s: list[str] = []
+    title = None
+    for element in tree.iter("meta", "h1", "title"):
+        if element.tag == "meta":
+            key = (element.get("property") or element.get("name") or "").lower()
+            if key and key not in meta and element.get("content"):
+                meta[key] = element.get("content")
+        elif element.tag == "h1":
+            text = _clean(element.text_content())
+            if text and len(text) <= _MAX_HEADLINE_CHARS:
+                h1s.append(text)
+        elif title is None and element.getparent() is not None \
+                and element.getparent().tag == "head":
+            title = _clean(element.text_content())
+    names = [page.get("sitename"), page.get("publisher"), meta.get("og:site_name"),
+             meta.get("application-name"), meta.get("twitter:site", "").lstrip("@")]
+    nodes = _json_ld_nodes(tree)
+    names += _json_ld_organisations(nodes)
+    organisations = [page.get("publisher"), *_json_ld_organisations(nodes)]
+    people = {_squash(n) for n in _json_ld_people(nodes)}
+    organisations = [n for n in organisations if n and _squash(n) not in people]
+    return {"url": url, "host": host, "meta": meta, "h1s": h1s, "title": title,
+            "site_names": [n for n in (_clean(x) for x in names) if n],
+            "organisations": [n for n in (_clean(x) for x in organisations) if n],
+            "lang": (tree.get("lang") or "").strip().lower(),
+            "ld_published": _json_ld_published(nodes)}
+
+
+def _json_ld_nodes(tree) -> list[dict]:
+    """Every object of the page's JSON-LD, nested ones and @graph members included."""
+    nodes = []
+    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+        try:
+            data = json.loads(script, strict=False)
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(reversed(node))
+            elif isinstance(node, dict):
+                nodes.append(node)
+                stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+    return nodes
+
+
+def _types(node: dict) -> set[str]:
+    types = node.get("@type")
+    return {t for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)}
+
+
+_ORGANISATION_TYPES = {"Organization", "WebSite", "NewsMediaOrganization", "Corporation",
+                       "LocalBusiness", "EducationalOrganization", "GovernmentOrganization"}
+
+
+def _json_ld_published(nodes: list[dict]) -> str | None:
+    """A datePublished of any JSON-LD node (a WebPage's, where no Article is declared)."""
+    from pipelines.page_metadata import page_time
+
+    for node in nodes:
+        value = node.get("datePublished")
+        if isinstance(value, str) and page_time(value):
+            return page_time(value)
+    return None
+
+
+def _json_ld_people(nodes: list[dict]) -> set[str]:
+    return {node["name"] for node in nodes
+            if "Person" in _types(node) and isinstance(node.get("name"), str)}
+
+
+def _json_ld_organisations(nodes: list[dict]) -> list[str]:
+    """Names of the organisations and web sites the JSON-LD describes, but for a name it
+    also gives a Person (a one-person blog is its author's site)."""
+    people = _json_ld_people(nodes)
+    return [node["name"] for node in nodes
+            if _types(node) & _ORGANISATION_TYPES and "Person" not in _types(node)
+            and isinstance(node.get("name"), str) and node["name"] not in people]
+
+
+# --- title ---------------------------------------------------------------------------
+
+def _squash(text: str) -> str:
+    return "".join(_words(text))
+
+
+def _is_site_name(part: str, signals: dict) -> bool:
+    """Whether a piece of a title is the site's name: a declared name, or the host's."""
+    squashed = _squash(part)
+    if not squashed:
+        return True  # punctuation alone ("%", "»")
+    short = len(_words(part)) <= 3
+    for name in signals["site_names"]:
+        named = _squash(name)
+        if named and (squashed == named or (len(squashed) >= 4 and named.startswith(squashed))
+                      or (short and len(named) >= 4 and squashed.startswith(named))):
+            return True  # the name, its start ("Example" of "Example Times"), "Example UK"
+    host = signals["host"].replace("-", "").replace(".", " ")
+    labels = host.split()[:-1]  # not the top-level domain
+    if squashed == "".join(labels) or squashed == host.replace(" ", ""):
+        return True
+    if len(squashed) >= 4 and any(squashed in label for label in labels):
+        return True  # "DianaHR" on getdianahr.com
+    if len(_words(part)) <= 3 and any(len(label) >= 5 and squashed.startswith(label)
+                                       for label in labels):
+        return True  # "Example Times UK" on exampletimes.com
+    words = _words(part)
+    # "Rust Blog" on blog.rust-lang.org: each word a part of the host.
+    return len(words) > 1 and all(len(w) >= 3 and any(w in label for label in labels)
+                                  for w in words)
+
+
+def strip_site_name(title: str | None, signals: dict, others: list[str] = ()) -> str | None:
+    """The title without the site's name before or after it.
+
+    A piece split off at a separator (" | ", " - ", " • "...) goes when it is the site's
+    name (declared, or the host's), or when another of the page's titles ends (or starts)
+    with the same piece: a template's suffix. "... at Some Point - Kremlin" keeps its
+    "- Kremlin" on a site that is not called Kremlin.
+    """
+    if not title:
+        return None
+    if " | " in title:
+        # A headline seldom holds a pipe; the pieces after the longest are the site's
+        # name, its section, a tagline (those before it may be a kicker: kept).
+        pieces = title.split(" | ")
+        longest = max(range(len(pieces)), key=lambda n: len(_words(pieces[n])))
+        title = " | ".join(pieces[:longest + 1]).strip()
+    parts = _SEPARATOR.split(title)
+    seps = _SEPARATOR.findall(title)
+    if len(parts) < 2:
+        return title
+    # A piece another title of the page ends (or starts) with, around other words.
+    ends_of_others = set()
+    for other in others:
+        pieces = _SEPARATOR.split(other) if other else []
+        if len(pieces) > 1 and _squash(other) != _squash(title):
+            ends_of_others.update((_squash(pieces[0]), _squash(pieces[-1])))
+    ends_of_others.discard("")
+
+    def template(piece: str) -> bool:
+        return _is_site_name(piece, signals) or _squash(piece) in ends_of_others
+
+    start, end = 0, len(parts)
+    while end - start > 1 and template(parts[end - 1]):
+        end -= 1
+    while end - start > 1 and template(parts[start]):
+        start += 1
+    if (start, end) == (0, len(parts)):
+        return title
+    kept = parts[start]
+    for i in range(start + 1, end):
+        kept += seps[i - 1] + parts[i]
+    return kept.strip()
+
+
+def _overlap(headline: str, title: str) -> float:
+    """The share of the headline's words found in the title (their first 2,000
+    characters: a page's title may be megabytes long, and is bounded later)."""
+    words = _words(headline[:2000])
+    if not words:
+        return 0.0
+    others = set(_words(title[:2000]))
+    return sum(w in others for w in words) / len(words)
+
+
+def choose_title(signals: dict, declared: str | None, found: str | None) -> str | None:
+    """The headline as the page shows it.
+
+    The visible headline, an `<h1>`, is taken when it is the headline the page's title
+    tags speak of (most of its words are theirs): sites rewrite `og:title` and `<title>`
+    for search engines and append their name, the `<h1>` is what readers see. Otherwise the
+    declared headline (JSON-LD, then og:title), else `<title>`, without the site's name.
+    """
+    meta = signals["meta"]
+    raw = [_clean(declared), _clean(meta.get("og:title")), _clean(meta.get("twitter:title")),
+           signals["title"], _clean(found)]
+    raw = [t for t in raw if t]
+    titles = [strip_site_name(t, signals, [o for o in raw if o is not t]) for t in raw]
+    titles = [t for t in titles if t and not _is_site_name(t, signals)]
+    best, score = None, 0.0
+    for h1 in signals["h1s"]:
+        if _is_site_name(h1, signals):
+            continue
+        for title in titles + raw:
+            share = _overlap(h1, title)
+            if _overlap(title, h1) < H1_OVERLAP / 2:
+                continue  # a word or two of the title: a section's name, "Reviews"
+            if share > score:
+                best, score = h1, share
+    if best and score >= H1_OVERLAP:
+        return strip_site_name(best, signals) or best  # its own site name, not others' ends
+    if titles:
+        return titles[0]
+    return signals["h1s"][0] if signals["h1s"] else None
+
+
+# --- published day -------------------------------------------------------------------
+
+_MONTHS = {m: n for n, names in enumerate((
+    "jan january janvier januar enero", "feb february fevrier février februar febrero",
+    "mar march mars märz marzo", "apr april avril abril", "may mai mayo",
+    "jun june juin juni junio", "jul july juillet juli julio", "aug august aout août agosto",
+    "sep sept september septembre septiembre", "oct october octobre oktober octubre",
+    "nov november novembre noviembre", "dec december decembre décembre dezember diciembre",
+), start=1) for m in names.split()}
+_MONTH = r"(?P<month>[A-Za-zéû]{3,9})\.?"
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d\d)"
+# The ways a page writes a day for its readers.
+_DATE_FORMS = [re.compile(p, re.IGNORECASE) for p in (
+    rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b",              # December 18, 2025
+    rf"\b{_DAY}(?:\s+de)?\s+{_MONTH}(?:\s+de)?,?\s+{_YEAR}\b",  # 18 December 2025
+    rf"\b{_YEAR}-(?P<m>[01]?\d)-(?P<d>[0-3]?\d)\b",     # 2025-12-18
+    r"\b(?P<a>[0-3]?\d)(?P<sep>[./])(?P<b>[0-3]?\d)(?P=sep)(?P<y>(?:19|20)\d\d)\b",  # 18.12.2025, 12/18/2025
+    r"\b(?P<a>[0-3]?\d)(?P<sep>/)(?P<b>[0-3]?\d)/(?P<y>\d\d)\b(?![/.]\d)",  # 11/13/19
+)]
+# A day in the URL's path: /2025/12/18/ or /2025-12-18-.
+_URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-]([01]?\d)[/-]([0-3]?\d)(?:[/-]|\.html?|$)")
+# How far from the headline a dateline is looked for, in characters of text.
+DATELINE_BEFORE, DATELINE_AFTER = 200, 600
+
+
+def _day(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+class Dateline(NamedTuple):
+    """A day shown on the page: the day, whether its label calls it an update, and the
+    other reading of an all-number date that could be read both ways (else None)."""
+
+    day: date
+    updated: bool
+    other_reading: date | None
+
+
+_UPDATE_LABEL = re.compile(r"(?:updated|modified|revised|edited)\W*(?:on|at)?\W*$", re.IGNORECASE)
+
+
+def parse_visible_date(text: str, month_first: bool = True) -> Dateline | None:
+    """The first day written in `text` the way pages write them for readers.
+
+    All-number dates are read month-first ("12/03/2025" is 3 December) on pages in US
+    English (`month_first`), day-first elsewhere; a first number above 12 is a day
+    wherever it is, and a dot ("18.12.2025") always means day-first.
+    """
+    best = None
+    for form in _DATE_FORMS:
+        for match in form.finditer(text):
+            if best and match.start() >= best[0]:
+                break
+            groups = match.groupdict()
+            found = other = None
+            if groups.get("month"):
+                month = _MONTHS.get(groups["month"].lower().rstrip("."))
+                if month:
+                    found = _day(int(groups["year"]), month, int(groups["day"]))
+            elif groups.get("m"):
+                found = _day(int(groups["year"]), int(groups["m"]), int(groups["d"]))
+            else:
+                a, b, year = int(groups["a"]), int(groups["b"]), int(groups["y"])
+                year += 2000 if year < 100 else 0
+                day_first = groups["sep"] == "." or a > 12 or not month_first
+                found = _day(year, b, a) if day_first else _day(year, a, b)
+                if a <= 12 and b <= 12 and a != b:
+                    other = _day(year, a, b) if day_first else _day(year, b, a)
+            if found:
+                updated = bool(_UPDATE_LABEL.search(text[max(0, match.start() - 25):match.start()]))
+                best = (match.start(), Dateline(found, updated, other))
+                break
+    return best[1] if best else None
+
+
+_NOT_READ = frozenset(("script", "style", "noscript", "template", "head", "svg", "button"))
+
+
+def headline_element(tree, headline: str | None):
+    """The <h1> (or <h2>) that shows the headline, else the page's first <h1>."""
+    target = _words(headline)
+    first = None
+    for element in tree.iter("h1", "h2"):
+        if target and _words(element.text_content()) == target:
+            return element
+        if first is None and element.tag == "h1":
+            first = element
+    return first
+
+
+def text_around(tree, element, before: int = DATELINE_BEFORE, after: int = DATELINE_AFTER):
+    """The page's text just before `element` and just after it (not its own), where
+    bylines and datelines are shown."""
+    from lxml import etree
+
+    head: list[str] = []
+    tail: list[str] = []
+    out: list[str] | None = head
+    skipped = 0
+    size = 0
+    for event, node in etree.iterwalk(tree, events=("start", "end")):
+        tag = node.tag if isinstance(node.tag, str) else None
+        if event == "start":
+            if tag is None:  # a comment: its text is not the page's
+                continue
+            if tag in _NOT_READ:
+                skipped += 1
+                continue
+            if node is element:
+                out = None
+            elif skipped == 0 and out is not None and node.text:
+                out.append(node.text)
+                size += len(node.text) if out is tail else 0
+        else:
+            if tag in _NOT_READ:
+                skipped -= 1
+            if node is element:
+                out = tail
+            if skipped == 0 and out is not None and node.tail:
+                out.append(node.tail)
+                size += len(node.tail) if out is tail else 0
+            if out is tail and size > after * 2:
+                break
+    return (" ".join(" ".join(head).split())[-before:],
+            " ".join(" ".join(tail).split())[:after])
+
+
+def _url_day(url: str) -> date | None:
+    match = _URL_DATE.search(urlsplit(url or "").path)
+    return _day(int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def _declared_day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _agrees(dateline: Dateline, day: date | None) -> bool:
+    """Whether the page's declared day stands beside the day it shows: the shown day is
+    an update's, or the other reading of an all-number date, or a day off (a UTC time
+    declared, the local day shown)."""
+    if day is None:
+        return False
+    return dateline.updated or dateline.other_reading == day \
+        or abs((dateline.day - day).days) <= 1
+
+
+def choose_published(signals: dict, declared: str | None, found: str | None,
+                     dateline: Dateline | None) -> str | None:
+    """The publication time: the page's declared one, unless the page shows another day.
+
+    The day shown under the headline (`dateline`) is what readers see and what the page's
+    templates are least likely to get wrong (a declared date is often the first version's,
+    a migration's or a template's); a day in the URL path is the site's own local day, where
+    a declared UTC time can fall on the next one. A declared time is kept whole when its
+    day is the chosen one; otherwise the day alone is stored (YYYY-MM-DD).
+    """
+    declared = declared or signals.get("ld_published")
+    day = _declared_day(declared)
+    url_day = _url_day(signals["url"])
+    chosen = day
+    if url_day:
+        chosen = url_day
+    elif dateline and not _agrees(dateline, day):
+        chosen = dateline.day
+    if chosen is None:
+        return found or None
+    if day == chosen:
+        return declared
+    return chosen.isoformat()
+
+
+# --- author --------------------------------------------------------------------------
+
+# A byline's label: "By", "Written by:", "Author:", "Words:" (no capital needed after it).
+_BYLINE = re.compile(
+    r"(?:^|(?<=[\s|•·,(]))(?:(?:written|posted|article|words|story|text|reported|recipe|"
+    r"photos? and words|insights)\s+(?:by|from)|by|author(?:s)?|written by|words)\s*[:\-–]?\s+",
+    re.IGNORECASE)
+# One name: capitalised words, initials, particles ("van der", "de"), hyphens, apostrophes.
+_PARTICLES = "van|von|der|den|de|del|della|da|di|du|la|le|bin|al|ibn|ter"
+_NAME_WORD = rf"(?:[A-ZÀ-ÖØ-ÞĀ-ſ][\w'’.\-]*|(?:{_PARTICLES})(?=\s+[A-ZÀ-Þ]))"
+_NAME = rf"{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}}"
+_NAMES = re.compile(rf"({_NAME}(?:\s*(?:,|&|\band\b)\s*{_NAME})*)")
+# Words that end a byline's names: dates, reading times, labels, the buttons beside it.
+_MONTH_WORDS = frozenset(
+    "jan january feb february mar march apr april may jun june jul july aug august sep sept "
+    "september oct october nov november dec december".split())
+_ALSO_NAMES = frozenset(("may", "april", "june", "august"))
+_NOT_NAME = frozenset(
+    "mon monday tue tuesday wed wednesday thu thursday fri friday sat saturday sun sunday "
+    "updated last published posted on in at min read reading minutes minute share follow "
+    "reviewed edited fact checked comments comment facebook tweet twitter pin pinterest "
+    "email linkedin instagram youtube advertisement home menu table contents verified "
+    "researched view print subscribe when while this it if after what how why".split())
+# A job title after the names: ends them once a name of two words or more is read.
+_JOB_WORDS = frozenset(
+    "senior junior writer reporter director founder co-founder cofounder chief ceo cto "
+    "former head manager consultant expert editor contributor contributing correspondent "
+    "columnist page marketing content specialist strategist analyst coordinator officer "
+    "president vp lead associate assistant certified licensed".split())
+_MAX_NAME_WORDS = 8
+_TITLES = frozenset("jr sr dr mr mrs ms prof st".split())
+# A number, a date, a time ("12th", "3/4/2025", "10:30,"): the names are over.
+_NUMBER = re.compile(r"[\d/.:,;\-–]*\d[\d/.:,;\-–]*(?:st|nd|rd|th)?\W*")
+# A template's placeholder ("page.head.extra.author"), not a name.
+_PLACEHOLDER = re.compile(r"[\w-]+(?:\.[\w-]+){2,}")
+
+
+_ADDRESS = re.compile(r"https?://|www\.|@|\.(?:com|org|net|io|co\.uk)\b", re.IGNORECASE)
+
+
+def clean_author(value: str | None, organisations: list[str]) -> str | None:
+    """A person's name from what a page gives as its author, or None.
+
+    Gone: a "By"/"Written by"/"Author:" label, what follows the names (a date, "Updated",
+    a job title after a bullet, "| Site"), "; " between names (trafilatura's joiner, made
+    ", "). Refused: addresses (a profile URL, an e-mail), numbers, and the site's or
+    publisher's own name: a page's organisation is not its author.
+    """
+    value = _clean(value)
+    if not value:
+        return None
+    parts = re.split(r"\s*[;,|]\s*", value)
+    kept_parts = [p for p in parts if p and not _ADDRESS.search(p)
+                  and _squash(p) not in {_squash(n) for n in organisations}]
+    if len(kept_parts) < len(parts):  # an address or the publisher among the names
+        value = ", ".join(kept_parts)
+    if not value:
+        return None
+    label = _BYLINE.search(value[:40])
+    if label and len(value[:label.start()].split()) <= 4:  # "This post was written by"
+        value = value[label.end():]
+    value = re.split(r"\s+(?:[|•·—–]|-\s)\s*|\s*[|•·]\s*", value)[0]
+    value = value.replace("; ", ", ").strip(" ,;:-")
+    words = value.split()
+    kept: list[str] = []
+    name_start = 0
+    for n, word in enumerate(words):
+        bare = word.strip(",.").casefold()
+        following = words[n + 1] if n + 1 < len(words) else ""
+        if bare in _NOT_NAME or _NUMBER.fullmatch(word) or (
+                bare in _MONTH_WORDS and (following[:1].isdigit() or (
+                    not following and (not kept or bare not in _ALSO_NAMES)))):
+            break
+        if bare in _JOB_WORDS and len(kept) - name_start >= 2:
+            break
+        if re.fullmatch(r"[^\W\d_]*[a-z][^\W\d_]+\.", word) and bare not in _TITLES:
+            kept.append(word.rstrip("."))
+            break  # a sentence ends: "by Jane Doe. Photos..."
+        kept.append(word)
+        if word.endswith(","):
+            name_start = len(kept)  # the next name's words
+    half = len(kept) // 2
+    if kept and len(kept) % 2 == 0 and kept[:half] == kept[half:]:
+        kept = kept[:half]  # a name shown twice (beside its photo, then as a link)
+    if len(kept) > 2 and kept[0].isupper() and len(kept[0]) <= 3 \
+            and kept[0] == "".join(w[0] for w in kept[1:len(kept[0]) + 1]):
+        kept = kept[1:]  # the initials of an avatar: "CM Craig McCarthy"
+    value = " ".join(kept).strip(" ,;:-")
+    if not value or not any(c.isalpha() for c in value) \
+            or ("," not in value and len(value.split()) > _MAX_NAME_WORDS):
+        return None  # nothing of a name left, or a sentence
+    if _PLACEHOLDER.fullmatch(value) or _BYLINE.fullmatch(value + " "):
+        return None  # a placeholder, or a label with no name after it
+    if value.casefold() in ("the author", "author") \
+            or value.split()[0].casefold() in ("admin", "administrator"):
+        return None
+    if _squash(value) in {_squash(n) for n in organisations}:
+        return None  # the site's or the publisher's name
+    return value
+
+
+# "Reviewed by", "Photo by", "acquired by": not the author's byline.
+_NOT_BYLINE = re.compile(r"(?:reviewed|checked|edited|photos?|image|images|illustrations?|"
+                         r"powered|designed|sponsored|presented|hosted|credit|video|narrated|"
+                         r"[a-z]+ed)\W*$", re.IGNORECASE)
+
+
+def visible_byline(text: str, signals: dict) -> str | None:
+    """The names after the first byline label ("By Jane Doe") in `text`.
+
+    A lower-case "by" in a sentence ("acquired by Example Corp") is no label: only one
+    after a date, a bullet or the start of a line of the byline is.
+    """
+    for label in _BYLINE.finditer(text):
+        before = text[max(0, label.start() - 30):label.start()]
+        word = label.group(0).strip()
+        if _NOT_BYLINE.search(before) and word.lower().startswith("by"):
+            continue
+        if word.startswith("by") and re.search(r"[A-Za-z]\s*$", before):
+            continue
+        rest = text[label.end():label.end() + 200]
+        match = _NAMES.match(rest)
+        if not match:
+            continue
+        names = clean_author(match.group(1), signals["organisations"])
+        if names:
+            return names
+    return None
+
+
+# A name alone under the headline, then its date or reading time: "Jane Doe · 3 min read".
+_UNLABELLED = re.compile(
+    rf"^(?:[^\w\s]\s*)?({_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?)\s*(?:[|•·,—–-]\s*)?"
+    rf"(?=(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d|\d|"
+    rf"(?:updated|published|posted|last updated)\b)", re.IGNORECASE)
+
+
+def unlabelled_byline(text: str, signals: dict) -> str | None:
+    """A name that opens the text under the headline and is followed by a date."""
+    match = _UNLABELLED.match(text)
+    if not match or any(w.casefold() in _MONTH_WORDS | _NOT_NAME for w in match.group(1).split()):
+        return None
+    return clean_author(match.group(1), signals["organisations"])
+
+
+def choose_author(signals: dict, declared: str | None, found: str | None,
+                  around: tuple[str, str]) -> str | None:
+    """The author the page declares, else the byline shown beside its headline.
+
+    A declared author (JSON-LD, meta) is taken once clean_author has taken the labels and
+    dates off it and refused addresses and the site's or publisher's name; where none is
+    left, the names after a byline's label ("By ...", "Written by ...") near the headline.
+    (extract_article then falls back on trafilatura's byline search, cleaned alike.)
+    """
+    before, after = around
+    shown = visible_byline(after[:400], signals) or visible_byline(before[-120:], signals) \
+        or unlabelled_byline(after, signals)
+    named = clean_author(declared, signals["organisations"]) \
+        or clean_author(found, signals["organisations"])
+    return named or shown

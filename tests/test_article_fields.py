@@ -1,0 +1,226 @@
+"""The title, author and publication day newsmill stores are the ones a reader of the page
+sees: the headline without the site's name, a person's name without its "By", the day
+shown. Small pages for each rule, a crawl that stores them, and the shared corpora's
+accuracy held where it stands (benchmarks/field_accuracy.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from benchmarks.field_accuracy import SHARED_CORPORA, measure
+from pipelines.extract_worker import extract_article
+
+PARAGRAPHS = "\n".join(
+    f"<p>The harbour wall that the storm broke in October is being rebuilt, section {n} of "
+    f"twelve, and the fishing boats wait in the outer basin until the work is done.</p>"
+    for n in range(8))
+
+
+def page(head: str = "", before_body: str = "", headline: str | None = None,
+         lang: str = "en") -> str:
+    h1 = f"<h1>{headline}</h1>" if headline else ""
+    return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">{head}</head><body>'
+            f'<nav><a href="/">Home</a> <a href="/news/">News</a></nav><article>{h1}'
+            f"{before_body}{PARAGRAPHS}</article><footer>About us</footer></body></html>")
+
+
+def fields(html: str, url: str = "https://news.example.org/local/harbour-wall-rebuilt") -> dict:
+    article = extract_article(html.encode(), url, {}, {}, "utf-8")
+    assert "not_article" not in article, article
+    return {k: article[k] for k in ("title", "author", "published")}
+
+
+def ld(**values) -> str:
+    return f'<script type="application/ld+json">{json.dumps({"@type": "NewsArticle", **values})}</script>'
+
+
+# --- title -------------------------------------------------------------------------
+
+def test_title_loses_the_site_name_the_page_declares():
+    head = ('<title>Harbour wall to be rebuilt by spring | The Coastal Gazette</title>'
+            '<meta property="og:site_name" content="The Coastal Gazette">')
+    assert fields(page(head))["title"] == "Harbour wall to be rebuilt by spring"
+
+
+def test_title_loses_the_host_name_after_a_dash():
+    head = "<title>Harbour wall to be rebuilt by spring - Coastal Gazette</title>"
+    url = "https://www.coastalgazette.example/local/harbour-wall"
+    assert fields(page(head), url)["title"] == "Harbour wall to be rebuilt by spring"
+
+
+def test_a_headline_ending_in_a_name_that_is_not_the_site_keeps_it():
+    headline = "Russian-US Summit Will Be in Demand by Both Sides at Some Point - Kremlin"
+    head = (f"<title>{headline} | World Wire</title>"
+            '<meta property="og:site_name" content="World Wire">')
+    assert fields(page(head))["title"] == headline
+
+
+def test_the_visible_headline_is_taken_over_a_rewritten_og_title():
+    head = ('<meta property="og:title" content="Harbour wall rebuilt by spring - Gazette">'
+            "<title>Harbour wall rebuilt by spring - Gazette</title>")
+    headline = "Harbour wall will be rebuilt by spring, council says"
+    assert fields(page(head, headline=headline))["title"] == headline
+
+
+def test_a_site_logo_in_an_h1_is_not_the_headline():
+    head = ('<title>Harbour wall to be rebuilt by spring | The Coastal Gazette</title>'
+            '<meta property="og:site_name" content="The Coastal Gazette">')
+    assert fields(page(head, headline="The Coastal Gazette"))["title"] \
+        == "Harbour wall to be rebuilt by spring"
+
+
+def test_entities_escaped_twice_are_undone():
+    head = '<meta property="og:title" content="The harbour&amp;#8217;s wall is rebuilt">'
+    assert fields(page(head))["title"] == "The harbour’s wall is rebuilt"
+
+
+# --- author ------------------------------------------------------------------------
+
+def test_by_prefix_is_not_part_of_the_author():
+    assert fields(page('<meta name="author" content="By Jane Doe">'))["author"] == "Jane Doe"
+
+
+def test_an_author_url_gives_way_to_the_byline():
+    head = ld(headline="Harbour wall rebuilt", author={"@type": "Person",
+                                                       "url": "https://social.example/jdoe",
+                                                       "name": "https://social.example/jdoe"})
+    byline = '<p class="byline">By Jane Doe | March 3, 2026</p>'
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
+
+
+def test_the_publisher_is_never_the_author():
+    head = ld(headline="Harbour wall rebuilt", author={"@type": "Organization", "name": "Gazette Media"},
+              publisher={"@type": "Organization", "name": "Gazette Media"})
+    assert fields(page(head, headline="Harbour wall rebuilt"))["author"] is None
+
+
+def test_a_date_and_a_job_title_after_the_name_are_not_the_author():
+    head = '<meta name="author" content="Jane Doe Senior Reporter • March 3, 2026">'
+    assert fields(page(head))["author"] == "Jane Doe"
+
+
+def test_by_in_a_sentence_under_the_headline_is_no_byline():
+    lead = "<p>The harbour, bought by Example Holdings last year, reopens on Monday.</p>"
+    assert fields(page(before_body=lead, headline="Harbour wall rebuilt"))["author"] is None
+
+
+def test_a_name_alone_under_the_headline_before_its_date_is_the_byline():
+    byline = "<p>Jane Doe · March 3, 2026 · 4 min read</p>"
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
+
+
+def test_several_authors_are_joined_with_commas():
+    head = ld(headline="Harbour wall rebuilt", author=[{"@type": "Person", "name": "Jane Doe"},
+                                                       {"@type": "Person", "name": "Ann Writer"}])
+    assert fields(page(head))["author"] == "Jane Doe, Ann Writer"
+
+
+def test_a_one_person_blog_named_after_its_author_keeps_the_author():
+    head = ld(headline="Harbour wall rebuilt", author={"@type": "Person", "name": "Jane Doe"}) \
+        + '<script type="application/ld+json">{"@graph": [{"@type": ["Person", "Organization"],' \
+          ' "name": "Jane Doe"}]}</script><meta property="og:site_name" content="Jane Doe">'
+    assert fields(page(head))["author"] == "Jane Doe"
+
+
+# --- published day -----------------------------------------------------------------
+
+def test_a_date_without_time_is_stored_as_the_day():
+    head = '<meta property="article:published_time" content="2026-11-02">'
+    assert fields(page(head))["published"] == "2026-11-02"
+
+
+def test_the_urls_day_wins_over_a_utc_time_on_the_next_day():
+    head = '<meta property="article:published_time" content="2025-12-19T02:41:41+00:00">'
+    url = "https://news.example.org/2025/12/18/harbour-wall-rebuilt/"
+    assert fields(page(head), url)["published"] == "2025-12-18"
+
+
+def test_a_declared_time_is_kept_whole_when_its_day_is_the_one_shown():
+    head = '<meta property="article:published_time" content="2026-03-03T08:15:00+01:00">'
+    dateline = "<p>By Jane Doe · March 3, 2026</p>"
+    assert fields(page(head, dateline, headline="Harbour wall rebuilt"))["published"] \
+        == "2026-03-03T08:15:00+01:00"
+
+
+def test_the_day_shown_under_the_headline_wins_over_a_templates_date():
+    head = '<meta property="article:published_time" content="2019-01-01T00:00:00+00:00">'
+    dateline = "<p>By Jane Doe · Published March 3, 2026</p>"
+    assert fields(page(head, dateline, headline="Harbour wall rebuilt"))["published"] == "2026-03-03"
+
+
+def test_an_updated_day_shown_does_not_replace_the_declared_one():
+    head = '<meta property="article:published_time" content="2024-05-10T09:00:00+00:00">'
+    dateline = "<p>By Jane Doe · Last updated March 3, 2026</p>"
+    assert fields(page(head, dateline, headline="Harbour wall rebuilt"))["published"] \
+        == "2024-05-10T09:00:00+00:00"
+
+
+@pytest.mark.parametrize(("lang", "shown", "day"), [
+    ("en-GB", "03/11/2026", "2026-11-03"),   # day-first outside US English
+    ("en-US", "03/11/2026", "2026-03-11"),   # month-first in US English
+    ("en-US", "18/11/2026", "2026-11-18"),   # a first number above 12 is a day anywhere
+    ("de", "18.11.2026", "2026-11-18"),      # dotted dates are day-first
+    ("fr", "3 novembre 2026", "2026-11-03"),
+])
+def test_a_shown_all_number_date_is_read_the_way_the_pages_language_writes_it(lang, shown, day):
+    dateline = f"<p>Published {shown}</p>"
+    assert fields(page(before_body=dateline, headline="Harbour wall rebuilt", lang=lang))["published"] == day
+
+
+# --- a crawl -----------------------------------------------------------------------
+
+def test_a_crawled_page_stores_the_headline_author_and_day_a_reader_sees(site, newsmill):
+    head = ('<meta property="og:title" content="Harbour wall rebuilt | The Coastal Gazette">'
+            '<meta property="og:site_name" content="The Coastal Gazette">'
+            '<meta name="author" content="https://social.example/coastalgazette">'
+            '<meta property="article:published_time" content="2026-03-04T01:30:00+00:00">')
+    byline = '<p class="byline">By Jane Doe · March 3, 2026</p>'
+    url = site.add("/2026/03/03/harbour-wall-rebuilt",
+                   page(head, byline, headline="Harbour wall rebuilt"))
+
+    result = newsmill.crawl(url)
+
+    assert result.returncode == 0, newsmill.explain(result)
+    row = newsmill.rows("select title, author, published from articles")[0]
+    assert row == {"title": "Harbour wall rebuilt", "author": "Jane Doe", "published": "2026-03-03"}
+
+
+# --- the corpora -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def accuracy():
+    if not (SHARED_CORPORA / "web-content" / "html").is_dir():
+        why = f"needs the shared corpora at {SHARED_CORPORA} (web-content and article-extraction)"
+        if os.environ.get("NEWSMILL_REQUIRE_CORPUS") == "1":
+            pytest.fail(why + ", and NEWSMILL_REQUIRE_CORPUS=1", pytrace=False)
+        pytest.skip(why)
+    return measure(SHARED_CORPORA)
+
+
+# What newsmill reached when these rules were written (benchmarks/README.md, "Fields"),
+# less a page or two: a change that loses more fails here. The issue's targets (title
+# 0.95, author 0.90, day 0.95) are not reached yet.
+HELD = {"title": 0.88, "author": 0.745, "published": 0.88}
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+@pytest.mark.timeout(1800)  # the first one measures both corpora: ~4 minutes, more when shared
+@pytest.mark.parametrize("field", sorted(HELD))
+def test_web_content_articles_fields_hold_their_accuracy_and_beat_trafilatura(accuracy, field):
+    row = accuracy["web-content"][field]
+    ours, theirs = row["newsmill"] / row["pages"], row["trafilatura"] / row["pages"]
+    assert ours >= HELD[field], (field, ours, theirs)
+    assert ours > theirs, (field, ours, theirs)
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("field", ["title", "author", "published"])
+def test_news_corpus_fields_are_filled_as_often_as_trafilaturas(accuracy, field):
+    row = accuracy["news"][field]
+    assert row["newsmill"] >= row["trafilatura"], (field, row)
