@@ -1,14 +1,16 @@
-"""The newsmill extraction engine: trafilatura's text, then less of what is not the article.
+"""The newsmill engine: trafilatura's text, then less of what is not the article.
 
-Where plain trafilatura (its defaults) loses on the shared corpus (benchmarks/README.md,
-"Extraction quality"): readers' comments it keeps (on by default), the headline and the
-template around the body it keeps in its balanced mode, and lines whose shape gives them
-away as the site's, not the article's: "Related:"/"Read more:" lines and the link list
-under them, newsletter and follow-us lines, credits, comment counters.
+Where plain trafilatura (its defaults) loses on the shared corpora (benchmarks/README.md,
+"Extraction quality"): readers' comments it keeps (on by default); the body it misses in
+part on pages that are not news (guides, reviews, company posts), where its recall mode
+finds more; the headline and template lines around the body; and lines whose shape gives
+them away as the site's, not the article's: "Related:"/"Read more:" lines and the link
+list under them, newsletter and follow-us lines, credits, comment counters.
 
-So: trafilatura in its precision mode without comments; its balanced mode where precision
-found (nearly) nothing; then the headline lines and boilerplate lines are dropped. No rule
-names a site, a URL or a page; each is a shape of line that news and blog templates share.
+So: trafilatura in its recall mode without comments; its balanced mode too where that
+text is short (under SECOND_MODE_CHARS), the longer of the two kept; then the headline
+lines, boilerplate lines and repeated long lines are dropped. No rule names a site, a URL
+or a page; each is a shape of line that news and blog templates share.
 """
 
 from __future__ import annotations
@@ -18,11 +20,16 @@ import re
 
 from lxml import etree
 
-# Below this many characters once cleaned, precision mode is taken to have missed the
-# article and the balanced mode's text is used (if longer): trafilatura's own floor for a
-# main text (MIN_EXTRACTED_SIZE in its settings.cfg, under which its balanced mode tries
-# its baseline), not a value fitted to the corpus (benchmarks/README.md).
-FALLBACK_CHARS = 250
+# Below this many characters once cleaned, the recall mode's text may be a fragment of
+# the body (a box, a teaser) where the balanced mode finds the article: both are run and
+# the longer kept. trafilatura's own bound for retrying a short extraction in another mode
+# is 3,000 (ESCALATION_MAX_LENGTH); 3,500 was chosen by cross-validation by site on both
+# corpora (benchmarks/extraction_cv.py), and costs the second run on ~15% of pages.
+SECOND_MODE_CHARS = 3500
+
+# A line of at least this many words met again further down is the template repeating
+# itself (a teaser, a pull quote, a caption printed twice), not more of the article.
+REPEAT_MIN_WORDS = 10
 
 # A boilerplate line is short: a paragraph that merely mentions a newsletter is not one.
 MAX_BOILERPLATE_WORDS = 40
@@ -90,22 +97,23 @@ def newsmill_text(tree, url: str, options: dict, titles: list[str]) -> str | Non
 
     `titles` are the headlines the page declares (og:title, <title>, <h1>, and the title
     its feed or sitemap gave): text lines equal to one of them at the top of the body are
-    the headline, stored apart.
+    the headline, stored apart. (trafilatura copies the tree it is given: `tree` is
+    extracted from twice unchanged.)
     """
-    text = clean_text(_trafilatura_text(tree, url, options, precision=True), titles)
-    if len(text) < FALLBACK_CHARS:
-        balanced = clean_text(_trafilatura_text(tree, url, options, precision=False), titles)
+    text = clean_text(_trafilatura_text(tree, url, options, focus="recall"), titles)
+    if len(text) < SECOND_MODE_CHARS:
+        balanced = clean_text(_trafilatura_text(tree, url, options, focus="balanced"), titles)
         if len(balanced) > len(text):
             text = balanced
-    return text or None
+    return drop_repeated_lines(text) or None
 
 
-def _trafilatura_text(tree, url: str, options: dict, precision: bool) -> str:
+def _trafilatura_text(tree, url: str, options: dict, focus: str) -> str:
     from trafilatura import bare_extraction
 
     document = bare_extraction(
         tree, url=url, with_metadata=False,
-        favor_precision=precision,
+        favor_precision=focus == "precision", favor_recall=focus == "recall",
         include_comments=options.get("include_comments", False),
         include_tables=options.get("include_tables", True),
     )
@@ -115,6 +123,20 @@ def _trafilatura_text(tree, url: str, options: dict, precision: bool) -> str:
     if document.commentsbody is not None and document.comments:
         text = f"{text}\n{document.comments}".strip()
     return text
+
+
+def drop_repeated_lines(text: str, min_words: int | None = None) -> str:
+    """`text` without the second and later copies of a line of `min_words` words or more."""
+    min_words = REPEAT_MIN_WORDS if min_words is None else min_words
+    seen: set[str] = set()
+    keep = []
+    for line in text.split("\n"):
+        key = _key(line)
+        if key in seen and key.count(" ") + 1 >= min_words:
+            continue
+        seen.add(key)
+        keep.append(line)
+    return "\n".join(keep)
 
 
 # The rules clean_text applies (each can be left out to measure what it gains alone:

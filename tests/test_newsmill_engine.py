@@ -183,3 +183,51 @@ def test_a_mistyped_engine_stops_the_daemon_before_it_starts(site, newsmill):
                           "-s", "EXTRACT_ENGINE=trafilaturo", timeout=60)
     assert result.returncode == 2
     assert "EXTRACT_ENGINE must be one of newsmill, trafilatura, not 'trafilaturo'" in result.stderr
+
+
+def guide_page() -> tuple[str, list[str]]:
+    """A guide as blogs and company sites write them: an intro, a list of steps, a table,
+    then headed sections whose text sits in <div>s, not paragraphs. Returns the page and
+    the sections' lines."""
+    intro = "".join(f"<p>{distinct_words(f'intro/{n}', 35)}.</p>" for n in range(2))
+    steps = "".join(f"<li><strong>Step {n}.</strong> {distinct_words(f'step/{n}', 30)}.</li>"
+                    for n in range(6))
+    table = "<table><tr><th>Plant</th><th>Use</th></tr>" + "".join(
+        f"<tr><td>{distinct_words(f'plant/{n}', 3)}</td><td>{distinct_words(f'use/{n}', 12)}</td></tr>"
+        for n in range(5)) + "</table>"
+    headings = [distinct_words(f"heading/{n}", 4).capitalize() for n in range(4)]
+    texts = [f"{distinct_words(f'section/{n}', 40)}." for n in range(4)]
+    sections = "".join(f'<div class="section"><h2>{h}</h2><div class="text">{t}</div></div>'
+                       for h, t in zip(headings, texts))
+    page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>How to plant a hedge</title></head><body><nav><a href="/">Home</a></nav>
+<div class="post-content"><h1>How to plant a hedge</h1>{intro}<ul>{steps}</ul>{table}{sections}</div>
+<footer><p>Copyright The Example Garden</p></footer></body></html>"""
+    return page, [line for pair in zip(headings, texts) for line in pair]
+
+
+def test_a_guide_whose_sections_are_headed_divs_is_stored_whole():
+    import trafilatura
+
+    page, sections = guide_page()
+    url = "https://example.org/guides/hedge.html"
+
+    found = extract_article(page.encode(), url, {}, {}, "utf-8")
+
+    lines = found["text"].split("\n")
+    assert all(line in lines for line in sections), found["text"]
+    # trafilatura's precision mode, the engine's first choice before, loses them.
+    precise = trafilatura.extract(page, url=url, include_comments=False, favor_precision=True)
+    assert not any(line in precise.split("\n") for line in sections)
+
+
+def test_a_paragraph_printed_twice_is_stored_once_a_short_line_may_repeat():
+    quote = "The ferry is the only way across for the people who live on the island, and always was."
+    body = "\n".join([f"<p>{PARAGRAPHS[0]}</p>", f"<p>{quote}</p>", f"<p>{PARAGRAPHS[1]}</p>",
+                      "<p>Timetable</p>", f"<p>{PARAGRAPHS[2]}</p>", f"<blockquote><p>{quote}</p></blockquote>",
+                      f"<p>{PARAGRAPHS[3]}</p>", "<p>Timetable</p>", f"<p>{PARAGRAPHS[4]}</p>"])
+    found = extract_article(templated_page(body).encode(), "https://example.org/news/ferry.html",
+                            {}, {}, "utf-8")
+    lines = found["text"].split("\n")
+    assert lines.count(quote) == 1 and lines.count("Timetable") == 2, found["text"]
+    assert lines[:2] == [PARAGRAPHS[0], quote]
