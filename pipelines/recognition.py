@@ -96,6 +96,7 @@ def _prices(text: str) -> int:
 
 _SENTENCE_END = re.compile(r"[.!?…:;\"”'’)»]$")
 _SENTENCE = re.compile(r"\w[.!?](?:\s|$)")
+_DIGIT = re.compile(r"\d")
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|my|me)\b")
 # Documentation generators a page names in <meta name="generator">.
 _DOCS_GENERATOR = re.compile(r"sphinx|docusaurus|mkdocs|gitbook|docfx|readthedocs|vitepress|javadoc|doxygen")
@@ -246,6 +247,7 @@ def text_signals(text: str, body_words: float) -> dict[str, float]:
     counts = [len(line.split()) for line in lines]
     words = sum(counts) or 1
     prose = [n for n, line in zip(counts, lines) if n >= 20 and _SENTENCE_END.search(line.rstrip())]
+    sentences = len(_SENTENCE.findall(text))
     return {
         "text_words": words,
         "text_lines": len(lines),
@@ -257,9 +259,9 @@ def text_signals(text: str, body_words: float) -> dict[str, float]:
         "question_lines": sum(1 for line in lines if line.rstrip().endswith("?")) / (len(lines) or 1),
         "text_prices": _prices(text),
         "first_person": len(_FIRST_PERSON.findall(text)) / words,
-        "digit_share": sum(c.isdigit() for c in text) / (len(text) or 1),
-        "sentences": len(_SENTENCE.findall(text)),
-        "sentence_words": words / (len(_SENTENCE.findall(text)) or 1),
+        "digit_share": len(_DIGIT.findall(text)) / (len(text) or 1),
+        "sentences": sentences,
+        "sentence_words": words / (sentences or 1),
         "list_lines": sum(1 for line in lines if line.startswith("- ")) / (len(lines) or 1),
     }
 
