@@ -21,7 +21,8 @@ from pipelines.article_fields import choose_fields, clean_author
 from pipelines.article_text import join_split_body, newsmill_text, page_titles
 from pipelines.field_bounds import bound_fields
 from pipelines.fingerprints import fingerprints, word_count
-from pipelines.page_metadata import looks_like_article_url, read_page_metadata
+from pipelines.page_metadata import read_page_metadata
+from pipelines.recognition import read_signals
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     # The headline, author and day a reader of the page sees (pipelines.article_fields).
     page = choose_fields(tree, url, page, found)
     # Before extraction, which prunes the tree it is given.
-    readerable = declared or is_probably_readerable(tree)
+    signals = None if declared else read_signals(tree, url)
     min_words = options.get("min_words", 10)
     plain = options.get("engine", "newsmill") == "trafilatura"
     text = words = None
@@ -86,7 +87,7 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     if words < min_words:
         return {"not_article": f"only {words} words of main text"}
     if not declared and (reason := undeclared_verdict(
-            readerable, page.get("published") or found.date, url, page.get("canonical"),
+            signals, text, page.get("published") or found.date, url, page.get("canonical"),
             mostly_links)):
         return {"not_article": reason}
 
@@ -125,33 +126,20 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     return article
 
 
-def undeclared_verdict(readerable: bool, date: str | None, url: str, canonical: str | None,
-                       mostly_links: bool = False) -> str | None:
+def undeclared_verdict(signals: dict, text: str, date: str | None, url: str,
+                       canonical: str | None, mostly_links: bool = False) -> str | None:
     """Why a page that does not say it is an article (a site marking its articles
     og:type=website, a plain CMS) is not one; None when it is.
 
-    Enough main text is not enough: an about or contact page has it too. Two of three
-    signs are needed: paragraphs of prose (trafilatura's is_probably_readerable, Mozilla
-    Readability's test), a date, an article's URL (its own or its rel=canonical): real
-    articles miss one often enough that requiring all three loses several of the corpus
-    (tests/test_section_pages.py holds how many are recognised). A page of mostly links
-    (`mostly_links`) needs the prose.
+    Enough main text is not enough: product pages, forum threads, company pages, category
+    grids and documentation have it too. pipelines/recognition.py weighs the page's signals
+    (`signals`, read before extraction), its text's shape, a date, an article's URL (its own
+    or its rel=canonical) and whether the spider found it mostly links (`mostly_links`);
+    benchmarks/recognition.py measures it on the shared web-content corpus.
     """
-    if mostly_links and not readerable:
-        return "mostly links, and no paragraphs of article text"
-    article_url = looks_like_article_url(url) or looks_like_article_url(canonical)
-    if readerable + bool(date) + article_url < 2:
-        missing = [sign for sign, present in (("paragraphs of article text", readerable),
-                                              ("a date", date), ("an article's URL", article_url))
-                   if not present]
-        return f"not declared an article, and no {' nor '.join(missing)}"
-    return None
+    from pipelines.recognition import verdict
 
-
-def is_probably_readerable(tree) -> bool:
-    from trafilatura.readability_lxml import is_probably_readerable as readerable
-
-    return readerable(tree)
+    return verdict(signals, text, date, url, canonical, mostly_links)
 
 
 def trafilatura_metadata(tree, url: str, page: dict):
