@@ -142,11 +142,13 @@ class WarcReader:
                         at = iterator.offset
                         report = True  # a record read: the next failure is a new one
                         yield from self._record(iterator, record, at)
+                        iterator.read_to_end()  # what was not read of it (once only)
                         self.position = iterator.offset
                         at = iterator.offset
                 except Exception as exc:  # zlib, warcio's ArchiveLoadFailed, a header parser...
                     if report:
-                        yield self._bad(at, None, "warc", f"unreadable record ({_describe(exc)}); "
+                        what = "a truncated or damaged gzip member" if gzipped else "a damaged record"
+                        yield self._bad(at, None, "warc", f"unreadable: {what} ({_describe(exc)}); "
                                         "skipped to the next readable record")
                     report = False  # a false start found by the scan below is not reported again
                     start = self._next_start(f, at + 1, gzipped)
@@ -244,6 +246,8 @@ class WarcReader:
 def _describe(exc: Exception) -> str:
     """An exception in one short printable line (warcio's quote the bytes they choked on)."""
     text = " ".join(str(exc).split())
+    if text.startswith("Invalid WARC record, first line:"):
+        text = "no WARC record header where the next record should start"
     text = "".join(c if c.isprintable() and ord(c) < 0x7F else "?" for c in text)
     if len(text) > 100:
         text = text[:97] + "..."

@@ -178,11 +178,14 @@ class WarcImportSpider(ArticlesSpider):
     def _error(self, url, state, kind, message):
         """One line naming the file and the record's offset; the errors table keeps it too."""
         where = f"{self.record[0]} at offset {self.record[1]}" if self.record else ""
-        self.logger.warning("%s: [%s] %s: %s", where, kind, printable(url), printable(message))
+        what = message if url == self.record[0] else f"{url}: {message}"  # no URL: the file's
+        self.logger.warning("%s: [%s] %s", where, kind, printable(what))
         return FetchError(state.source.name, url, kind, f"{where}: {message}", self._now())
 
     def _file_error(self, path, state, message) -> FetchError:
-        """A file that is no WARC at all: an error of the run (the command says so at its end)."""
+        """A file that is no WARC at all: an input of the run that ended as an error (the
+        command says so at its end)."""
+        self.crawler.stats.inc_value(f"newsmill/pages/{state.source.name}")
         return FetchError(state.source.name, path, "warc", f"{path}: {message}", self._now())
 
     def _now(self) -> str:
