@@ -157,10 +157,10 @@ def crawl(urls, sources_file, names, db_path, max_articles, kind, overrides, log
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
               help="Log level (default: WARNING with a progress bar, INFO otherwise).")
 def import_warc(files, source_name, db_path, overrides, log_level):
-    """Store the articles in WARC files someone else crawled (CC-NEWS, Heritrix, wget
-    --warc-file, Browsertrix), as one run of source NAME.
+    """Store the articles in WARC files, as one run of source NAME.
 
-    Each HTTP response in the files goes through the crawl's recognition, extraction,
+    The files may come from any crawler (CC-NEWS, Heritrix, wget --warc-file,
+    Browsertrix). Each HTTP response in the files goes through the crawl's recognition, extraction,
     de-duplication and store; nothing is fetched. Importing a file again stores nothing
     twice. A damaged record (truncated, wrong length or digest, broken HTTP headers) gets a
     line naming the file and offset, and the rest of the file is imported. Exit status: 0
