@@ -103,7 +103,11 @@ class WarcImportSpider(ArticlesSpider):
                 yield item
                 continue
             self.reader = reader
-            for record in reader.records():
+            for n, record in enumerate(reader.records()):
+                if n % 64 == 63:
+                    # A run of records that are no pages (a crawl's images, revisits) yields
+                    # nothing: the event loop still gets its turn (progress, store flushes).
+                    await asyncio.sleep(0)
                 async for item in self._items(record, state):
                     await self._room_for(item)
                     yield item
@@ -184,7 +188,7 @@ class WarcImportSpider(ArticlesSpider):
     def _error(self, url, state, kind, message):
         """One line naming the file and the record's offset; the errors table keeps it too."""
         where = f"{self.record[0]} at offset {self.record[1]}" if self.record else ""
-        what = message if url == self.record[0] else f"{url}: {message}"  # no URL: the file's
+        what = message if self.record and url == self.record[0] else f"{url}: {message}"
         self.logger.warning("%s: [%s] %s", where, kind, printable(what))
         return FetchError(state.source.name, url, kind, f"{where}: {message}", self._now())
 
