@@ -146,7 +146,7 @@ def main() -> None:
 
 def memory_mode(args, workdir: Path, extra: list[str]) -> None:
     """The peak memory of importing an uncompressed WARC of about --size-mb MB."""
-    site = ArticleSite(1, CORPUS)
+    site = ArticleSite(121, CORPUS)
     average = sum(len(site.page(i)) for i in range(121)) / 121  # one round of the corpus
     pages = int(args.size_mb * 2**20 / (average + 1500))  # + the records' headers
     site = ArticleSite(pages, CORPUS)

@@ -270,28 +270,38 @@ def big_warc(path, pages: int) -> list[str]:
     return urls
 
 
+def start_import(newsmill, name: str, source: str) -> subprocess.Popen:
+    command = newsmill_command("import-warc", name, "--source", source, "--db",
+                               str(newsmill.db_path), *FAST)
+    return subprocess.Popen(command, cwd=newsmill.tmp, env=user_env(), start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_articles(newsmill, process, count: int, timeout: float = 120) -> int:
+    """Wait until the running import has stored `count` articles; how many it has."""
+    deadline = time.monotonic() + timeout
+    stored = 0
+    while time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.3)
+        if newsmill.db_path.exists():
+            try:
+                stored = newsmill.count("articles")
+            except Exception:  # the schema is being created
+                continue
+            if stored >= count:
+                break
+    return stored
+
+
 def test_killed_mid_import_then_imported_again_nothing_is_lost_or_doubled(newsmill):
     urls = big_warc(newsmill.tmp / "big.warc.gz", 500)
-    command = newsmill_command("import-warc", "big.warc.gz", "--source", "big", "--db",
-                               str(newsmill.db_path), *FAST)
-    process = subprocess.Popen(command, cwd=newsmill.tmp, env=user_env(), start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = start_import(newsmill, "big.warc.gz", "big")
     try:
-        deadline = time.monotonic() + 120
-        stored = 0
-        while time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.3)
-            if newsmill.db_path.exists():
-                try:
-                    stored = newsmill.count("articles")
-                except Exception:  # the schema is being created
-                    continue
-                if stored >= 50:
-                    break
+        stored = wait_for_articles(newsmill, process, 50)
         assert process.poll() is None and 50 <= stored < len(urls), "the import ended before the kill"
         os.killpg(process.pid, signal.SIGKILL)  # the command and its extraction workers
     finally:
-        process.wait(timeout=30)
+        process.communicate(timeout=30)
     kept = newsmill.count("articles")
     assert kept < len(urls)
 
@@ -305,6 +315,26 @@ def test_killed_mid_import_then_imported_again_nothing_is_lost_or_doubled(newsmi
     assert second["status"] == "ok" and second["pages"] == len(urls)
     assert second["articles_new"] + second["articles_unchanged"] == len(urls)
     assert second["articles_new"] == len(urls) - kept
+
+
+def test_sigterm_stops_the_import_with_its_run_interrupted(newsmill):
+    """Scrapy closes a spider only once its scraper is idle, and checks that only when a
+    response's items are done: with the pages of an import in flight it waited for ever."""
+    urls = big_warc(newsmill.tmp / "stop.warc.gz", 300)
+    process = start_import(newsmill, "stop.warc.gz", "stop")
+    try:
+        assert wait_for_articles(newsmill, process, 20) >= 20 and process.poll() is None
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+    assert process.returncode == 1, err[-3000:]
+    assert "the crawl was stopped before it finished" in err and "Traceback" not in err
+    run = newsmill.rows("select * from runs")[0]
+    assert run["status"] == "interrupted" and 20 <= run["articles_new"] < len(urls)
+    assert run["articles_new"] == newsmill.count("articles")
 
 
 @pytest.mark.parametrize("terminal", [True, False])

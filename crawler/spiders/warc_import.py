@@ -73,6 +73,26 @@ class WarcImportSpider(ArticlesSpider):
         if self.in_flight:
             self.in_flight_bytes -= self.in_flight.popleft()
         self.settled.set()
+        asyncio.get_running_loop().call_soon(self._close_if_idle)
+
+    def _close_if_idle(self) -> None:
+        """Let a close that began while items were in the pipelines (SIGTERM, Ctrl-C) end.
+
+        Scrapy 2.19 checks whether its scraper is idle, for a close to end, only when a
+        response's items are done, never when an item from Spider.start() is: an import
+        stopped with items in flight waited for ever. While a close waits, this looks
+        again every 0.1 s (the item is counted out after its signal) and then makes the
+        scraper's own check (private, hence looked up).
+        """
+        scraper = getattr(self.crawler.engine, "scraper", None)
+        slot = getattr(scraper, "slot", None)
+        check = getattr(scraper, "_check_if_closing", None)
+        if check is None or slot is None or not slot.closing or slot.closing.called:
+            return
+        if slot.is_idle():
+            check()
+        else:
+            asyncio.get_running_loop().call_later(0.1, self._close_if_idle)
 
     async def _room_for(self, item) -> None:
         """Wait until the item can go without passing the bounds on items in flight."""
