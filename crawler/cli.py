@@ -150,6 +150,64 @@ def crawl(urls, sources_file, names, db_path, max_articles, kind, overrides, log
     sys.exit(status)
 
 
+@cli.command("import-warc")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--source", "source_name", required=True, metavar="NAME",
+              help="The source the articles and the run are recorded under.")
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, help="SQLite database.")
+@click.option("-s", "--set", "overrides", multiple=True, metavar="SETTING=VALUE",
+              help="Override a setting, e.g. -s EXTRACT_WORKERS=4.")
+@click.option("--log-level", default=None,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+              help="Log level (default: WARNING with a progress bar, INFO otherwise).")
+def import_warc(files, source_name, db_path, overrides, log_level):
+    """Store the articles in WARC files, as one run of source NAME.
+
+    The files may come from any crawler (CC-NEWS, Heritrix, wget --warc-file,
+    Browsertrix). Each HTTP response in the files goes through the crawl's recognition, extraction,
+    de-duplication and store; nothing is fetched. Importing a file again stores nothing
+    twice. A damaged record (truncated, wrong length or digest, broken HTTP headers) gets a
+    line naming the file and offset, and the rest of the file is imported. Exit status: 0
+    all well, 1 some record or page failed, 2 a file could not be read as WARC (the others
+    are imported all the same) or nothing could start.
+
+    \b
+    Examples:
+      newsmill import-warc CC-NEWS-20261201093512-00001.warc.gz --source cc-news
+      newsmill import-warc crawl/*.warc.gz --source example-news --db data/newsmill.db
+    """
+    from crawler.import_warc import import_files, import_settings
+    from pipelines.database import StoreError
+
+    if not source_name.strip():
+        fail_config("--source: a source name is needed")
+    settings = parse_settings(overrides)
+    configured = import_settings(source_name, db_path, settings, log_level)
+    check_engine(configured)
+    check_store(db_path, configured)
+    outcome = import_files(list(files), source_name, db_path, settings, log_level)
+    unreadable = False
+    for counts in outcome.files:
+        if counts.unreadable:
+            unreadable = True
+            click.echo(f"newsmill: {counts.path}: cannot be imported: {counts.unreadable}", err=True)
+            continue
+        skipped = ", ".join(f"{n} {what}" for what, n in sorted(counts.skipped.items()))
+        click.echo(f"newsmill: {counts.path}: {counts.records} records, {counts.responses} "
+                   f"responses read, {counts.bad} bad records, skipped: {skipped or 'none'}",
+                   err=True)
+    try:
+        status = print_summary(db_path, outcome.run_ids, title=f"newsmill import-warc into {db_path}")
+    except StoreError as exc:
+        click.echo(f"newsmill: cannot show the summary: {exc}", err=True)
+        status = EXIT_PARTIAL
+    if outcome.store_failure:
+        click.echo(f"newsmill: {outcome.store_failure}", err=True)
+        status = EXIT_PARTIAL
+    gc.freeze()  # as after a crawl: nothing left for the last collection to free
+    sys.exit(EXIT_CONFIG if unreadable else status)
+
+
 def check_engine(settings) -> None:
     """A mistyped EXTRACT_ENGINE is a configuration error before the crawl, not a crawl
     that stores nothing."""
@@ -160,7 +218,7 @@ def check_engine(settings) -> None:
         fail_config(f"EXTRACT_ENGINE must be one of {', '.join(ENGINES)}, not {engine!r}")
 
 
-def print_summary(db_path: str, run_ids: dict[str, int]) -> int:
+def print_summary(db_path: str, run_ids: dict[str, int], title: str | None = None) -> int:
     """A table of this crawl's runs; returns the exit status they add up to.
 
     An interrupted crawl (SIGTERM, Ctrl-C) also gets a line on stderr saying so.
@@ -177,7 +235,7 @@ def print_summary(db_path: str, run_ids: dict[str, int]) -> int:
     from rich import box
 
     # A rule under the header, a space between columns: twelve columns in 100 characters.
-    table = Table(title=f"newsmill crawl into {db_path}", title_justify="left",
+    table = Table(title=title or f"newsmill crawl into {db_path}", title_justify="left",
                   box=box.SIMPLE_HEAD, show_edge=False, padding=0)
     for column in ("source", "status", "pages", "new", "updated", "unchanged", "duplicate",
                    "aliases", "not articles", "listings", "errors", "time"):

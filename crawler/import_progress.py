@@ -1,0 +1,60 @@
+"""`newsmill import-warc`'s progress: a bar by bytes of the files on a terminal, periodic
+log lines elsewhere (NEWSMILL_PROGRESS, as for a crawl)."""
+
+from __future__ import annotations
+
+import time
+
+from crawler.extensions import CrawlProgress, logger
+
+
+class ImportProgress(CrawlProgress):
+    """How far into the WARC files the import has read, with pages, articles and errors."""
+
+    def counts(self) -> dict:
+        get = self.stats.get_value
+        spider = self.spider
+        pages = sum(get(f"newsmill/pages/{s.name}", 0) for s in spider.sources)
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        return {
+            "pages": pages, "done": spider.bytes_read(), "total": spider.total_bytes,
+            "articles": get("newsmill/articles_new", 0) + get("newsmill/articles_updated", 0)
+            + get("newsmill/articles_unchanged", 0),
+            "errors": get("newsmill/errors", 0),
+            "rate": pages / elapsed,
+        }
+
+    def describe(self) -> str:
+        c = self.counts()
+        return (f"{c['pages']} pages, {c['articles']} articles, {c['errors']} errors, "
+                f"{c['rate']:.1f} pages/s")
+
+    def spider_opened(self, spider) -> None:
+        self.spider = spider
+        self.started = time.monotonic()
+        if self.mode == "bar":
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(TextColumn("[bold]importing[/]"), BarColumn(), DownloadColumn(),
+                                TimeRemainingColumn(), TextColumn("{task.description}"),
+                                console=Console(stderr=True), transient=True)
+            self.bar.start()
+            self.task_id = self.bar.add_task(self.describe(), total=None)
+        self.loop.start(self.interval, now=False)
+
+    def tick(self) -> None:
+        c = self.counts()
+        if self.bar is not None:
+            self.bar.update(self.task_id, description=self.describe(), completed=c["done"],
+                            total=c["total"] or None)
+        else:
+            share = f" ({c['done'] / c['total']:.0%})" if c["total"] else ""
+            logger.info("progress: %.1f of %.1f MB read%s, %s", c["done"] / 1e6, c["total"] / 1e6,
+                        share, self.describe())
