@@ -22,7 +22,7 @@ from collections import deque
 
 import scrapy
 from scrapy import signals
-from scrapy.http import Headers
+from scrapy.http import Headers, TextResponse
 from scrapy.responsetypes import responsetypes
 
 from crawler.sources import sources_from_settings
@@ -128,7 +128,17 @@ class WarcImportSpider(ArticlesSpider):
                     # A run of records that are no pages (a crawl's images, revisits) yields
                     # nothing: the event loop still gets its turn (progress, store flushes).
                     await asyncio.sleep(0)
-                async for item in self._items(record, state):
+                try:
+                    async for item in self._items(record, state):
+                        await self._room_for(item)
+                        yield item
+                except Exception as exc:
+                    # Scrapy ends the whole run at an exception from start() ("start_error"):
+                    # a record the judgement chokes on is counted as an error instead.
+                    self.logger.exception("%s at offset %d: cannot judge the record",
+                                          reader.path, record.offset)
+                    item = self._error(record.url, state, "parse",
+                                       f"{reader.path} at offset {record.offset}: {exc!r}")
                     await self._room_for(item)
                     yield item
             self.done_bytes += reader.counts.size
@@ -171,7 +181,9 @@ class WarcImportSpider(ArticlesSpider):
         # frees, and newsmill runs it seldom (runner.tune_garbage_collector). A crawl's
         # responses wait for the network between them; an import makes one a millisecond,
         # and pages of trees piled up (340 MB in the import process after 400 pages).
-        response._cached_selector = None
+        # (Only a TextResponse has a selector: an image's plain Response has none.)
+        if isinstance(response, TextResponse):
+            response._cached_selector = None
 
     def _response(self, record: HttpResponse):
         """The Scrapy response a crawl would have received for the record."""
