@@ -128,21 +128,13 @@ def crawl(urls, sources_file, names, db_path, max_articles, kind, overrides, log
     # of every crawl's start. The crawl runs with these thresholds (runner.tune_garbage_collector).
     gc.set_threshold(10_000, 10, 10)
     from crawler.runner import crawl_once, crawl_settings
-    from pipelines.database import StoreError
 
     settings = parse_settings(overrides)
     configured = crawl_settings(sources, db_path, settings, log_level)
     check_engine(configured)
     check_store(db_path, configured)
     outcome = crawl_once(sources, db_path, settings, log_level)
-    try:
-        status = print_summary(db_path, outcome.run_ids)
-    except StoreError as exc:
-        click.echo(f"newsmill: cannot show the summary: {exc}", err=True)
-        status = EXIT_PARTIAL
-    if outcome.store_failure:
-        click.echo(f"newsmill: {outcome.store_failure}", err=True)
-        status = EXIT_PARTIAL
+    status = summary_status(db_path, outcome)
     # Everything is written and closed. Python's last garbage collection at exit walks every
     # object a crawl left (~0.25 s, a sixth of re-crawling a 2000-page site); frozen objects
     # are left to the operating system instead.
@@ -177,7 +169,6 @@ def import_warc(files, source_name, db_path, overrides, log_level):
       newsmill import-warc crawl/*.warc.gz --source example-news --db data/newsmill.db
     """
     from crawler.import_warc import import_files, import_settings
-    from pipelines.database import StoreError
 
     if not source_name.strip():
         fail_config("--source: a source name is needed")
@@ -196,14 +187,7 @@ def import_warc(files, source_name, db_path, overrides, log_level):
         click.echo(f"newsmill: {counts.path}: {counts.records} records, {counts.responses} "
                    f"responses read, {counts.bad} bad records, skipped: {skipped or 'none'}",
                    err=True)
-    try:
-        status = print_summary(db_path, outcome.run_ids, title=f"newsmill import-warc into {db_path}")
-    except StoreError as exc:
-        click.echo(f"newsmill: cannot show the summary: {exc}", err=True)
-        status = EXIT_PARTIAL
-    if outcome.store_failure:
-        click.echo(f"newsmill: {outcome.store_failure}", err=True)
-        status = EXIT_PARTIAL
+    status = summary_status(db_path, outcome, title=f"newsmill import-warc into {db_path}")
     gc.freeze()  # as after a crawl: nothing left for the last collection to free
     sys.exit(EXIT_CONFIG if unreadable else status)
 
@@ -216,6 +200,21 @@ def check_engine(settings) -> None:
     engine = settings.get("EXTRACT_ENGINE") or "newsmill"
     if engine not in ENGINES:
         fail_config(f"EXTRACT_ENGINE must be one of {', '.join(ENGINES)}, not {engine!r}")
+
+
+def summary_status(db_path: str, outcome, title: str | None = None) -> int:
+    """Print the runs' summary table; the exit status it and the store's failure give."""
+    from pipelines.database import StoreError
+
+    try:
+        status = print_summary(db_path, outcome.run_ids, title)
+    except StoreError as exc:
+        click.echo(f"newsmill: cannot show the summary: {exc}", err=True)
+        status = EXIT_PARTIAL
+    if outcome.store_failure:
+        click.echo(f"newsmill: {outcome.store_failure}", err=True)
+        status = EXIT_PARTIAL
+    return status
 
 
 def print_summary(db_path: str, run_ids: dict[str, int], title: str | None = None) -> int:

@@ -12,22 +12,13 @@ class ImportProgress(CrawlProgress):
     """How far into the WARC files the import has read, with pages, articles and errors."""
 
     def counts(self) -> dict:
-        get = self.stats.get_value
+        """A crawl's counts, with the pages read from the files (no response is received)
+        and how many of the files' bytes are read."""
         spider = self.spider
-        pages = sum(get(f"newsmill/pages/{s.name}", 0) for s in spider.sources)
+        pages = sum(self.stats.get_value(f"newsmill/pages/{s.name}", 0) for s in spider.sources)
         elapsed = max(time.monotonic() - self.started, 1e-6)
-        return {
-            "pages": pages, "done": spider.bytes_read(), "total": spider.total_bytes,
-            "articles": get("newsmill/articles_new", 0) + get("newsmill/articles_updated", 0)
-            + get("newsmill/articles_unchanged", 0),
-            "errors": get("newsmill/errors", 0),
-            "rate": pages / elapsed,
-        }
-
-    def describe(self) -> str:
-        c = self.counts()
-        return (f"{c['pages']} pages, {c['articles']} articles, {c['errors']} errors, "
-                f"{c['rate']:.1f} pages/s")
+        return {**super().counts(), "pages": pages, "rate": pages / elapsed,
+                "done": spider.bytes_read(), "total": spider.total_bytes}
 
     def spider_opened(self, spider) -> None:
         self.spider = spider
