@@ -206,15 +206,24 @@ class WarcFiles:
         return self.member.finish()
 
     def _open(self) -> None:
+        """A new file, created with its warcinfo record in one write: the record is made
+        before the file exists, so a kill never leaves a file without one."""
         from importlib.metadata import version
 
         if self.fd is not None:
             os.close(self.fd)
+            self.fd = None
         self.directory.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+        info = {"software": f"newsmill {version('newsmill')} (warcio {version('warcio')})",
+                "format": "WARC File Format 1.1", "hostname": socket.gethostname(),
+                "robots": "obey"}
+        if self.user_agent:
+            info["http-header-user-agent"] = self.user_agent
         while True:
             name = f"newsmill-{stamp}-{self.host}-{os.getpid()}-{self.serial:05d}.warc.gz"
             self.serial += 1
+            warcinfo = self._member(self.warc.create_warcinfo_record(name, info))
             try:
                 self.fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL
                                   | os.O_APPEND, 0o644)
@@ -223,12 +232,7 @@ class WarcFiles:
                 continue
         self.path = self.directory / name
         self.size = 0
-        info = {"software": f"newsmill {version('newsmill')} (warcio {version('warcio')})",
-                "format": "WARC File Format 1.1", "hostname": socket.gethostname(),
-                "robots": "obey"}
-        if self.user_agent:
-            info["http-header-user-agent"] = self.user_agent
-        self._append(self._member(self.warc.create_warcinfo_record(name, info)))
+        self._append(warcinfo)
 
     def _append(self, data: bytes) -> None:
         """One write for whole gzip members: a kill never leaves half a record behind."""
