@@ -13,6 +13,10 @@ import pytest
 from benchmarks.field_accuracy import SHARED_CORPORA, measure
 from pipelines.extract_worker import extract_article
 
+# The corpus fixture extracts every page (minutes): the module's tests share one xdist
+# worker, so that it runs once, not once on each worker a test lands on.
+pytestmark = pytest.mark.xdist_group("corpus-fields")
+
 PARAGRAPHS = "\n".join(
     f"<p>The harbour wall that the storm broke in October is being rebuilt, section {n} of "
     f"twelve, and the fishing boats wait in the outer basin until the work is done.</p>"

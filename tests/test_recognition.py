@@ -11,6 +11,10 @@ import pytest
 
 from tests.sites import unaccounted_pages
 
+# The corpus fixture extracts every page (minutes): the module's tests share one xdist
+# worker, so that it runs once, not once on each worker a test lands on.
+pytestmark = pytest.mark.xdist_group("corpus-recognition")
+
 PROSE = [
     "The harbour authority said on Tuesday that the old ferry terminal will close for "
     "eighteen months while engineers replace the pilings that have held it up since 1962.",
