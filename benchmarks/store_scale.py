@@ -28,11 +28,13 @@ and reports the run history's size for a simulated year with and without the rol
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import random
 import re
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -280,9 +282,18 @@ def measure_reads(path: Path, sources_file: Path, search_words: list[str]) -> di
         data = json.loads(timer.get("/newsmill/articles.json")[1])
         some = data["rows"][len(data["rows"]) // 2][data["columns"].index("id")]
         timer.time("article page", f"/newsmill/articles/{some}")
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         for word in search_words:
-            timer.time(f"search {word!r}", "/newsmill/articles?" +
-                       urllib.parse.urlencode({"_search": word}))
+            matches = conn.execute("SELECT count(*) FROM articles_fts WHERE articles_fts "
+                                   "MATCH ?", (f'"{word}"',)).fetchone()[0]
+            # What the articles page's search box sends.
+            body = timer.time(f"search {word!r} ({matches:,} matches)", "/newsmill/articles?" +
+                              urllib.parse.urlencode({"_search": word}))
+            following = re.search(rb'href="([^"]*_next=[^"]*)"', body)
+            if following:
+                link = urllib.parse.urlsplit(html.unescape(following.group(1).decode()))
+                timer.time("  its next page", f"{link.path}?{link.query}")
+        conn.close()
         timed_out(timer.time("runs table, first page", "/newsmill/runs"))
         timer.time("dashboard page (source picker)", "/-/dashboards/newsmill")
         total_first, total_median = timer.rows[-1][1], timer.rows[-1][2]
@@ -404,7 +415,8 @@ def main() -> None:
     sources_file.write_text("".join(f'[[sources]]\nname = "{s}"\nurls = ["https://{s}.example/'
                                     f'feed.xml"]\n' for s in sources))
     writer = Writer(sources)
-    search_words = [str(writer.words[150]), str(writer.words[5000])]
+    # From a word in a fifth of the articles to the rarest (1,968 matches, under MANY_MATCHES).
+    search_words = [str(writer.words[i]) for i in (150, 1000, 5000, 19999)]
     store.close()
     print("reads over HTTP (newsmill serve) and newsmill status")
     measure_reads(path, sources_file, search_words)

@@ -279,10 +279,27 @@ def _v14_archived_pages(db: sqlite_utils.Database) -> None:
                "WHERE url = new.url AND article_id IS NOT new.article_id; END")
 
 
+def _v15_articles_newest_first(db: sqlite_utils.Database) -> None:
+    """articles_newest_first: every article, read newest published first through the
+    published index. Datasette answers a search of `articles` as `id IN (the matches)`,
+    which SQLite always serves by looking each match up by id and then sorting them: for a
+    word in a fifth of a million articles that is 225,000 rows read to show 50 (2.4 s).
+    In this view `id` is `+id`, which SQLite cannot look up by, so it walks the published
+    index from the newest and stops at the 50th match (0.07 s); with `source = ...` it
+    walks the (source, published) index. The articles page sends searches with many
+    matches here (crawler/datasette/plugin.py); searches with few stay on `articles`,
+    where looking a few rows up is quicker than a walk of the index.
+    """
+    columns = [c.name for c in db["articles"].columns]
+    select = ", ".join("+id AS id" if c == "id" else f'"{c}"' for c in columns)
+    db.execute(f"CREATE VIEW articles_newest_first AS SELECT {select} FROM articles")
+
+
 # Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
 MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host, _v4_daemon,
               _v5_search_index_only_for_searched_columns, _v6_robots_txt,
               _v7_runs_account_for_every_page, _v8_claims_original, _v9_conditional_listings,
               _v10_run_task, _v11_daemon_load, _v12_runs_daily,
-              _v13_reads_that_stay_fast, _v14_archived_pages]
+              _v13_reads_that_stay_fast, _v14_archived_pages,
+              _v15_articles_newest_first]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -11,8 +11,11 @@ dashboard reads stay equal to the rows they count. benchmarks/store_scale.py tim
 from __future__ import annotations
 
 import random
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from html import unescape
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -219,3 +222,65 @@ def test_search_and_an_article_page_answer(server):
     assert [a["title"] for a in found] == ["Story 12345"]
     status, html = server.get(f"/newsmill/articles/{found[0]['id']}")
     assert status == 200 and "Story 12345" in html
+
+
+# --- search: a word in most articles, a word in one ----------------------------------------
+COMMON = WORDS[0]  # in ~60% of the articles: more than search.MANY_MATCHES
+
+
+def newest_matches(store, word: str, limit: int, offset: int = 0) -> list[str]:
+    """The titles a search should list first: matches, newest published first."""
+    conn = sqlite3.connect(store)
+    try:
+        return [r[0] for r in conn.execute(
+            "SELECT title FROM articles WHERE id IN (SELECT rowid FROM articles_fts WHERE "
+            "articles_fts MATCH ?) ORDER BY published DESC, id DESC LIMIT ? OFFSET ?",
+            (f'"{word}"', limit, offset))]
+    finally:
+        conn.close()
+
+
+def page_titles(html: str) -> list[str]:
+    return re.findall(r'class="article-link" href="/newsmill/articles/\d+">([^<]*)</a>', html)
+
+
+def test_search_with_many_matches_lists_the_newest_from_the_published_index(server, store):
+    """A word in most articles: the page lists the newest 50 matches and their count, read
+    from the published index (the view articles_newest_first), not from every match."""
+    from crawler.datasette.search import MANY_MATCHES
+
+    conn = sqlite3.connect(store)
+    matches = conn.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?",
+                           (f'"{COMMON}"',)).fetchone()[0]
+    plan = " ".join(r[3] for r in conn.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM articles_newest_first WHERE id IN (SELECT rowid "
+        "FROM articles_fts WHERE articles_fts MATCH 'x') ORDER BY published DESC LIMIT 51"))
+    conn.close()
+    assert matches > MANY_MATCHES
+    assert "USING INDEX idx_articles_published" in plan and "TEMP B-TREE" not in plan, plan
+
+    status, html = server.get(f"/newsmill/articles?_search={COMMON}")
+    assert status == 200
+    assert "table-articles_newest_first" in html  # answered from the view
+    assert f'{matches:,} rows where search matches "{COMMON}"' in unescape(html)
+    assert page_titles(html) == newest_matches(store, COMMON, 50)
+    assert f'value="{COMMON}"' in html  # the search box keeps the word
+
+    following = urlsplit(unescape(re.search(r'href="([^"]*_next=[^"]*)"', html).group(1)))
+    status, html = server.get(f"{following.path}?{following.query}")
+    assert status == 200 and page_titles(html) == newest_matches(store, COMMON, 50, offset=50)
+
+
+def test_search_with_few_matches_or_a_chosen_sort_stays_on_the_articles_table(server, store):
+    status, html = server.get("/newsmill/articles?_search=word12345")
+    assert status == 200 and "table-articles_newest_first" not in html
+    assert page_titles(html) == ["Story 12345"] and "1 row" in html
+    assert 'class="facet-info' in html  # the source facet, over one match
+
+    # Searched again from the view's own page (its form carries _nocount): back to articles.
+    status, html = server.get("/newsmill/articles_newest_first?_search=word12345&_nocount=1")
+    assert status == 200 and "table-articles_newest_first" not in html
+    assert "1 row" in html
+
+    status, html = server.get(f"/newsmill/articles?_search={COMMON}&_sort=title")
+    assert status == 200 and "table-articles_newest_first" not in html

@@ -12,6 +12,9 @@ instead of a feed a reader can subscribe to before the first crawl. This rendere
 every non-empty result to datasette-atom and writes the empty feed itself, with feedgen as
 datasette-atom does. Registered through the `datasette` entry point (pyproject.toml), so
 plain `datasette` with newsmill installed has it too.
+
+Searches that match many articles are answered from the view `articles_newest_first`, with
+the same columns and templates (crawler/datasette/search.py says why).
 """
 
 from __future__ import annotations
@@ -21,21 +24,30 @@ from datetime import UTC, datetime
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
+from crawler.datasette import search
 from crawler.datasette.article import article_page, table_columns
 
 ARTICLE_TEMPLATE = "row-newsmill-articles.html"
-ARTICLES_TABLE_TEMPLATE = "table-newsmill-articles.html"
+ARTICLES_TABLE_TEMPLATES = ("table-newsmill-articles.html",
+                            f"table-newsmill-{search.VIEW}.html")
 
 
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
-    """The article page's content; the articles table's default columns."""
-    if template == ARTICLES_TABLE_TEMPLATE:
+    """The article page's content; the articles table's default columns, and in the view
+    that answers searches with many matches, their count from the search index."""
+    if template in ARTICLES_TABLE_TEMPLATES:
         chosen = any(request.args.getlist(arg) for arg in ("_col", "_nocol"))
 
         async def table_vars():
             names = await datasette.get_database(database).table_columns(table)
-            return {"article_columns": table_columns(names, chosen)}
+            found = {"article_columns": table_columns(names, chosen)}
+            if table == search.VIEW and request.args.get("_search"):
+                args = {key: request.args.get(key) for key in request.args}
+                count = await search.count_matches(datasette, args)
+                if count is not None:
+                    found["filtered_table_rows_count"] = count
+            return found
 
         return table_vars
     if template == ARTICLE_TEMPLATE:
@@ -52,11 +64,17 @@ def extra_template_vars(template, database, table, view_name, request, datasette
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
     """An article's title links to its article page (in the articles table)."""
-    if table != "articles" or column != "title" or "id" not in row.keys():
+    if table not in ("articles", search.VIEW) or column != "title" or "id" not in row.keys():
         return None
-    href = datasette.urls.row(database, table, str(row["id"]))
+    href = datasette.urls.row(database, "articles", str(row["id"]))
     return Markup(f'<a class="article-link" href="{escape(href)}">'
                   f"{escape(value if value is not None else '(no title)')}</a>")
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    """Searches with many matches are answered from the view (search.py)."""
+    return search.search_router(datasette)
 
 
 @hookimpl(trylast=True)  # after datasette-atom's hook: Datasette keeps the last "atom" renderer
