@@ -21,6 +21,20 @@ OUTCOME_COLUMN = {"new": "articles_new", "updated": "articles_updated",
                   "unchanged": "articles_unchanged", "duplicate": "articles_duplicate",
                   "alias": "aliases"}
 
+# A page fetched this long before the stored text was last seen is an older capture, not
+# an edit: clocks of machines crawling into one store may differ by seconds, never by this.
+OLDER_CAPTURE = timedelta(minutes=10)
+
+
+def older_capture(fetched_at: str, last_seen: str | None) -> bool:
+    """A page fetched well before the stored text was last seen (a WARC from an earlier crawl
+    imported after a newer one): its text is the past, and must not replace the newer."""
+    if not last_seen:
+        return False
+    try:
+        return datetime.fromisoformat(fetched_at) < datetime.fromisoformat(last_seen) - OLDER_CAPTURE
+    except (TypeError, ValueError):
+        return False
 
 class ArticleJudgement:
     """ArticleStore's article writes (a mixin: needs `db` and `write()` from StoreConnection,
@@ -170,7 +184,7 @@ class ArticleJudgement:
             # a copy of it found later, or fetched again, is judged against this.
             self.db.execute("UPDATE articles SET claims_original = ? WHERE id = ?",
                             [claim, article_id])
-        if same or not own_page:
+        if same or not own_page or older_capture(now, existing["last_seen"]):
             self._touch(article_id, now)
             return "unchanged"
         changes = {k: v for k, v in article.items() if k not in ("url", "source")}

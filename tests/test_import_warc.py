@@ -370,3 +370,40 @@ def test_the_benchmark_imports_its_warc_and_prints_its_ratio(tmp_path):
     last = run.stdout.strip().splitlines()[-1].split()
     figures = dict(zip(last[::2], last[1::2], strict=True))
     assert {"import_vs_ceiling", "cpu_import_vs_ceiling", "peak_rss_mb", "warc_mb"} <= figures.keys()
+
+
+def test_an_older_capture_imported_after_a_newer_one_does_not_replace_its_text(newsmill):
+    """CC-NEWS of last month imported into a store crawled since: the stored text is the
+    newer, and stays; the other way round, the newer capture is the article's next version."""
+    url = "https://news.example/2026/11/bridge.html"
+    corrected = article_html("Bridge to open in March", words=(
+        "Correction: the bridge over the harbour will open to cyclists in March, not in May, "
+        "the council said after its meeting on the works."))
+    first = article_html("Bridge to open in March", words=(
+        "The bridge over the harbour will open to cyclists in May, the council said after its "
+        "meeting on the works and the money left for them."))
+    for name, date, page in [("newer.warc.gz", "2026-11-30T08:00:00Z", corrected),
+                             ("older.warc.gz", "2026-11-20T08:00:00Z", first)]:
+        warc = Warc()
+        warc.info()
+        warc.page(url, page, date=date)
+        warc.save(newsmill.tmp / name)
+        result = import_warc(newsmill, name, "--source", "cc-news")
+        assert result.returncode == 0, newsmill.explain(result)
+    [article] = newsmill.rows("select * from articles")
+    assert "Correction:" in article["text"] and article["version"] == 1
+    assert article["last_seen"] == "2026-11-30T08:00:00+00:00"
+    assert newsmill.count("article_versions") == 0
+    runs = newsmill.rows("select articles_new, articles_updated, articles_unchanged from runs "
+                         "order by id")
+    assert runs == [{"articles_new": 1, "articles_updated": 0, "articles_unchanged": 0},
+                    {"articles_new": 0, "articles_updated": 0, "articles_unchanged": 1}]
+
+    # In time order, the later capture is an update of the earlier one.
+    newsmill.db_path.unlink()
+    for name in ("older.warc.gz", "newer.warc.gz"):
+        assert import_warc(newsmill, name, "--source", "cc-news").returncode == 0
+    [article] = newsmill.rows("select * from articles")
+    assert "Correction:" in article["text"] and article["version"] == 2
+    [earlier] = newsmill.rows("select text from article_versions")
+    assert "in May" in earlier["text"] and "Correction:" not in earlier["text"]

@@ -156,7 +156,9 @@ def test_search_follows_new_versions_and_a_store_from_v4_keeps_its_index(tmp_pat
     assert search(store, first_words) == [1]  # seen again: still found
 
     rewritten = "\n".join(f"{distinct_words(f'rewritten {p}', 20).capitalize()}." for p in range(8))
-    assert save(store, article("https://example.com/a.html", text=rewritten)) == {"updated": 1}
+    # Fetched after it was last seen (a capture from before that is the past: unchanged).
+    assert save(store, article("https://example.com/a.html", text=rewritten,
+                               fetched_at="2099-01-02T00:00:00+00:00")) == {"updated": 1}
     assert search(store, first_words) == []
     assert search(store, " ".join(rewritten.split()[:3]).strip(".")) == [1]
     assert count(store, "articles_fts") == 1
