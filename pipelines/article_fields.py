@@ -48,12 +48,13 @@ def choose_fields(tree, url: str, page: dict, found) -> dict:
                                  dateline)
     if published:
         chosen["published"] = published
-    author = choose_author(signals, page.get("author"), getattr(found, "author", None),
-                           (before, after))
+    author, weak = choose_author(signals, page.get("author"), getattr(found, "author", None),
+                                 (before, after))
     if author:
         chosen["author"] = author
     else:
         chosen.pop("author", None)
+    chosen["author_is_weak"] = weak
     if found is not None:
         found.author = None  # weighed above: refused, or taken already
     chosen["organisations"] = signals["organisations"]
@@ -98,10 +99,38 @@ def _page_signals(tree, url: str, page: dict) -> dict:
     people = {_squash(n) for n in _json_ld_people(nodes)}
     organisations = [n for n in organisations if n and _squash(n) not in people]
     return {"url": url, "host": host, "meta": meta, "h1s": h1s, "title": title,
+            "marked_authors": _marked_authors(tree, meta), "byline_markup": _byline_markup(tree),
             "site_names": [n for n in (_clean(x) for x in names) if n],
             "organisations": [n for n in (_clean(x) for x in organisations) if n],
             "lang": (tree.get("lang") or "").strip().lower(),
             "ld_published": _json_ld_published(nodes)}
+
+
+# Meta tags that name the author where `author` and JSON-LD do not: analytics tags
+# (Parse.ly, cXense, Sailthru) and the "Written by" pair SEO plugins give Twitter cards.
+_AUTHOR_META = ("parsely-author", "cxenseparse:author", "sailthru.author")
+
+
+def _marked_authors(tree, meta: dict) -> list[str]:
+    """Authors the page's meta tags name besides `author`: the "Written by" Twitter card
+    pair, then analytics tags."""
+    names = []
+    for n in "1234":
+        if (meta.get(f"twitter:label{n}") or "").strip().casefold() == "written by":
+            names.append(meta.get(f"twitter:data{n}"))
+    names += [meta.get(key) for key in _AUTHOR_META]
+    return [n for n in (_clean(x) for x in names) if n]
+
+
+def _byline_markup(tree) -> list[str]:
+    """The names the body marks up as its author's: the first `rel="author"` link, the
+    first schema.org microdata `itemprop="author"` (its `name`)."""
+    names = [link.text_content() for link in tree.xpath('//a[@rel="author"][1]')]
+    for element in tree.xpath('//*[@itemprop="author"][1]'):
+        named = element.xpath('.//*[@itemprop="name"]')
+        node = named[0] if named else element
+        names.append(node.get("content") or node.text_content())
+    return [n for n in (_clean(x) for x in names) if n]
 
 
 def _json_ld_nodes(tree) -> list[dict]:
@@ -474,7 +503,8 @@ _NOT_NAME = frozenset(
     "updated last published posted on in at min read reading minutes minute share follow "
     "reviewed edited fact checked comments comment facebook tweet twitter pin pinterest "
     "email linkedin instagram youtube advertisement home menu table contents verified "
-    "researched view print subscribe when while this it if after what how why".split())
+    "researched view print subscribe when while this it if after what how why more about "
+    "category categories tags filed".split())
 # A job title after the names: ends them once a name of two words or more is read.
 _JOB_WORDS = frozenset(
     "senior junior writer reporter director founder co-founder cofounder chief ceo cto "
@@ -489,7 +519,7 @@ _NUMBER = re.compile(r"[\d/.:,;\-–]*\d[\d/.:,;\-–]*(?:st|nd|rd|th)?\W*")
 _PLACEHOLDER = re.compile(r"[\w-]+(?:\.[\w-]+){2,}")
 
 
-_ADDRESS = re.compile(r"https?://|www\.|@|\.(?:com|org|net|io|co\.uk)\b", re.IGNORECASE)
+_ADDRESS = re.compile(r"https?://|\bwww\b|@|\.(?:com|org|net|io|co\.uk)\b", re.IGNORECASE)
 
 
 def clean_author(value: str | None, organisations: list[str]) -> str | None:
@@ -570,7 +600,7 @@ def visible_byline(text: str, signals: dict) -> str | None:
         word = label.group(0).strip()
         if _NOT_BYLINE.search(before) and word.lower().startswith("by"):
             continue
-        if word.startswith("by") and re.search(r"[A-Za-z]\s*$", before):
+        if word.startswith("by") and re.search(r"[A-Za-z]\w*\s*$", before):
             continue
         rest = text[label.end():label.end() + 200]
         match = _NAMES.match(rest)
@@ -597,18 +627,76 @@ def unlabelled_byline(text: str, signals: dict) -> str | None:
     return clean_author(match.group(1), signals["organisations"])
 
 
-def choose_author(signals: dict, declared: str | None, found: str | None,
-                  around: tuple[str, str]) -> str | None:
-    """The author the page declares, else the byline shown beside its headline.
+def _weak_author(name: str, signals: dict | None = None) -> bool:
+    """Whether a declared author reads as a login or the site's own name rather than a
+    person's: a single token with a dot, digit, underscore or inner capital, or all lower
+    case ("jdoe", "andrew.keaveney", "KatieS"); an "admin" account; the site's name (a
+    one-person blog is named after its author, so that one is only set aside, not refused)."""
+    words = name.split()
+    if len(words) == 1 and (re.search(r"[._@\d]", name) or name.islower()
+                            or re.search(r"[a-z][A-Z]", name)):
+        return True
+    if any(w.casefold() in ("admin", "administrator", "webmaster") for w in words):
+        return True
+    return signals is not None and _is_site_name(name, signals)
 
-    A declared author (JSON-LD, meta) is taken once clean_author has taken the labels and
-    dates off it and refused addresses and the site's or publisher's name; where none is
-    left, the names after a byline's label ("By ...", "Written by ...") near the headline.
-    (extract_article then falls back on trafilatura's byline search, cleaned alike.)
+
+def _extends(name: str, weak: str | None) -> bool:
+    """Whether `name` is `weak` with words after it: a byline read too far ("Jane Doe
+    Sponsored"), not another author."""
+    words, start = _words(name), _words(weak)
+    return bool(weak) and len(words) >= len(start) and words[:len(start)] == start
+
+
+def choose_author(signals: dict, declared: str | None, found: str | None,
+                  around: tuple[str, str]) -> tuple[str | None, bool]:
+    """The author the page declares, else the byline shown beside its headline; and
+    whether the name is a weak one (see _weak_author).
+
+    Declared authors are tried in the order they are trusted: JSON-LD and `author` meta
+    (`declared`), trafilatura's reading of them (`found`), the other meta tags that name
+    an author (_marked_authors). Each is taken once clean_author has taken the labels and
+    dates off it and refused addresses and the publisher's name. Where none is a person's
+    name, a labelled byline near the headline ("By ...", "Written by ..."), then the body's
+    byline markup; a login or the site's own name is kept only where neither names
+    another, and before a name shown without a label.
+    (extract_article then tries trafilatura's byline search: see searched_author.)
     """
     before, after = around
-    shown = visible_byline(after[:400], signals) or visible_byline(before[-120:], signals) \
-        or unlabelled_byline(after, signals)
-    named = clean_author(declared, signals["organisations"]) \
-        or clean_author(found, signals["organisations"])
-    return named or shown
+    organisations = signals["organisations"]
+    weak = None
+    for candidate in (declared, found, *signals.get("marked_authors", ())):
+        name = clean_author(candidate, organisations)
+        if not name:
+            continue
+        if not _weak_author(name, signals):
+            return name, False
+        weak = weak or name
+    labelled = visible_byline(after[:400], signals) or visible_byline(before[-120:], signals)
+    marked = [n for n in (clean_author(c, organisations) for c in signals.get("byline_markup", ()))
+              if n]
+    if labelled:
+        if not _weak_author(labelled, signals) and not _extends(labelled, weak):
+            return labelled, False
+        return weak or labelled, True  # the site's name shown as the byline
+    for name in marked:
+        if not _weak_author(name, signals):
+            return name, False
+    if weak:
+        return weak, True
+    shown = labelled or unlabelled_byline(after, signals)
+    return shown, bool(shown and _weak_author(shown, signals))
+
+
+def searched_author(chosen: str | None, weak: bool, searched: str | None,
+                    organisations: list[str]) -> str | None:
+    """The author to store once trafilatura's byline search (`searched`) has run: it fills
+    a missing author, and replaces a weak one (a login, the site's name) with a person's."""
+    name = clean_author(searched, organisations)
+    if not chosen:
+        return name
+    if weak and name and not _weak_author(name) and not _extends(name, chosen):
+        return name
+    return chosen
+
+
