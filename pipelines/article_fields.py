@@ -100,6 +100,8 @@ def _page_signals(tree, url: str, page: dict) -> dict:
     organisations = [n for n in organisations if n and _squash(n) not in people]
     return {"url": url, "host": host, "meta": meta, "h1s": h1s, "title": title,
             "marked_authors": _marked_authors(tree, meta), "byline_markup": _byline_markup(tree),
+            # read only where nothing else names the author: it walks every link
+            "author_link": lambda: _author_link(tree, organisations),
             "site_names": [n for n in (_clean(x) for x in names) if n],
             "organisations": [n for n in (_clean(x) for x in organisations) if n],
             "lang": (tree.get("lang") or "").strip().lower(),
@@ -131,6 +133,24 @@ def _byline_markup(tree) -> list[str]:
         node = named[0] if named else element
         names.append(node.get("content") or node.text_content())
     return [n for n in (_clean(x) for x in names) if n]
+
+
+_AUTHOR_PAGE = re.compile(r"/(?:author|authors|writers?|contributors?|staff|profile)/",
+                          re.IGNORECASE)
+_NOT_AUTHOR_LINK = frozenset("login log sign member meet learn team our all".split())
+
+
+def _author_link(tree, organisations: list[str]) -> str | None:
+    """The name of the first link to an author's page (/author/jane-doe): a person's name
+    of two words or more, not a menu's "Meet the team"."""
+    for link in tree.iter("a"):
+        if not _AUTHOR_PAGE.search(link.get("href") or ""):
+            continue
+        name = clean_author(link.text_content(), organisations)
+        if name and len(name.split()) in (2, 3, 4) \
+                and not _NOT_AUTHOR_LINK & set(_words(name)) and not _weak_author(name):
+            return name
+    return None
 
 
 def _json_ld_nodes(tree) -> list[dict]:
@@ -510,7 +530,8 @@ _JOB_WORDS = frozenset(
     "senior junior writer reporter director founder co-founder cofounder chief ceo cto "
     "former head manager consultant expert editor contributor contributing correspondent "
     "columnist page marketing content specialist strategist analyst coordinator officer "
-    "president vp lead associate assistant certified licensed".split())
+    "president vp lead associate assistant certified licensed tech edtech attorney "
+    "journalist dietitian gardener".split())
 _MAX_NAME_WORDS = 8
 _TITLES = frozenset("jr sr dr mr mrs ms prof st".split())
 # A number, a date, a time ("12th", "3/4/2025", "10:30,"): the names are over.
@@ -589,6 +610,10 @@ _NOT_BYLINE = re.compile(r"(?:reviewed|checked|edited|photos?|image|images|illus
                          r"[a-z]+ed)\W*$", re.IGNORECASE)
 
 
+# Words after a byline's names that do not start its text: "By Mary Ann Smith on ...".
+_LINKING = re.compile(r" (?:on|in|for|and|at|with|from|of|is|was|\|)\b")
+
+
 def visible_byline(text: str, signals: dict) -> str | None:
     """The names after the first byline label ("By Jane Doe") in `text`.
 
@@ -606,7 +631,16 @@ def visible_byline(text: str, signals: dict) -> str | None:
         match = _NAMES.match(rest)
         if not match:
             continue
-        names = clean_author(match.group(1), signals["organisations"])
+        words, after = match.group(1).split(), rest[match.end(1):]
+        half = len(words) // 2
+        if len(words) % 2 == 0 and words[:half] == words[half:]:
+            words = words[:half]  # the name beside its photo, then as a link
+        if len(words) > 2 and (words[-1].casefold() in _MONTH_WORDS and re.match(r"\s*\d", after)
+                               or (re.match(r" [a-z]", after) and not _LINKING.match(after))):
+            # "By Jane Doe June 3, 2025": a date's month; "By Jane Doe Sleep training a
+            # toddler...": the first word of the text.
+            words = words[:-1]
+        names = clean_author(" ".join(words), signals["organisations"])
         if names:
             return names
     return None
@@ -685,7 +719,11 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
     if weak:
         return weak, True
     shown = labelled or unlabelled_byline(after, signals)
-    return shown, bool(shown and _weak_author(shown, signals))
+    if shown:
+        return shown, _weak_author(shown, signals)
+    # A link to an author's page, anywhere: weak, trafilatura's byline search comes first.
+    linked = signals["author_link"]() if "author_link" in signals else None
+    return linked, bool(linked)
 
 
 def searched_author(chosen: str | None, weak: bool, searched: str | None,

@@ -125,6 +125,51 @@ def test_a_one_person_blog_named_after_its_author_keeps_the_author():
     assert fields(page(head))["author"] == "Jane Doe"
 
 
+def test_the_written_by_pair_of_twitter_card_tags_names_the_author():
+    head = ('<meta name="twitter:label1" content="Written by">'
+            '<meta name="twitter:data1" content="Jane Doe">')
+    assert fields(page(head))["author"] == "Jane Doe"
+
+
+@pytest.mark.parametrize("login", ["jdoe", "jane.doe", "JaneD", "NOC Admin"])
+def test_a_declared_login_gives_way_to_the_byline_shown(login):
+    head = f'<meta name="author" content="{login}">'
+    byline = '<p class="byline">By Jane Doe · March 3, 2026</p>'
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
+
+
+def test_a_declared_login_is_kept_where_the_page_names_no_one_else():
+    assert fields(page('<meta name="author" content="jdoe">'))["author"] == "jdoe"
+
+
+def test_the_sites_name_declared_as_a_person_gives_way_to_the_byline_shown():
+    head = (ld(headline="Harbour wall rebuilt", author={"@type": "Person", "name": "Coastal Gazette"})
+            + '<meta property="og:site_name" content="Coastal Gazette">')
+    byline = "<p>by Jane Doe ● March 3, 2026 ● 6 min read</p>"
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
+
+
+def test_a_byline_a_word_longer_than_the_declared_name_keeps_the_declared_one():
+    head = ('<meta name="author" content="Coastal Gazette">'
+            '<meta property="og:site_name" content="Coastal Gazette">')
+    byline = "<p>Written By Coastal Gazette Sponsored</p>"
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Coastal Gazette"
+
+
+@pytest.mark.parametrize("byline", [
+    "<p>By Jane Doe June 3, 2025</p>",                     # a date's month after the name
+    "<p>By Jane Doe Harbour walls are rebuilt every spring.</p>",  # the text's first word
+    "<p>By Jane Doe Jane Doe is a reporter on the coast.</p>",     # the name twice
+])
+def test_what_follows_the_names_of_a_byline_is_not_the_author(byline):
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
+
+
+def test_a_link_to_an_authors_page_names_the_author_where_nothing_else_does():
+    footer = '<p>More from <a href="/authors/jane-doe">Jane Doe</a> and <a href="/team/">Meet the Team</a></p>'
+    assert fields(page(before_body=footer))["author"] == "Jane Doe"
+
+
 # --- published day -----------------------------------------------------------------
 
 def test_a_date_without_time_is_stored_as_the_day():
