@@ -635,8 +635,9 @@ def visible_byline(text: str, signals: dict) -> str | None:
         half = len(words) // 2
         if len(words) % 2 == 0 and words[:half] == words[half:]:
             words = words[:half]  # the name beside its photo, then as a link
-        if len(words) > 2 and (words[-1].casefold() in _MONTH_WORDS and re.match(r"\s*\d", after)
-                               or (re.match(r" [a-z]", after) and not _LINKING.match(after))):
+        month = words[-1].casefold() in _MONTH_WORDS and re.match(r"\s*\d", after)
+        text = re.match(r" [a-z]", after) and not _LINKING.match(after)
+        if len(words) > 2 and (month or text):
             # "By Jane Doe June 3, 2025": a date's month; "By Jane Doe Sleep training a
             # toddler...": the first word of the text.
             words = words[:-1]
