@@ -636,8 +636,8 @@ def visible_byline(text: str, signals: dict) -> str | None:
         if len(words) % 2 == 0 and words[:half] == words[half:]:
             words = words[:half]  # the name beside its photo, then as a link
         month = words[-1].casefold() in _MONTH_WORDS and re.match(r"\s*\d", after)
-        text = re.match(r" [a-z]", after) and not _LINKING.match(after)
-        if len(words) > 2 and (month or text):
+        prose = re.match(r" [a-z]", after) and not _LINKING.match(after)
+        if len(words) > 2 and (month or prose):
             # "By Jane Doe June 3, 2025": a date's month; "By Jane Doe Sleep training a
             # toddler...": the first word of the text.
             words = words[:-1]

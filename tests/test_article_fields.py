@@ -160,6 +160,7 @@ def test_a_byline_a_word_longer_than_the_declared_name_keeps_the_declared_one():
     "<p>By Jane Doe June 3, 2025</p>",                     # a date's month after the name
     "<p>By Jane Doe Harbour walls are rebuilt every spring.</p>",  # the text's first word
     "<p>By Jane Doe Jane Doe is a reporter on the coast.</p>",     # the name twice
+    "<p>By The Author · By Jane Doe · June 3, 2025</p>",   # a label with no name, then one
 ])
 def test_what_follows_the_names_of_a_byline_is_not_the_author(byline):
     assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
