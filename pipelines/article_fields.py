@@ -654,12 +654,28 @@ _UNLABELLED = re.compile(
     rf"(?:updated|published|posted|last updated)\b)", re.IGNORECASE)
 
 
+_TWO_NAMES = rf"((?-i:{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?))"
+# ... or a name then its job title ("Jane Doe Senior Reporter"), or a date then the name
+# and its section ("Dec 26, 2025 • Jane Doe in Harbours").
+_NAME_THEN_JOB = re.compile(rf"^{_TWO_NAMES},?\s+(?:{'|'.join(sorted(_JOB_WORDS))})\b",
+                            re.IGNORECASE)
+_DATE_THEN_NAME = re.compile(
+    rf"^(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d{{1,2}},?\s+\d{{4}}"
+    rf"\s*[|•·]\s*{_TWO_NAMES}\s+(?:in\b|[|•·])", re.IGNORECASE)
+
+
 def unlabelled_byline(text: str, signals: dict) -> str | None:
-    """A name that opens the text under the headline and is followed by a date."""
-    match = _UNLABELLED.match(text)
-    if not match or any(w.casefold() in _MONTH_WORDS | _NOT_NAME for w in match.group(1).split()):
+    """A name that opens the text under the headline and is followed by a date or a job
+    title, or follows its date."""
+    match = _UNLABELLED.match(text) or _NAME_THEN_JOB.match(text) or _DATE_THEN_NAME.match(text)
+    if not match:
         return None
-    return clean_author(match.group(1), signals["organisations"])
+    words = match.group(1).split()
+    while len(words) > 2 and words[-1].casefold() in _JOB_WORDS:
+        words.pop()  # "Jane Doe Senior" of "Jane Doe Senior Reporter"
+    if any(w.casefold() in _MONTH_WORDS | _NOT_NAME | _JOB_WORDS for w in words):
+        return None
+    return clean_author(" ".join(words), signals["organisations"])
 
 
 def _weak_author(name: str, signals: dict | None = None) -> bool:

@@ -166,6 +166,14 @@ def test_what_follows_the_names_of_a_byline_is_not_the_author(byline):
     assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
 
 
+@pytest.mark.parametrize("byline", [
+    "<p>Jane Doe Senior Reporter · Updated on 3 Mar 2026</p>",  # the name, then a job title
+    "<p>Mar 3, 2026 • Jane Doe in Harbours</p>",              # a date, then the name
+])
+def test_a_name_shown_without_a_label_beside_a_job_title_or_date_is_the_byline(byline):
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
+
+
 def test_a_link_to_an_authors_page_names_the_author_where_nothing_else_does():
     footer = '<p>More from <a href="/authors/jane-doe">Jane Doe</a> and <a href="/team/">Meet the Team</a></p>'
     assert fields(page(before_body=footer))["author"] == "Jane Doe"
