@@ -596,7 +596,7 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
         return None  # nothing of a name left, or a sentence
     if _PLACEHOLDER.fullmatch(value) or _BYLINE.fullmatch(value + " "):
         return None  # a placeholder, or a label with no name after it
-    if value.casefold() in ("the author", "author") \
+    if value.casefold() in ("the author", "author") or "author" in _words(value)[1:] \
             or value.split()[0].casefold() in ("admin", "administrator"):
         return None
     if _squash(value) in {_squash(n) for n in organisations}:
@@ -661,13 +661,18 @@ _NAME_THEN_JOB = re.compile(rf"^{_TWO_NAMES},?\s+(?:{'|'.join(sorted(_JOB_WORDS)
                             re.IGNORECASE)
 _DATE_THEN_NAME = re.compile(
     rf"^(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d{{1,2}},?\s+\d{{4}}"
-    rf"\s*[|•·]\s*{_TWO_NAMES}\s+(?:in\b|[|•·])", re.IGNORECASE)
+    rf"\s*[|•·]\s*{_TWO_NAMES}\s+(?:in\b|on\b|[|•·])", re.IGNORECASE)
+# ... or, anywhere under the headline, a byline bar: "Jane Doe Dec 19, 2025 • 12 min read".
+_BYLINE_BAR = re.compile(
+    rf"(?<![\w,])\s*{_TWO_NAMES}\s+(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})"
+    rf"\.?\s+\d{{1,2}},?\s+\d{{4}}\s*[|•·]\s*\d+\s*min(?:ute)?s?\s+read", re.IGNORECASE)
 
 
 def unlabelled_byline(text: str, signals: dict) -> str | None:
     """A name that opens the text under the headline and is followed by a date or a job
     title, or follows its date."""
-    match = _UNLABELLED.match(text) or _NAME_THEN_JOB.match(text) or _DATE_THEN_NAME.match(text)
+    match = _UNLABELLED.match(text) or _NAME_THEN_JOB.match(text) \
+        or _DATE_THEN_NAME.match(text) or _BYLINE_BAR.search(text[:300])
     if not match:
         return None
     words = match.group(1).split()
@@ -696,7 +701,7 @@ def _extends(name: str, weak: str | None) -> bool:
     """Whether `name` is `weak` with words after it: a byline read too far ("Jane Doe
     Sponsored"), not another author."""
     words, start = _words(name), _words(weak)
-    return bool(weak) and len(words) >= len(start) and words[:len(start)] == start
+    return bool(weak) and len(words) > len(start) and words[:len(start)] == start
 
 
 def choose_author(signals: dict, declared: str | None, found: str | None,
@@ -716,7 +721,11 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
     before, after = around
     organisations = signals["organisations"]
     weak = None
+    kept = clean_author(declared, organisations)
     for candidate in (declared, found, *signals.get("marked_authors", ())):
+        if candidate is found and declared and _squash(found or "") == _squash(declared) \
+                and kept and _weak_author(kept, signals):
+            continue  # trafilatura's reading of a login: "andrew.keaveney" made "Andrew Keaveney"
         name = clean_author(candidate, organisations)
         if not name:
             continue

@@ -138,6 +138,17 @@ def test_a_declared_login_gives_way_to_the_byline_shown(login):
     assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
 
 
+def test_trafilaturas_reading_of_a_declared_login_is_no_name_either():
+    head = '<meta name="author" content="jane.doe">'
+    byline = "<p>By Ann Writer · March 3, 2026</p>"
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Ann Writer"
+
+
+def test_a_templates_placeholder_is_no_author():
+    head = '<meta name="author" content="page.head.extra.author">'
+    assert fields(page(head))["author"] is None
+
+
 def test_a_declared_login_is_kept_where_the_page_names_no_one_else():
     assert fields(page('<meta name="author" content="jdoe">'))["author"] == "jdoe"
 
@@ -169,6 +180,7 @@ def test_what_follows_the_names_of_a_byline_is_not_the_author(byline):
 @pytest.mark.parametrize("byline", [
     "<p>Jane Doe Senior Reporter · Updated on 3 Mar 2026</p>",  # the name, then a job title
     "<p>Mar 3, 2026 • Jane Doe in Harbours</p>",              # a date, then the name
+    "<p>Where the boats wait.</p><p>Jane Doe Mar 3, 2026 • 4 min read</p>",  # a byline bar
 ])
 def test_a_name_shown_without_a_label_beside_a_job_title_or_date_is_the_byline(byline):
     assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
