@@ -657,7 +657,7 @@ _UNLABELLED = re.compile(
 _TWO_NAMES = rf"((?-i:{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?))"
 # ... or a name then its job title ("Jane Doe Senior Reporter"), or a date then the name
 # and its section ("Dec 26, 2025 • Jane Doe in Harbours").
-_NAME_THEN_JOB = re.compile(rf"^{_TWO_NAMES},?\s+(?:{'|'.join(sorted(_JOB_WORDS))})\b",
+_NAME_THEN_JOB = re.compile(rf"^{_TWO_NAMES}\s*[,|•·]?\s+(?:{'|'.join(sorted(_JOB_WORDS))})\b",
                             re.IGNORECASE)
 _DATE_THEN_NAME = re.compile(
     rf"^(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d{{1,2}},?\s+\d{{4}}"
@@ -676,8 +676,8 @@ def unlabelled_byline(text: str, signals: dict) -> str | None:
     if not match:
         return None
     words = match.group(1).split()
-    while len(words) > 2 and words[-1].casefold() in _JOB_WORDS:
-        words.pop()  # "Jane Doe Senior" of "Jane Doe Senior Reporter"
+    while len(words) > 2 and words[-1].casefold() in _JOB_WORDS | _NOT_NAME:
+        words.pop()  # "Jane Doe Senior" of "Jane Doe Senior Reporter", "Jane Doe Last" updated
     if any(w.casefold() in _MONTH_WORDS | _NOT_NAME | _JOB_WORDS for w in words):
         return None
     return clean_author(" ".join(words), signals["organisations"])

@@ -179,6 +179,8 @@ def test_what_follows_the_names_of_a_byline_is_not_the_author(byline):
 
 @pytest.mark.parametrize("byline", [
     "<p>Jane Doe Senior Reporter · Updated on 3 Mar 2026</p>",  # the name, then a job title
+    "<p>Jane Doe | Senior Writer | March 3, 2026</p>",
+    "<p>Jane Doe Last Updated: March 3, 2026</p>",
     "<p>Mar 3, 2026 • Jane Doe in Harbours</p>",              # a date, then the name
     "<p>Where the boats wait.</p><p>Jane Doe Mar 3, 2026 • 4 min read</p>",  # a byline bar
 ])
