@@ -292,6 +292,37 @@ def _overlap(headline: str, title: str) -> float:
     return sum(w in others for w in words) / len(words)
 
 
+def _completed(title: str, titles: list[str]) -> str:
+    """A declared headline cut off mid-phrase (a parenthesis left open, "..."): the other
+    title tag that goes on with the same words."""
+    if not (re.search(r"\([^)]*$", title) or title.rstrip().endswith(("...", "…"))):
+        return title
+    first = _words(title)
+    for other in titles:
+        if len(_words(other)) > len(first) and _words(other)[:len(first)] == first:
+            return other
+    return title
+
+
+def _without_dateline(h1: str, titles: list[str]) -> str:
+    """The title tags' headline where the `<h1>` is it with a date, a byline or an address
+    around it ("Dec 18 2025 Preparing a release", "... (example.com)", "... Posted on
+    July 1, 2024 by jdoe"): a template that put its dateline inside the headline's tag."""
+    words = _words(h1)
+    for title in titles:
+        inner = _words(title)
+        n = len(inner)
+        if not inner or n >= len(words):
+            continue
+        for start in range(len(words) - n + 1):
+            if words[start:start + n] == inner:
+                rest = " ".join(words[:start] + words[start + n:])
+                if parse_visible_date(rest) or re.search(r"\b(?:posted|com|org|net)\b", rest):
+                    return title
+                break
+    return h1
+
+
 def choose_title(signals: dict, declared: str | None, found: str | None) -> str | None:
     """The headline as the page shows it.
 
@@ -317,9 +348,10 @@ def choose_title(signals: dict, declared: str | None, found: str | None) -> str 
             if share > score:
                 best, score = h1, share
     if best and score >= H1_OVERLAP:
-        return strip_site_name(best, signals) or best  # its own site name, not others' ends
+        best = strip_site_name(best, signals) or best  # its own site name, not others' ends
+        return _without_dateline(best, titles)
     if titles:
-        return titles[0]
+        return _completed(titles[0], titles)
     return signals["h1s"][0] if signals["h1s"] else None
 
 

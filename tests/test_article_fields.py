@@ -72,6 +72,29 @@ def test_a_site_logo_in_an_h1_is_not_the_headline():
         == "Harbour wall to be rebuilt by spring"
 
 
+@pytest.mark.parametrize("h1", [
+    "Dec 18 2025 Harbour wall to be rebuilt by spring",         # a dateline inside the <h1>
+    "Harbour wall to be rebuilt by spring (gazette.example.com)",  # the source's address
+    "Harbour wall to be rebuilt by spring Posted on March 3, 2026 by jdoe",
+])
+def test_a_dateline_inside_the_h1_is_not_part_of_the_headline(h1):
+    head = '<meta property="og:title" content="Harbour wall to be rebuilt by spring">'
+    assert fields(page(head, headline=h1))["title"] == "Harbour wall to be rebuilt by spring"
+
+
+def test_an_h1_longer_than_the_title_tags_by_words_of_its_own_is_kept():
+    head = '<meta property="og:title" content="Harbour wall costs">'
+    h1 = "Harbour wall costs: a room-by-room breakdown"
+    assert fields(page(head, headline=h1))["title"] == h1
+
+
+def test_a_declared_headline_cut_off_mid_phrase_is_completed_from_the_title_tag():
+    head = ('<meta property="og:title" content="Harbour wall rebuilt (with the council">'
+            "<title>Harbour wall rebuilt (with the council's money) - Coastal Gazette</title>"
+            '<meta property="og:site_name" content="Coastal Gazette">')
+    assert fields(page(head))["title"] == "Harbour wall rebuilt (with the council's money)"
+
+
 def test_entities_escaped_twice_are_undone():
     head = '<meta property="og:title" content="The harbour&amp;#8217;s wall is rebuilt">'
     assert fields(page(head))["title"] == "The harbour’s wall is rebuilt"
