@@ -42,10 +42,10 @@ def choose_fields(tree, url: str, page: dict, found) -> dict:
     element = headline_element(tree, title)
     before, after = text_around(tree, element) if element is not None else ("", "")
     month_first = signals["lang"] in ("", "en-us", "en")
-    dateline = parse_visible_date(after, month_first) or parse_visible_date(
-        before[-DATELINE_BEFORE:], month_first)
+    shown = [parse_visible_date(after, month_first),
+             parse_visible_date(before[-DATELINE_BEFORE:], month_first)]
     published = choose_published(signals, page.get("published"), getattr(found, "date", None),
-                                 dateline)
+                                 *[d for d in shown if d])
     if published:
         chosen["published"] = published
     author, weak = choose_author(signals, page.get("author"), getattr(found, "author", None),
@@ -509,14 +509,15 @@ def _agrees(dateline: Dateline, day: date | None) -> bool:
 
 
 def choose_published(signals: dict, declared: str | None, found: str | None,
-                     dateline: Dateline | None) -> str | None:
+                     dateline: Dateline | None = None, *more: Dateline) -> str | None:
     """The publication time: the page's declared one, unless the page shows another day.
 
-    The day shown under the headline (`dateline`) is what readers see and what the page's
-    templates are least likely to get wrong (a declared date is often the first version's,
-    a migration's or a template's); a day in the URL path is the site's own local day, where
-    a declared UTC time can fall on the next one. A declared time is kept whole when its
-    day is the chosen one; otherwise the day alone is stored (YYYY-MM-DD).
+    The day shown under the headline (`dateline`, then the one above it in `more`) is what
+    readers see and what the page's templates are least likely to get wrong (a declared
+    date is often the first version's, a migration's or a template's); a day in the URL
+    path is the site's own local day, where a declared UTC time can fall on the next one.
+    A declared day either dateline agrees with stands. A declared time is kept whole when
+    its day is the chosen one; otherwise the day alone is stored (YYYY-MM-DD).
     """
     declared = declared or signals.get("ld_published")
     day = _declared_day(declared)
@@ -524,7 +525,7 @@ def choose_published(signals: dict, declared: str | None, found: str | None,
     chosen = day
     if url_day:
         chosen = url_day
-    elif dateline and not _agrees(dateline, day):
+    elif dateline and not any(_agrees(d, day) for d in (dateline, *more)):
         chosen = dateline.day
     if chosen is None:
         return found or None

@@ -249,6 +249,14 @@ def test_an_updated_day_shown_does_not_replace_the_declared_one():
         == "2024-05-10T09:00:00+00:00"
 
 
+def test_a_declared_day_shown_above_the_headline_stands_against_another_day_below_it():
+    head = '<meta property="article:published_time" content="2025-01-16T09:00:00+00:00">'
+    html = page(head, "<p>Written by Jane Doe. Last reviewed July 15, 2025.</p>",
+                headline="Harbour wall rebuilt")
+    html = html.replace("<article>", "<article><p>Harbours · January 16, 2025 · 11 min read</p>")
+    assert fields(html)["published"] == "2025-01-16T09:00:00+00:00"
+
+
 @pytest.mark.parametrize(("lang", "shown", "day"), [
     ("en-GB", "03/11/2026", "2026-11-03"),   # day-first outside US English
     ("en-US", "03/11/2026", "2026-03-11"),   # month-first in US English
