@@ -300,9 +300,12 @@ def accuracy():
 
 
 # What newsmill reached when these rules were written (benchmarks/README.md, "Fields"),
-# less a page or two: a change that loses more fails here. The issue's targets (title
-# 0.95, author 0.90, day 0.95) are not reached yet.
-HELD = {"title": 0.88, "author": 0.745, "published": 0.88}
+# less four or five pages: a change that loses more fails here. "author (person)" leaves
+# out the pages whose truth is the site's or publisher's own name.
+HELD = {"title": 0.885, "author": 0.80, "published": 0.882, "author (person)": 0.815}
+# The issue's targets (#28), not reached: benchmarks/README.md, "Fields", says what stands
+# in the way. Strict: the day one is reached, its test fails until it moves to HELD.
+TARGETS = {"title": 0.95, "author": 0.90, "published": 0.95}
 
 
 @pytest.mark.slow
@@ -314,6 +317,16 @@ def test_web_content_articles_fields_hold_their_accuracy_and_beat_trafilatura(ac
     ours, theirs = row["newsmill"] / row["pages"], row["trafilatura"] / row["pages"]
     assert ours >= HELD[field], (field, ours, theirs)
     assert ours > theirs, (field, ours, theirs)
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+@pytest.mark.timeout(1800)
+@pytest.mark.xfail(strict=True, reason="issue 28's field targets are not reached yet")
+@pytest.mark.parametrize("field", sorted(TARGETS))
+def test_web_content_articles_fields_reach_the_issues_targets(accuracy, field):
+    row = accuracy["web-content"][field]
+    assert row["newsmill"] / row["pages"] >= TARGETS[field], (field, row)
 
 
 @pytest.mark.slow
