@@ -557,7 +557,7 @@ _NOT_NAME = frozenset(
     "reviewed edited fact checked comments comment facebook tweet twitter pin pinterest "
     "email linkedin instagram youtube advertisement home menu table contents verified "
     "researched view print subscribe when while this it if after what how why more about "
-    "category categories tags filed".split())
+    "category categories tags filed save".split())
 # A job title after the names: ends them once a name of two words or more is read.
 _JOB_WORDS = frozenset(
     "senior junior writer reporter director founder co-founder cofounder chief ceo cto "
@@ -682,7 +682,7 @@ def visible_byline(text: str, signals: dict) -> str | None:
 
 # A name alone under the headline, then its date or reading time: "Jane Doe · 3 min read".
 _UNLABELLED = re.compile(
-    rf"^(?:[^\w\s]\s*)?({_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?)\s*(?:[|•·,—–-]\s*)?"
+    rf"^(?:[^\w\s]\s*)?((?-i:{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?))\s*(?:[|•·,—–-]\s*)?"
     rf"(?=(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d|\d|"
     rf"(?:updated|published|posted|last updated)\b)", re.IGNORECASE)
 
@@ -709,7 +709,7 @@ def unlabelled_byline(text: str, signals: dict) -> str | None:
     if not match:
         return None
     words = match.group(1).split()
-    while len(words) > 2 and words[-1].casefold() in _JOB_WORDS | _NOT_NAME:
+    while len(words) > 2 and words[-1].casefold() in _JOB_WORDS | _NOT_NAME | _MONTH_WORDS:
         words.pop()  # "Jane Doe Senior" of "Jane Doe Senior Reporter", "Jane Doe Last" updated
     if any(w.casefold() in _MONTH_WORDS | _NOT_NAME | _JOB_WORDS for w in words):
         return None
@@ -775,9 +775,13 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
     for name in marked:
         if not _weak_author(name, signals):
             return name, False
+    unlabelled = unlabelled_byline(after, signals)
+    if unlabelled and weak and not _weak_author(weak) and not _weak_author(unlabelled, signals) \
+            and not _extends(unlabelled, weak):
+        return unlabelled, False  # the site's name declared, a person's shown
     if weak:
         return weak, True
-    shown = labelled or unlabelled_byline(after, signals)
+    shown = labelled or unlabelled
     if shown:
         return shown, _weak_author(shown, signals)
     # A link to an author's page, anywhere: weak, trafilatura's byline search comes first.

@@ -183,6 +183,19 @@ def test_the_sites_name_declared_as_a_person_gives_way_to_the_byline_shown():
     assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
 
 
+def test_a_name_shown_under_the_headline_wins_over_the_sites_name_declared():
+    head = ('<meta name="author" content="Coastal Gazette">'
+            '<meta property="og:site_name" content="Coastal Gazette">')
+    byline = "<p>Jane Doe Mar 3, 2026 | Last updated on Mar 4, 2026</p>"
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
+
+
+def test_words_under_the_headline_that_are_no_name_are_not_the_byline():
+    head = '<meta name="author" content="q_admin">'
+    lead = "<p>Blockchain and Web3 technologies have evolved since 2015 and now underpin...</p>"
+    assert fields(page(head, lead, headline="Harbour wall rebuilt"))["author"] != "Blockchain and Web"
+
+
 def test_a_byline_a_word_longer_than_the_declared_name_keeps_the_declared_one():
     head = ('<meta name="author" content="Coastal Gazette">'
             '<meta property="og:site_name" content="Coastal Gazette">')
