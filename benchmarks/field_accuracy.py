@@ -177,7 +177,7 @@ def page_offers(html: bytes, url: str, field: str) -> dict:
         before, after = fields.text_around(tree, element)
     if field == "author":
         return {"declared": page.get("author"), "meta": signals["marked_authors"],
-                "markup": signals["byline_markup"],
+                "markup": signals["byline_markup"](),
                 "byline": fields.visible_byline(after[:400], signals)
                 or fields.visible_byline(before[-120:], signals),
                 "unlabelled": fields.unlabelled_byline(after, signals),

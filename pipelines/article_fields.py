@@ -99,8 +99,9 @@ def _page_signals(tree, url: str, page: dict) -> dict:
     people = {_squash(n) for n in _json_ld_people(nodes)}
     organisations = [n for n in organisations if n and _squash(n) not in people]
     return {"url": url, "host": host, "meta": meta, "h1s": h1s, "title": title,
-            "marked_authors": _marked_authors(tree, meta), "byline_markup": _byline_markup(tree),
-            # read only where nothing else names the author: it walks every link
+            "marked_authors": _marked_authors(tree, meta),
+            # read only where nothing declared names the author: each walks the whole tree
+            "byline_markup": lambda: _byline_markup(tree),
             "author_link": lambda: _author_link(tree, organisations),
             "site_names": [n for n in (_clean(x) for x in names) if n],
             "organisations": [n for n in (_clean(x) for x in organisations) if n],
@@ -766,13 +767,12 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
             return name, False
         weak = weak or name
     labelled = visible_byline(after[:400], signals) or visible_byline(before[-120:], signals)
-    marked = [n for n in (clean_author(c, organisations) for c in signals.get("byline_markup", ()))
-              if n]
     if labelled:
         if not _weak_author(labelled, signals) and not _extends(labelled, weak):
             return labelled, False
         return weak or labelled, True  # the site's name shown as the byline
-    for name in marked:
+    markup = signals["byline_markup"]() if "byline_markup" in signals else ()
+    for name in filter(None, (clean_author(c, organisations) for c in markup)):
         if not _weak_author(name, signals):
             return name, False
     unlabelled = unlabelled_byline(after, signals)
