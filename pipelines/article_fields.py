@@ -681,10 +681,11 @@ def visible_byline(text: str, signals: dict) -> str | None:
     return None
 
 
-# A name alone under the headline, then its date or reading time: "Jane Doe · 3 min read".
+# A name alone under the headline, then its date or reading time: "Jane Doe · 3 min read"
+# (not a number that opens a phrase: "Video Production 101: ...").
 _UNLABELLED = re.compile(
     rf"^(?:[^\w\s]\s*)?((?-i:{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?))\s*(?:[|•·,—–-]\s*)?"
-    rf"(?=(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d|\d|"
+    rf"(?=(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d|\d(?!\d*:\s)|"
     rf"(?:updated|published|posted|last updated)\b)", re.IGNORECASE)
 
 

@@ -196,6 +196,11 @@ def test_words_under_the_headline_that_are_no_name_are_not_the_byline():
     assert fields(page(head, lead, headline="Harbour wall rebuilt"))["author"] != "Blockchain and Web"
 
 
+def test_a_phrase_with_a_number_under_the_headline_is_not_a_byline():
+    lead = "<p>Harbour Walls 101: the ultimate guide for beginners and harbour masters.</p>"
+    assert fields(page(before_body=lead, headline="Harbour wall rebuilt"))["author"] is None
+
+
 def test_a_byline_a_word_longer_than_the_declared_name_keeps_the_declared_one():
     head = ('<meta name="author" content="Coastal Gazette">'
             '<meta property="og:site_name" content="Coastal Gazette">')
