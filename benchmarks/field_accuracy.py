@@ -16,7 +16,11 @@ stores as an author: a second author line leaves those pages out.
 The news corpus (../shared/corpus/article-extraction) has no field ground truth: its
 table shows how often each field is filled, and how often newsmill and trafilatura agree.
 
-    .venv/bin/python benchmarks/field_accuracy.py [--corpus DIR] [--cv]
+    .venv/bin/python benchmarks/field_accuracy.py [--corpus DIR] [--cv] [--misses FIELD]
+
+`--misses FIELD` (title, author or published): instead of the tables, every web-content
+article page newsmill gets wrong on that field, with what it chose, the truth, and what the
+page offers for it (see page_offers): how its rules were worked out, page by page.
 
 `--cv`: 5-fold cross-validation by site of the constants article_fields was tuned with
 (H1_OVERLAP, DATELINE_AFTER), chosen on four folds and scored on the fifth.
@@ -151,6 +155,55 @@ def field_table(corpus_dir: Path = SHARED_CORPORA, result: dict | None = None) -
     return "\n".join(lines)
 
 
+def page_offers(html: bytes, url: str, field: str) -> dict:
+    """What a page offers for a field, read the way article_fields reads it: for the title
+    its `<h1>`s, declared headline (JSON-LD, else og:title), og:title and `<title>`; for
+    the author its declared author, other author meta tags, byline markup and the bylines
+    beside its headline; for the day its declared publication and modification times, the
+    days shown around the headline and in the URL."""
+    import pipelines.article_fields as fields
+    from pipelines.extract_worker import parse_page
+    from pipelines.page_metadata import read_page_metadata
+
+    tree = parse_page(html, None)
+    page = read_page_metadata(tree, url)
+    signals = fields._page_signals(tree, url, page)
+    if field == "title":
+        return {"h1": signals["h1s"][:3], "declared": page.get("title"),
+                "og:title": signals["meta"].get("og:title"), "<title>": signals["title"]}
+    before, after = ("", "")
+    element = fields.headline_element(tree, fields.choose_title(signals, page.get("title"), None))
+    if element is not None:
+        before, after = fields.text_around(tree, element)
+    if field == "author":
+        return {"declared": page.get("author"), "meta": signals["marked_authors"],
+                "markup": signals["byline_markup"](),
+                "byline": fields.visible_byline(after[:400], signals)
+                or fields.visible_byline(before[-120:], signals),
+                "unlabelled": fields.unlabelled_byline(after, signals),
+                "under headline": after[:120]}
+    month_first = signals["lang"] in ("", "en-us", "en")
+    shown = [fields.parse_visible_date(after, month_first),
+             fields.parse_visible_date(before[-fields.DATELINE_BEFORE:], month_first)]
+    return {"declared": page.get("published"), "modified": page.get("modified"),
+            "json-ld": signals["ld_published"], "url": str(fields._url_day(url) or ""),
+            "shown": [(str(d.day), "updated" if d.updated else "") for d in shown if d]}
+
+
+def misses(field: str, corpus_dir: Path = SHARED_CORPORA) -> str:
+    """One block per web-content article page whose stored `field` is wrong."""
+    lines = []
+    for doc, url, html, truth in read_pages(corpus_root(corpus_dir) / "web-content"):
+        if not truth.get(field):
+            continue
+        ours = newsmill_fields(html, url)[field]
+        if field_right(field, ours, truth[field]):
+            continue
+        lines.append(f"{doc} {url}\n  chose {ours!r}\n  truth {truth[field]!r}")
+        lines += [f"  {key:14} {value!r}" for key, value in page_offers(html, url, field).items()]
+    return "\n".join(lines)
+
+
 def cross_validate(corpus_dir: Path = SHARED_CORPORA, folds: int = 5, repeats: int = 3) -> str:
     """Accuracy of title and day with article_fields' tuned constants chosen on k-1 folds
     of sites and scored on the fold left out (fields only, without the body text)."""
@@ -209,7 +262,12 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=SHARED_CORPORA,
                         help="the folder holding web-content/ and article-extraction/")
     parser.add_argument("--cv", action="store_true", help="also cross-validate the tuned constants")
+    parser.add_argument("--misses", choices=FIELDS,
+                        help="list the pages newsmill gets this field wrong on, and what they offer")
     args = parser.parse_args()
+    if args.misses:
+        print(misses(args.misses, args.corpus))
+        return
     print(field_table(args.corpus))
     if args.cv:
         print()

@@ -42,18 +42,19 @@ def choose_fields(tree, url: str, page: dict, found) -> dict:
     element = headline_element(tree, title)
     before, after = text_around(tree, element) if element is not None else ("", "")
     month_first = signals["lang"] in ("", "en-us", "en")
-    dateline = parse_visible_date(after, month_first) or parse_visible_date(
-        before[-DATELINE_BEFORE:], month_first)
+    shown = [parse_visible_date(after, month_first),
+             parse_visible_date(before[-DATELINE_BEFORE:], month_first)]
     published = choose_published(signals, page.get("published"), getattr(found, "date", None),
-                                 dateline)
+                                 *[d for d in shown if d])
     if published:
         chosen["published"] = published
-    author = choose_author(signals, page.get("author"), getattr(found, "author", None),
-                           (before, after))
+    author, weak = choose_author(signals, page.get("author"), getattr(found, "author", None),
+                                 (before, after))
     if author:
         chosen["author"] = author
     else:
         chosen.pop("author", None)
+    chosen["author_is_weak"] = weak
     if found is not None:
         found.author = None  # weighed above: refused, or taken already
     chosen["organisations"] = signals["organisations"]
@@ -98,10 +99,59 @@ def _page_signals(tree, url: str, page: dict) -> dict:
     people = {_squash(n) for n in _json_ld_people(nodes)}
     organisations = [n for n in organisations if n and _squash(n) not in people]
     return {"url": url, "host": host, "meta": meta, "h1s": h1s, "title": title,
+            "marked_authors": _marked_authors(tree, meta),
+            # read only where nothing declared names the author: each walks the whole tree
+            "byline_markup": lambda: _byline_markup(tree),
+            "author_link": lambda: _author_link(tree, organisations),
             "site_names": [n for n in (_clean(x) for x in names) if n],
             "organisations": [n for n in (_clean(x) for x in organisations) if n],
             "lang": (tree.get("lang") or "").strip().lower(),
             "ld_published": _json_ld_published(nodes)}
+
+
+# Meta tags that name the author where `author` and JSON-LD do not: analytics tags
+# (Parse.ly, cXense, Sailthru) and the "Written by" pair SEO plugins give Twitter cards.
+_AUTHOR_META = ("parsely-author", "cxenseparse:author", "sailthru.author")
+
+
+def _marked_authors(tree, meta: dict) -> list[str]:
+    """Authors the page's meta tags name besides `author`: the "Written by" Twitter card
+    pair, then analytics tags."""
+    names = []
+    for n in "1234":
+        if (meta.get(f"twitter:label{n}") or "").strip().casefold() == "written by":
+            names.append(meta.get(f"twitter:data{n}"))
+    names += [meta.get(key) for key in _AUTHOR_META]
+    return [n for n in (_clean(x) for x in names) if n]
+
+
+def _byline_markup(tree) -> list[str]:
+    """The names the body marks up as its author's: the first `rel="author"` link, the
+    first schema.org microdata `itemprop="author"` (its `name`)."""
+    names = [link.text_content() for link in tree.xpath('//a[@rel="author"][1]')]
+    for element in tree.xpath('//*[@itemprop="author"][1]'):
+        named = element.xpath('.//*[@itemprop="name"]')
+        node = named[0] if named else element
+        names.append(node.get("content") or node.text_content())
+    return [n for n in (_clean(x) for x in names) if n]
+
+
+_AUTHOR_PAGE = re.compile(r"/(?:author|authors|writers?|contributors?|staff|profile)/",
+                          re.IGNORECASE)
+_NOT_AUTHOR_LINK = frozenset("login log sign member meet learn team our all".split())
+
+
+def _author_link(tree, organisations: list[str]) -> str | None:
+    """The name of the first link to an author's page (/author/jane-doe): a person's name
+    of two words or more, not a menu's "Meet the team"."""
+    for link in tree.iter("a"):
+        if not _AUTHOR_PAGE.search(link.get("href") or ""):
+            continue
+        name = clean_author(link.text_content(), organisations)
+        if name and len(name.split()) in (2, 3, 4) \
+                and not _NOT_AUTHOR_LINK & set(_words(name)) and not _weak_author(name):
+            return name
+    return None
 
 
 def _json_ld_nodes(tree) -> list[dict]:
@@ -243,6 +293,37 @@ def _overlap(headline: str, title: str) -> float:
     return sum(w in others for w in words) / len(words)
 
 
+def _completed(title: str, titles: list[str]) -> str:
+    """A declared headline cut off mid-phrase (a parenthesis left open, "..."): the other
+    title tag that goes on with the same words."""
+    if not (re.search(r"\([^)]*$", title) or title.rstrip().endswith(("...", "…"))):
+        return title
+    first = _words(title)
+    for other in titles:
+        if len(_words(other)) > len(first) and _words(other)[:len(first)] == first:
+            return other
+    return title
+
+
+def _without_dateline(h1: str, titles: list[str]) -> str:
+    """The title tags' headline where the `<h1>` is it with a date, a byline or an address
+    around it ("Dec 18 2025 Preparing a release", "... (example.com)", "... Posted on
+    July 1, 2024 by jdoe"): a template that put its dateline inside the headline's tag."""
+    words = _words(h1)
+    for title in titles:
+        inner = _words(title)
+        n = len(inner)
+        if not inner or n >= len(words):
+            continue
+        for start in range(len(words) - n + 1):
+            if words[start:start + n] == inner:
+                rest = " ".join(words[:start] + words[start + n:])
+                if parse_visible_date(rest) or re.search(r"\b(?:posted|com|org|net)\b", rest):
+                    return title
+                break
+    return h1
+
+
 def choose_title(signals: dict, declared: str | None, found: str | None) -> str | None:
     """The headline as the page shows it.
 
@@ -268,9 +349,10 @@ def choose_title(signals: dict, declared: str | None, found: str | None) -> str 
             if share > score:
                 best, score = h1, share
     if best and score >= H1_OVERLAP:
-        return strip_site_name(best, signals) or best  # its own site name, not others' ends
+        best = strip_site_name(best, signals) or best  # its own site name, not others' ends
+        return _without_dateline(best, titles)
     if titles:
-        return titles[0]
+        return _completed(titles[0], titles)
     return signals["h1s"][0] if signals["h1s"] else None
 
 
@@ -428,14 +510,15 @@ def _agrees(dateline: Dateline, day: date | None) -> bool:
 
 
 def choose_published(signals: dict, declared: str | None, found: str | None,
-                     dateline: Dateline | None) -> str | None:
+                     dateline: Dateline | None = None, *more: Dateline) -> str | None:
     """The publication time: the page's declared one, unless the page shows another day.
 
-    The day shown under the headline (`dateline`) is what readers see and what the page's
-    templates are least likely to get wrong (a declared date is often the first version's,
-    a migration's or a template's); a day in the URL path is the site's own local day, where
-    a declared UTC time can fall on the next one. A declared time is kept whole when its
-    day is the chosen one; otherwise the day alone is stored (YYYY-MM-DD).
+    The day shown under the headline (`dateline`, then the one above it in `more`) is what
+    readers see and what the page's templates are least likely to get wrong (a declared
+    date is often the first version's, a migration's or a template's); a day in the URL
+    path is the site's own local day, where a declared UTC time can fall on the next one.
+    A declared day either dateline agrees with stands. A declared time is kept whole when
+    its day is the chosen one; otherwise the day alone is stored (YYYY-MM-DD).
     """
     declared = declared or signals.get("ld_published")
     day = _declared_day(declared)
@@ -443,7 +526,7 @@ def choose_published(signals: dict, declared: str | None, found: str | None,
     chosen = day
     if url_day:
         chosen = url_day
-    elif dateline and not _agrees(dateline, day):
+    elif dateline and not any(_agrees(d, day) for d in (dateline, *more)):
         chosen = dateline.day
     if chosen is None:
         return found or None
@@ -474,13 +557,15 @@ _NOT_NAME = frozenset(
     "updated last published posted on in at min read reading minutes minute share follow "
     "reviewed edited fact checked comments comment facebook tweet twitter pin pinterest "
     "email linkedin instagram youtube advertisement home menu table contents verified "
-    "researched view print subscribe when while this it if after what how why".split())
+    "researched view print subscribe when while this it if after what how why more about "
+    "category categories tags filed save".split())
 # A job title after the names: ends them once a name of two words or more is read.
 _JOB_WORDS = frozenset(
     "senior junior writer reporter director founder co-founder cofounder chief ceo cto "
     "former head manager consultant expert editor contributor contributing correspondent "
     "columnist page marketing content specialist strategist analyst coordinator officer "
-    "president vp lead associate assistant certified licensed".split())
+    "president vp lead associate assistant certified licensed tech edtech attorney "
+    "journalist dietitian gardener".split())
 _MAX_NAME_WORDS = 8
 _TITLES = frozenset("jr sr dr mr mrs ms prof st".split())
 # A number, a date, a time ("12th", "3/4/2025", "10:30,"): the names are over.
@@ -489,7 +574,7 @@ _NUMBER = re.compile(r"[\d/.:,;\-–]*\d[\d/.:,;\-–]*(?:st|nd|rd|th)?\W*")
 _PLACEHOLDER = re.compile(r"[\w-]+(?:\.[\w-]+){2,}")
 
 
-_ADDRESS = re.compile(r"https?://|www\.|@|\.(?:com|org|net|io|co\.uk)\b", re.IGNORECASE)
+_ADDRESS = re.compile(r"https?://|\bwww\b|@|\.(?:com|org|net|io|co\.uk)\b", re.IGNORECASE)
 
 
 def clean_author(value: str | None, organisations: list[str]) -> str | None:
@@ -545,7 +630,7 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
         return None  # nothing of a name left, or a sentence
     if _PLACEHOLDER.fullmatch(value) or _BYLINE.fullmatch(value + " "):
         return None  # a placeholder, or a label with no name after it
-    if value.casefold() in ("the author", "author") \
+    if value.casefold() in ("the author", "author") or "author" in _words(value)[1:] \
             or value.split()[0].casefold() in ("admin", "administrator"):
         return None
     if _squash(value) in {_squash(n) for n in organisations}:
@@ -559,6 +644,10 @@ _NOT_BYLINE = re.compile(r"(?:reviewed|checked|edited|photos?|image|images|illus
                          r"[a-z]+ed)\W*$", re.IGNORECASE)
 
 
+# Words after a byline's names that do not start its text: "By Mary Ann Smith on ...".
+_LINKING = re.compile(r" (?:on|in|for|and|at|with|from|of|is|was|\|)\b")
+
+
 def visible_byline(text: str, signals: dict) -> str | None:
     """The names after the first byline label ("By Jane Doe") in `text`.
 
@@ -570,45 +659,146 @@ def visible_byline(text: str, signals: dict) -> str | None:
         word = label.group(0).strip()
         if _NOT_BYLINE.search(before) and word.lower().startswith("by"):
             continue
-        if word.startswith("by") and re.search(r"[A-Za-z]\s*$", before):
+        if word.startswith("by") and re.search(r"[A-Za-z]\w*\s*$", before):
             continue
         rest = text[label.end():label.end() + 200]
         match = _NAMES.match(rest)
         if not match:
             continue
-        names = clean_author(match.group(1), signals["organisations"])
+        words, after = match.group(1).split(), rest[match.end(1):]
+        half = len(words) // 2
+        if len(words) % 2 == 0 and words[:half] == words[half:]:
+            words = words[:half]  # the name beside its photo, then as a link
+        month = words[-1].casefold() in _MONTH_WORDS and re.match(r"\s*\d", after)
+        prose = re.match(r" [a-z]", after) and not _LINKING.match(after)
+        if len(words) > 2 and (month or prose):
+            # "By Jane Doe June 3, 2025": a date's month; "By Jane Doe Sleep training a
+            # toddler...": the first word of the text.
+            words = words[:-1]
+        names = clean_author(" ".join(words), signals["organisations"])
         if names:
             return names
     return None
 
 
-# A name alone under the headline, then its date or reading time: "Jane Doe · 3 min read".
+# A name alone under the headline, then its date or reading time: "Jane Doe · 3 min read"
+# (not a number that opens a phrase: "Video Production 101: ...").
 _UNLABELLED = re.compile(
-    rf"^(?:[^\w\s]\s*)?({_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?)\s*(?:[|•·,—–-]\s*)?"
-    rf"(?=(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d|\d|"
+    rf"^(?:[^\w\s]\s*)?((?-i:{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?))\s*(?:[|•·,—–-]\s*)?"
+    rf"(?=(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d|\d(?!\d*:\s)|"
     rf"(?:updated|published|posted|last updated)\b)", re.IGNORECASE)
 
 
+_TWO_NAMES = rf"((?-i:{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?))"
+# ... or a name then its job title ("Jane Doe Senior Reporter"), or a date then the name
+# and its section ("Dec 26, 2025 • Jane Doe in Harbours").
+_NAME_THEN_JOB = re.compile(rf"^{_TWO_NAMES}\s*[,|•·]?\s+(?:{'|'.join(sorted(_JOB_WORDS))})\b",
+                            re.IGNORECASE)
+_DATE_THEN_NAME = re.compile(
+    rf"^(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d{{1,2}},?\s+\d{{4}}"
+    rf"\s*[|•·]\s*{_TWO_NAMES}\s+(?:in\b|on\b|[|•·])", re.IGNORECASE)
+# ... or, anywhere under the headline, a byline bar: "Jane Doe Dec 19, 2025 • 12 min read".
+_BYLINE_BAR = re.compile(
+    rf"(?<![\w,])\s*{_TWO_NAMES}\s+(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})"
+    rf"\.?\s+\d{{1,2}},?\s+\d{{4}}\s*[|•·]\s*\d+\s*min(?:ute)?s?\s+read", re.IGNORECASE)
+
+
 def unlabelled_byline(text: str, signals: dict) -> str | None:
-    """A name that opens the text under the headline and is followed by a date."""
-    match = _UNLABELLED.match(text)
-    if not match or any(w.casefold() in _MONTH_WORDS | _NOT_NAME for w in match.group(1).split()):
+    """A name that opens the text under the headline and is followed by a date or a job
+    title, or follows its date."""
+    match = _UNLABELLED.match(text) or _NAME_THEN_JOB.match(text) \
+        or _DATE_THEN_NAME.match(text) or _BYLINE_BAR.search(text[:300])
+    if not match:
         return None
-    return clean_author(match.group(1), signals["organisations"])
+    words = match.group(1).split()
+    while len(words) > 2 and words[-1].casefold() in _JOB_WORDS | _NOT_NAME | _MONTH_WORDS:
+        words.pop()  # "Jane Doe Senior" of "Jane Doe Senior Reporter", "Jane Doe Last" updated
+    if any(w.casefold() in _MONTH_WORDS | _NOT_NAME | _JOB_WORDS for w in words):
+        return None
+    return clean_author(" ".join(words), signals["organisations"])
+
+
+def _weak_author(name: str, signals: dict | None = None) -> bool:
+    """Whether a declared author reads as a login or the site's own name rather than a
+    person's: a single token with a dot, digit, underscore or inner capital, or all lower
+    case ("jdoe", "andrew.keaveney", "KatieS"); an "admin" account; the site's name (a
+    one-person blog is named after its author, so that one is only set aside, not refused)."""
+    words = name.split()
+    if len(words) == 1 and (re.search(r"[._@\d]", name) or name.islower()
+                            or re.search(r"[a-z][A-Z]", name)):
+        return True
+    if any(w.casefold() in ("admin", "administrator", "webmaster") for w in words):
+        return True
+    return signals is not None and _is_site_name(name, signals)
+
+
+def _extends(name: str, weak: str | None) -> bool:
+    """Whether `name` is `weak` with words after it: a byline read too far ("Jane Doe
+    Sponsored"), not another author."""
+    words, start = _words(name), _words(weak)
+    return bool(weak) and len(words) > len(start) and words[:len(start)] == start
 
 
 def choose_author(signals: dict, declared: str | None, found: str | None,
-                  around: tuple[str, str]) -> str | None:
-    """The author the page declares, else the byline shown beside its headline.
+                  around: tuple[str, str]) -> tuple[str | None, bool]:
+    """The author the page declares, else the byline shown beside its headline; and
+    whether the name is a weak one (see _weak_author).
 
-    A declared author (JSON-LD, meta) is taken once clean_author has taken the labels and
-    dates off it and refused addresses and the site's or publisher's name; where none is
-    left, the names after a byline's label ("By ...", "Written by ...") near the headline.
-    (extract_article then falls back on trafilatura's byline search, cleaned alike.)
+    Declared authors are tried in the order they are trusted: JSON-LD and `author` meta
+    (`declared`), trafilatura's reading of them (`found`), the other meta tags that name
+    an author (_marked_authors). Each is taken once clean_author has taken the labels and
+    dates off it and refused addresses and the publisher's name. Where none is a person's
+    name, a labelled byline near the headline ("By ...", "Written by ..."), then the body's
+    byline markup; a login or the site's own name is kept only where neither names
+    another, and before a name shown without a label.
+    (extract_article then tries trafilatura's byline search: see searched_author.)
     """
     before, after = around
-    shown = visible_byline(after[:400], signals) or visible_byline(before[-120:], signals) \
-        or unlabelled_byline(after, signals)
-    named = clean_author(declared, signals["organisations"]) \
-        or clean_author(found, signals["organisations"])
-    return named or shown
+    organisations = signals["organisations"]
+    weak = None
+    kept = clean_author(declared, organisations)
+    for candidate in (declared, found, *signals.get("marked_authors", ())):
+        if candidate is found and declared and _squash(found or "") == _squash(declared) \
+                and kept and _weak_author(kept, signals):
+            continue  # trafilatura's reading of a login: "andrew.keaveney" made "Andrew Keaveney"
+        name = clean_author(candidate, organisations)
+        if not name:
+            continue
+        if not _weak_author(name, signals):
+            return name, False
+        weak = weak or name
+    labelled = visible_byline(after[:400], signals) or visible_byline(before[-120:], signals)
+    if labelled:
+        if not _weak_author(labelled, signals) and not _extends(labelled, weak):
+            return labelled, False
+        return weak or labelled, True  # the site's name shown as the byline
+    markup = signals["byline_markup"]() if "byline_markup" in signals else ()
+    for name in filter(None, (clean_author(c, organisations) for c in markup)):
+        if not _weak_author(name, signals):
+            return name, False
+    unlabelled = unlabelled_byline(after, signals)
+    if unlabelled and weak and not _weak_author(weak) and not _weak_author(unlabelled, signals) \
+            and not _extends(unlabelled, weak):
+        return unlabelled, False  # the site's name declared, a person's shown
+    if weak:
+        return weak, True
+    shown = labelled or unlabelled
+    if shown:
+        return shown, _weak_author(shown, signals)
+    # A link to an author's page, anywhere: weak, trafilatura's byline search comes first.
+    linked = signals["author_link"]() if "author_link" in signals else None
+    return linked, bool(linked)
+
+
+def searched_author(chosen: str | None, weak: bool, searched: str | None,
+                    organisations: list[str]) -> str | None:
+    """The author to store once trafilatura's byline search (`searched`) has run: it fills
+    a missing author, and replaces a weak one (a login, the site's name) with a person's."""
+    name = clean_author(searched, organisations)
+    if not chosen:
+        return name
+    if weak and name and not _weak_author(name) and not _extends(name, chosen):
+        return name
+    return chosen
+
+

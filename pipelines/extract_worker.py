@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import charset_normalizer
 from w3lib.encoding import html_to_unicode
 
-from pipelines.article_fields import choose_fields, clean_author
+from pipelines.article_fields import choose_fields, searched_author
 from pipelines.article_text import join_split_body, newsmill_text, page_titles
 from pipelines.field_bounds import bound_fields
 from pipelines.fingerprints import fingerprints, word_count
@@ -91,9 +91,11 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
             mostly_links)):
         return {"not_article": reason}
 
-    if not page.get("author") and not found.author:
-        # Last: it prunes the tree. Cleaned as a declared author is (article_fields).
-        found.author = clean_author(search_author(tree), page.get("organisations", []))
+    if (not page.get("author") or page.get("author_is_weak")) and not found.author:
+        # Last: it prunes the tree. It fills a missing author and replaces a login or the
+        # site's name with a person's (article_fields.searched_author).
+        page["author"] = searched_author(page.get("author"), page.get("author_is_weak", False),
+                                         search_author(tree), page.get("organisations", []))
     tags = page.get("tags") or _clean_list(found.tags)
     # The fingerprints dedup judges by, computed here as they cost CPU (MinHash: ~1 ms).
     text_hash, keys = fingerprints(text)

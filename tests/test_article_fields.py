@@ -76,6 +76,29 @@ def test_a_site_logo_in_an_h1_is_not_the_headline():
         == "Harbour wall to be rebuilt by spring"
 
 
+@pytest.mark.parametrize("h1", [
+    "Dec 18 2025 Harbour wall to be rebuilt by spring",         # a dateline inside the <h1>
+    "Harbour wall to be rebuilt by spring (gazette.example.com)",  # the source's address
+    "Harbour wall to be rebuilt by spring Posted on March 3, 2026 by jdoe",
+])
+def test_a_dateline_inside_the_h1_is_not_part_of_the_headline(h1):
+    head = '<meta property="og:title" content="Harbour wall to be rebuilt by spring">'
+    assert fields(page(head, headline=h1))["title"] == "Harbour wall to be rebuilt by spring"
+
+
+def test_an_h1_longer_than_the_title_tags_by_words_of_its_own_is_kept():
+    head = '<meta property="og:title" content="Harbour wall costs">'
+    h1 = "Harbour wall costs: a room-by-room breakdown"
+    assert fields(page(head, headline=h1))["title"] == h1
+
+
+def test_a_declared_headline_cut_off_mid_phrase_is_completed_from_the_title_tag():
+    head = ('<meta property="og:title" content="Harbour wall rebuilt (with the council">'
+            "<title>Harbour wall rebuilt (with the council's money) - Coastal Gazette</title>"
+            '<meta property="og:site_name" content="Coastal Gazette">')
+    assert fields(page(head))["title"] == "Harbour wall rebuilt (with the council's money)"
+
+
 def test_entities_escaped_twice_are_undone():
     head = '<meta property="og:title" content="The harbour&amp;#8217;s wall is rebuilt">'
     assert fields(page(head))["title"] == "The harbour’s wall is rebuilt"
@@ -129,6 +152,92 @@ def test_a_one_person_blog_named_after_its_author_keeps_the_author():
     assert fields(page(head))["author"] == "Jane Doe"
 
 
+def test_the_written_by_pair_of_twitter_card_tags_names_the_author():
+    head = ('<meta name="twitter:label1" content="Written by">'
+            '<meta name="twitter:data1" content="Jane Doe">')
+    assert fields(page(head))["author"] == "Jane Doe"
+
+
+@pytest.mark.parametrize("login", ["jdoe", "jane.doe", "JaneD", "NOC Admin"])
+def test_a_declared_login_gives_way_to_the_byline_shown(login):
+    head = f'<meta name="author" content="{login}">'
+    byline = '<p class="byline">By Jane Doe · March 3, 2026</p>'
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
+
+
+def test_trafilaturas_reading_of_a_declared_login_is_no_name_either():
+    head = '<meta name="author" content="jane.doe">'
+    byline = "<p>By Ann Writer · March 3, 2026</p>"
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Ann Writer"
+
+
+def test_a_templates_placeholder_is_no_author():
+    head = '<meta name="author" content="page.head.extra.author">'
+    assert fields(page(head))["author"] is None
+
+
+def test_a_declared_login_is_kept_where_the_page_names_no_one_else():
+    assert fields(page('<meta name="author" content="jdoe">'))["author"] == "jdoe"
+
+
+def test_the_sites_name_declared_as_a_person_gives_way_to_the_byline_shown():
+    head = (ld(headline="Harbour wall rebuilt", author={"@type": "Person", "name": "Coastal Gazette"})
+            + '<meta property="og:site_name" content="Coastal Gazette">')
+    byline = "<p>by Jane Doe ● March 3, 2026 ● 6 min read</p>"
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
+
+
+def test_a_name_shown_under_the_headline_wins_over_the_sites_name_declared():
+    head = ('<meta name="author" content="Coastal Gazette">'
+            '<meta property="og:site_name" content="Coastal Gazette">')
+    byline = "<p>Jane Doe Mar 3, 2026 | Last updated on Mar 4, 2026</p>"
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
+
+
+def test_words_under_the_headline_that_are_no_name_are_not_the_byline():
+    head = '<meta name="author" content="q_admin">'
+    lead = "<p>Blockchain and Web3 technologies have evolved since 2015 and now underpin...</p>"
+    assert fields(page(head, lead, headline="Harbour wall rebuilt"))["author"] != "Blockchain and Web"
+
+
+def test_a_phrase_with_a_number_under_the_headline_is_not_a_byline():
+    lead = "<p>Harbour Walls 101: the ultimate guide for beginners and harbour masters.</p>"
+    assert fields(page(before_body=lead, headline="Harbour wall rebuilt"))["author"] is None
+
+
+def test_a_byline_a_word_longer_than_the_declared_name_keeps_the_declared_one():
+    head = ('<meta name="author" content="Coastal Gazette">'
+            '<meta property="og:site_name" content="Coastal Gazette">')
+    byline = "<p>Written By Coastal Gazette Sponsored</p>"
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Coastal Gazette"
+
+
+@pytest.mark.parametrize("byline", [
+    "<p>By Jane Doe June 3, 2025</p>",                     # a date's month after the name
+    "<p>By Jane Doe Harbour walls are rebuilt every spring.</p>",  # the text's first word
+    "<p>By Jane Doe Jane Doe is a reporter on the coast.</p>",     # the name twice
+    "<p>By The Author · By Jane Doe · June 3, 2025</p>",   # a label with no name, then one
+])
+def test_what_follows_the_names_of_a_byline_is_not_the_author(byline):
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
+
+
+@pytest.mark.parametrize("byline", [
+    "<p>Jane Doe Senior Reporter · Updated on 3 Mar 2026</p>",  # the name, then a job title
+    "<p>Jane Doe | Senior Writer | March 3, 2026</p>",
+    "<p>Jane Doe Last Updated: March 3, 2026</p>",
+    "<p>Mar 3, 2026 • Jane Doe in Harbours</p>",              # a date, then the name
+    "<p>Where the boats wait.</p><p>Jane Doe Mar 3, 2026 • 4 min read</p>",  # a byline bar
+])
+def test_a_name_shown_without_a_label_beside_a_job_title_or_date_is_the_byline(byline):
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
+
+
+def test_a_link_to_an_authors_page_names_the_author_where_nothing_else_does():
+    footer = '<p>More from <a href="/authors/jane-doe">Jane Doe</a> and <a href="/team/">Meet the Team</a></p>'
+    assert fields(page(before_body=footer))["author"] == "Jane Doe"
+
+
 # --- published day -----------------------------------------------------------------
 
 def test_a_date_without_time_is_stored_as_the_day():
@@ -160,6 +269,14 @@ def test_an_updated_day_shown_does_not_replace_the_declared_one():
     dateline = "<p>By Jane Doe · Last updated March 3, 2026</p>"
     assert fields(page(head, dateline, headline="Harbour wall rebuilt"))["published"] \
         == "2024-05-10T09:00:00+00:00"
+
+
+def test_a_declared_day_shown_above_the_headline_stands_against_another_day_below_it():
+    head = '<meta property="article:published_time" content="2025-01-16T09:00:00+00:00">'
+    html = page(head, "<p>Written by Jane Doe. Last reviewed July 15, 2025.</p>",
+                headline="Harbour wall rebuilt")
+    html = html.replace("<article>", "<article><p>Harbours · January 16, 2025 · 11 min read</p>")
+    assert fields(html)["published"] == "2025-01-16T09:00:00+00:00"
 
 
 @pytest.mark.parametrize(("lang", "shown", "day"), [
@@ -205,9 +322,12 @@ def accuracy():
 
 
 # What newsmill reached when these rules were written (benchmarks/README.md, "Fields"),
-# less a page or two: a change that loses more fails here. The issue's targets (title
-# 0.95, author 0.90, day 0.95) are not reached yet.
-HELD = {"title": 0.88, "author": 0.745, "published": 0.88}
+# less four or five pages: a change that loses more fails here. "author (person)" leaves
+# out the pages whose truth is the site's or publisher's own name.
+HELD = {"title": 0.885, "author": 0.80, "published": 0.882, "author (person)": 0.815}
+# The issue's targets (#28), not reached: benchmarks/README.md, "Fields", says what stands
+# in the way. Strict: the day one is reached, its test fails until it moves to HELD.
+TARGETS = {"title": 0.95, "author": 0.90, "published": 0.95}
 
 
 @pytest.mark.slow
@@ -219,6 +339,16 @@ def test_web_content_articles_fields_hold_their_accuracy_and_beat_trafilatura(ac
     ours, theirs = row["newsmill"] / row["pages"], row["trafilatura"] / row["pages"]
     assert ours >= HELD[field], (field, ours, theirs)
     assert ours > theirs, (field, ours, theirs)
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+@pytest.mark.timeout(1800)
+@pytest.mark.xfail(strict=True, reason="issue 28's field targets are not reached yet")
+@pytest.mark.parametrize("field", sorted(TARGETS))
+def test_web_content_articles_fields_reach_the_issues_targets(accuracy, field):
+    row = accuracy["web-content"][field]
+    assert row["newsmill"] / row["pages"] >= TARGETS[field], (field, row)
 
 
 @pytest.mark.slow
