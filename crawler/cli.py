@@ -199,7 +199,7 @@ def import_warc(files, source_name, db_path, overrides, log_level):
               help="Only articles last seen on or after DATE (YYYY-MM-DD, or a time; UTC).")
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, help="SQLite database.")
 @click.option("-s", "--set", "overrides", multiple=True, metavar="SETTING=VALUE",
-              help="Override a setting, e.g. -s EXTRACT_FAVOR_PRECISION=True.")
+              help="Override a setting, e.g. -s EXTRACT_INCLUDE_TABLES=False.")
 @click.option("--log-level", default=None,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
               help="Log level (default: WARNING with a progress bar, INFO otherwise).")
@@ -216,7 +216,7 @@ def reextract(source_name, since, db_path, overrides, log_level):
 
     \b
     Examples:
-      newsmill reextract -s EXTRACT_FAVOR_PRECISION=True
+      newsmill reextract -s EXTRACT_INCLUDE_TABLES=False
       newsmill reextract --source example-news --since 2026-11-01 --db data/newsmill.db
     """
     from pathlib import Path

@@ -22,7 +22,8 @@ from types import SimpleNamespace
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import SETTINGS_PRIORITIES, Settings
 
-from crawler.extensions import CrawlProgress, logger
+from crawler.extensions import logger
+from crawler.import_progress import ImportProgress
 from crawler.logs import install_crawl_log_handler
 from crawler.runner import crawl_settings, tune_garbage_collector
 from crawler.sources import Source
@@ -171,42 +172,32 @@ def summary(db_path: str, outcome: ReextractOutcome, named: int = 20) -> list[st
     return lines
 
 
-class ReextractProgress(CrawlProgress):
+class ReextractProgress(ImportProgress):
     """A bar by articles on a terminal (log lines elsewhere, NEWSMILL_PROGRESS as for a crawl)."""
+
+    LABEL = "re-extracting"
 
     def counts(self) -> dict:
         spider, get = self.spider, self.stats.get_value
         elapsed = max(time.monotonic() - self.started, 1e-6)
-        return {"pages": spider.articles_read,
+        return {"pages": spider.articles_read, "done": spider.articles_read,
+                "total": spider.articles_total,
                 "articles": get("newsmill/articles_updated", 0) + get("newsmill/articles_duplicate", 0),
                 "unchanged": get("newsmill/articles_unchanged", 0),
-                "errors": get("newsmill/errors", 0), "rate": spider.articles_read / elapsed,
-                "total": spider.articles_total}
+                "errors": get("newsmill/errors", 0), "rate": spider.articles_read / elapsed}
 
     def describe(self) -> str:
         c = self.counts()
         return (f"{c['articles']} changed, {c['unchanged']} unchanged, {c['errors']} errors, "
                 f"{c['rate']:.1f} articles/s")
 
-    def spider_opened(self, spider) -> None:
-        self.spider = spider
-        self.started = time.monotonic()
-        if self.mode == "bar":
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    def amount_column(self):
+        from rich.progress import MofNCompleteColumn
 
-            self.bar = Progress(TextColumn("[bold]re-extracting[/]"), BarColumn(),
-                                MofNCompleteColumn(), TimeRemainingColumn(),
-                                TextColumn("{task.description}"), console=Console(stderr=True),
-                                transient=True)
-            self.bar.start()
-            self.task_id = self.bar.add_task(self.describe(), total=None)
-        self.loop.start(self.interval, now=False)
+        return MofNCompleteColumn()
 
     def tick(self) -> None:
-        c = self.counts()
         if self.bar is not None:
-            self.bar.update(self.task_id, description=self.describe(), completed=c["pages"],
-                            total=c["total"] or None)
-        else:
-            logger.info("progress: %d of %d articles read, %s", c["pages"], c["total"], self.describe())
+            return super().tick()
+        c = self.counts()
+        logger.info("progress: %d of %d articles read, %s", c["done"], c["total"], self.describe())

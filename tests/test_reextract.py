@@ -13,6 +13,8 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from tests.conftest import FAST, newsmill_command, user_env
 from tests.sites import article_html, unaccounted_pages
 
@@ -188,3 +190,64 @@ def test_killed_mid_reextract_then_run_again_does_nothing_twice(site, newsmill):
     assert second["pages"] == 150 - first
     assert newsmill.count("reextractions") == 1
     assert newsmill.rows("select finished from reextractions")[0]["finished"]
+
+
+def test_two_articles_whose_new_texts_are_the_same_become_one(site, newsmill):
+    from tests.sites import distinct_words
+
+    def with_table(seed: str) -> str:
+        cells = "".join(f"<tr><td>{distinct_words(f'{seed}/{n}', 12)}</td></tr>" for n in range(12))
+        return article_html("Shared story").replace("</article>", f"<table>{cells}</table>\n</article>")
+
+    crawl_site(site, newsmill, {"/news/first.html": with_table("first"),
+                                "/news/second.html": with_table("second")})
+    assert newsmill.count("articles") == 2  # the tables' words tell them apart
+    first, second = newsmill.rows("select id, url from articles order by id")
+
+    result = reextract(newsmill, "-s", "EXTRACT_INCLUDE_TABLES=False")
+    assert result.returncode == 0, newsmill.explain(result)
+    assert "2 changed (1 of them now one article with another)" in result.stderr, result.stderr
+    # Neither page tells which came first: the article stored first stays the article.
+    assert [r["id"] for r in newsmill.rows("select id from articles")] == [first["id"]]
+    urls = {r["url"]: r for r in newsmill.rows("select * from article_urls")}
+    assert urls[second["url"]]["article_id"] == first["id"]
+    assert urls[second["url"]]["kind"] == "duplicate"
+    assert newsmill.count("archived_pages", "url = ? and article_id = ?",
+                          [second["url"], first["id"]]) == 1
+    assert newsmill.count("near_duplicate_keys", "article_id = ?", [second["id"]]) == 0
+    run = newsmill.rows("select * from runs order by id desc")[0]
+    assert run["articles_updated"] == 1 and run["articles_duplicate"] == 1
+    assert unaccounted_pages([run]) == []
+
+
+def test_a_progress_bar_by_articles_on_a_terminal_only(site, newsmill):
+    from tests.test_terminal_output import run_on_a_terminal
+
+    crawl_site(site, newsmill, {f"/news/bar-{n}.html": table_article(f"Bar story {n}")
+                                for n in range(30)})
+    args = ("reextract", "--db", str(newsmill.db_path), "-s", "EXTRACT_WORKERS=1",
+            "-s", "NEWSMILL_PROGRESS_INTERVAL=0.2")
+    shown = run_on_a_terminal(newsmill, *args)
+    assert "re-extracting" in shown and re.search(r"\d+/30", shown), shown
+    assert "Traceback" not in shown
+    result = newsmill.run(*args, "-s", "EXTRACT_ENGINE=trafilatura")
+    assert result.returncode == 0, newsmill.explain(result)
+    assert "re-extracting" not in result.stderr and "\x1b[" not in result.stderr
+    assert re.search(r"progress: \d+ of 30 articles read", result.stderr), result.stderr
+
+
+@pytest.mark.corpus  # the benchmark's pages are made of the corpus pages
+def test_the_benchmark_reextracts_its_crawl_and_prints_its_ratios(tmp_path):
+    import sys
+
+    from tests.conftest import ROOT
+
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "reextract.py"), "--pages", "12",
+                          "--ceiling-pages", "4", "--keep", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "newsmill reextract, same settings: {'pages': 12, 'updated': 0, 'unchanged': 12" in run.stdout
+    last = run.stdout.strip().splitlines()[-1].split()
+    figures = dict(zip(last[::2], last[1::2], strict=True))
+    assert {"reextract_vs_ceiling", "cpu_reextract_vs_ceiling", "changing_vs_ceiling"} <= figures.keys()
+    assert int(figures["changed"]) > 0

@@ -66,10 +66,6 @@ class ReextractSpider(WarcImportSpider):
         spider.articles_read = 0
         return spider
 
-    # --- progress (crawler/reextract.py's ReextractProgress) ---------------------------
-    def bytes_read(self) -> int:
-        return self.articles_read
-
     async def start(self):
         progress = self.crawler.reextraction  # made by the store's pipeline as it opened
         conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=30)
@@ -90,6 +86,12 @@ class ReextractSpider(WarcImportSpider):
                 await asyncio.sleep(0)
         finally:
             conn.close()
+        # Scrapy sees a crawl is done when it finds the engine idle, and looks when the
+        # start items end and then every 5 s: ending once the last items are through lets
+        # it close at once, not up to 5 s (a tenth of re-extracting 1,000 articles) later.
+        while self.in_flight:
+            self.settled.clear()
+            await self.settled.wait()
 
     def _count(self, conn, after: int) -> int:
         where, params = "id > ?", [after]
