@@ -20,7 +20,7 @@ from scrapy import signals
 
 from pipelines.article_judgement import OUTCOME_COLUMN, is_original_of
 from pipelines.items import Article, FetchError, Page
-from pipelines.storage import POLICY_KINDS, StoragePipeline
+from pipelines.storage import POLICY_KINDS, StoragePipeline, fields_of
 from pipelines.store_core import utcnow
 
 logger = logging.getLogger(__name__)
@@ -207,7 +207,12 @@ class ReextractionStoragePipeline(StoragePipeline):
 
     @property
     def progress(self) -> ReextractionProgress:
-        return self.crawler.reextraction
+        """The re-extraction's progress; one that records nothing if the store never
+        opened (the crawl then stops, with the store's error, before any article)."""
+        progress = getattr(self.crawler, "reextraction", None)
+        if progress is None:
+            progress = self.crawler.reextraction = ReextractionProgress(0, 0, [])
+        return progress
 
     def _open_runs(self) -> None:
         """A crawl's runs, and the re-extraction's progress so far (NEWSMILL_REEXTRACTION,
@@ -230,7 +235,7 @@ class ReextractionStoragePipeline(StoragePipeline):
         if isinstance(item, FetchError) and item.kind == NOT_ARCHIVED:
             # Counted and named, but no failure of the run: an article stored before the
             # archive was on, or of a source with `archive = false`, has no page to read.
-            self.errors.append({f: getattr(item, f) for f in ("source", "url", "kind", "message", "at")})
+            self.errors.append(fields_of(item))
             self.stats.inc_value("newsmill/errors")
             self.progress.finished(self.progress.id_of(item))
             if len(self.errors) + len(self.articles) >= self.batch_size:
@@ -244,13 +249,14 @@ class ReextractionStoragePipeline(StoragePipeline):
 
     def flush(self) -> None:
         super().flush()
-        if self.progress.unsaved and self.store is not None and self.store_failure is None \
-                and not (self.articles or self.errors):
+        if self.progress.unsaved and self.progress.id and self.store is not None \
+                and self.store_failure is None and not (self.articles or self.errors):
             with self.store.write():  # pages that left before the store (see item_left)
                 write_progress(self.store, self.progress)
 
     def spider_closed(self, spider, reason: str) -> None:
-        if self.opened and self.store_failure is None and reason == "finished":
+        if self.opened and self.store is not None and self.store_failure is None \
+                and reason == "finished" and self.progress.id:
             self.flush()
             self.progress.state()
             if self.progress.all_done():
