@@ -11,6 +11,14 @@ from crawler.extensions import CrawlProgress, logger
 class ImportProgress(CrawlProgress):
     """How far into the WARC files the import has read, with pages, articles and errors."""
 
+    LABEL = "importing"
+
+    def amount_column(self):
+        """How much of the total is done, as the bar shows it: bytes here."""
+        from rich.progress import DownloadColumn
+
+        return DownloadColumn()
+
     def counts(self) -> dict:
         """A crawl's counts, with the pages read from the files (no response is received)
         and how many of the files' bytes are read."""
@@ -25,15 +33,9 @@ class ImportProgress(CrawlProgress):
         self.started = time.monotonic()
         if self.mode == "bar":
             from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-            self.bar = Progress(TextColumn("[bold]importing[/]"), BarColumn(), DownloadColumn(),
+            self.bar = Progress(TextColumn(f"[bold]{self.LABEL}[/]"), BarColumn(), self.amount_column(),
                                 TimeRemainingColumn(), TextColumn("{task.description}"),
                                 console=Console(stderr=True), transient=True)
             self.bar.start()

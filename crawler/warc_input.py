@@ -163,6 +163,21 @@ class WarcReader:
                                         f"({self.counts.size - end} bytes that are no whole record)")
             self.position = self.counts.size
 
+    def record_at(self, offset: int) -> HttpResponse | BadRecord | Skipped:
+        """The one record at `offset` (from an index such as archived_pages), judged as
+        `records` judges each: what `newsmill reextract` reads of a crawl's archive."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(offset)
+                iterator = _Iterator(f, check_digests=True)
+                for record in iterator:
+                    return next(self._record(iterator, record, offset))
+        except OSError as exc:
+            return self._bad(offset, None, "warc", f"cannot read it ({exc.strerror or exc})")
+        except Exception as exc:  # zlib, warcio's ArchiveLoadFailed, a header parser...
+            return self._bad(offset, None, "warc", f"unreadable record ({_describe(exc)})")
+        return self._bad(offset, None, "warc", "no record at this offset (the file is shorter)")
+
     def _record(self, iterator, record, offset):
         self.counts.records += 1
         kind = record.rec_type

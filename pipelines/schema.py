@@ -295,11 +295,31 @@ def _v15_articles_newest_first(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE VIEW articles_newest_first AS SELECT {select} FROM articles")
 
 
+def _v16_version_reasons_and_reextractions(db: sqlite_utils.Database) -> None:
+    """article_versions.reason: why a version was replaced by the next, 'fetched' (the page
+    fetched again had another text or title: the publisher's edit; every row before this
+    migration) or 're-extraction' (`newsmill reextract` read the same archived page again
+    with the engine and settings of the day and got another text or fields).
+
+    reextractions: one row per `newsmill reextract` with given settings, so a re-extraction
+    killed half-way goes on where it stopped when run again with the same ones: its key (the
+    extraction options, --source and --since), the id of the last article done in id order
+    below which every one is done, the ids done above it, and when it finished (NULL: not yet).
+    """
+    db["article_versions"].add_column("reason", str, not_null_default="fetched")
+    db["reextractions"].create(
+        {"id": int, "key": str, "options": str, "started": str, "finished": str,
+         "last_article_id": int, "done_above": str, "run_ids": str},
+        pk="id", not_null={"key", "options", "started", "last_article_id"},
+        defaults={"last_article_id": 0, "done_above": "[]", "run_ids": "[]"})
+    db["reextractions"].create_index(["key"])
+
+
 # Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
 MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host, _v4_daemon,
               _v5_search_index_only_for_searched_columns, _v6_robots_txt,
               _v7_runs_account_for_every_page, _v8_claims_original, _v9_conditional_listings,
               _v10_run_task, _v11_daemon_load, _v12_runs_daily,
               _v13_reads_that_stay_fast, _v14_archived_pages,
-              _v15_articles_newest_first]
+              _v15_articles_newest_first, _v16_version_reasons_and_reextractions]
 SCHEMA_VERSION = len(MIGRATIONS)

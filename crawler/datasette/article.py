@@ -133,9 +133,13 @@ async def article_page(db, article_id) -> dict | None:
         "select url, kind, source, similarity, first_seen from article_urls "
         "where article_id = ? order by kind != 'canonical', first_seen, url",
         [article_id])).rows]
+    # `reason`: why a version was replaced (schema 16), so how the next one came about.
+    columns = await db.table_columns("article_versions")
+    reason = "reason" if "reason" in columns else "'fetched' as reason"
     earlier = [dict(r) for r in (await db.execute(
-        "select version, title, text, content_hash, modified, seen_at from article_versions "
-        "where article_id = ? order by version desc, id desc", [article_id])).rows]
+        f"select version, title, text, content_hash, modified, seen_at, {reason} "
+        "from article_versions where article_id = ? order by version desc, id desc",
+        [article_id])).rows]
     versions = [{"version": article["version"], "title": article["title"],
                  "text": article["text"], "content_hash": article["content_hash"],
                  "modified": article["modified"], "seen_at": article["last_seen"],
@@ -150,6 +154,8 @@ async def article_page(db, article_id) -> dict | None:
         newer["text_changed"] = (newer["text"] or "") != (older["text"] or "")
         newer["text_diff"] = word_diff(older["text"] or "", newer["text"] or "")
         newer["against"] = older["version"]
+        # A publisher's edit, fetched; or the same archived page extracted again.
+        newer["reextracted"] = older["reason"] == "re-extraction"
     for url in urls:
         url["link"] = http_link(url["url"])
     return {

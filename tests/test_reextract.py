@@ -1,0 +1,253 @@
+"""`newsmill reextract`: stored articles extracted again from the crawl's WARC archive.
+
+A real crawl of a local site with the archive on, the site then stopped: whatever
+`reextract` does after that, it does from the archive alone. Commands run as the installed
+`newsmill`, from a temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.conftest import FAST, newsmill_command, user_env
+from tests.sites import article_html, unaccounted_pages
+
+# A table of figures in the article's body: its text is part of the article unless
+# EXTRACT_INCLUDE_TABLES is off, an extraction option a re-extraction can change.
+TABLE = ("<table><tr><td>Harbour tolls collected in the first quarter of the year</td>"
+         "<td>fourteen thousand crowns</td></tr><tr><td>Ferries repaired at the yard since "
+         "spring</td><td>three of the five</td></tr></table>")
+
+
+def table_article(title: str) -> str:
+    return article_html(title).replace("</article>", f"{TABLE}\n</article>")
+
+
+def crawl_site(site, newsmill, pages: dict[str, str]) -> None:
+    """Crawl the pages (path: html) as one source, `news`, with the archive on (the default);
+    then stop the site: nothing after this can fetch anything."""
+    for path, html in pages.items():
+        site.add(path, html)
+    links = "".join(f'<li><a href="{p}">A story headline {n}</a></li>' for n, p in enumerate(pages))
+    site.add("/section/", f"<html><body><h1>Section</h1><ul>{links}</ul></body></html>")
+    result = newsmill.crawl(sources=f'[[sources]]\nname = "news"\nurls = ["{site.url("/section/")}"]\n')
+    assert result.returncode == 0, newsmill.explain(result)
+    site.stop()
+
+
+def reextract(newsmill, *args, timeout=180) -> subprocess.CompletedProcess:
+    return newsmill.run("reextract", "--db", str(newsmill.db_path), *FAST, *args, timeout=timeout)
+
+
+def test_an_option_that_changes_the_text_makes_a_version_marked_re_extraction(site, newsmill):
+    crawl_site(site, newsmill, {"/news/tolls.html": table_article("Harbour tolls rise"),
+                                "/news/plain.html": article_html("Plain story stays")})
+    before = {r["url"].rsplit("/", 1)[-1]: r for r in newsmill.rows("select * from articles")}
+    assert "fourteen thousand crowns" in before["tolls.html"]["text"]
+
+    result = reextract(newsmill, "-s", "EXTRACT_INCLUDE_TABLES=False")
+    assert result.returncode == 0, newsmill.explain(result)
+    assert "re-extracted 2 articles: 1 changed" in result.stderr, result.stderr
+    assert "1 unchanged" in result.stderr and "0 missing from the archive" in result.stderr
+
+    after = {r["url"].rsplit("/", 1)[-1]: r for r in newsmill.rows("select * from articles")}
+    tolls = after["tolls.html"]
+    assert "fourteen thousand crowns" not in tolls["text"]
+    assert "This is a report about harbour tolls rise" in tolls["text"]
+    assert tolls["version"] == 2 and tolls["id"] == before["tolls.html"]["id"]
+    # Nothing was fetched: the article was not seen again, and no URL was added.
+    assert tolls["last_seen"] == before["tolls.html"]["last_seen"]
+    assert newsmill.count("article_urls") == 2
+    assert after["plain.html"] == before["plain.html"]
+    versions = newsmill.rows("select * from article_versions")
+    assert len(versions) == 1
+    assert versions[0]["reason"] == "re-extraction" and versions[0]["version"] == 1
+    assert versions[0]["text"] == before["tolls.html"]["text"]
+    # The search index follows the text.
+    assert newsmill.count("articles_fts", "articles_fts match ?", ['"fourteen thousand"']) == 0
+    run = newsmill.rows("select * from runs order by id desc")[0]
+    assert run["status"] == "ok" and run["pages"] == 2
+    assert run["articles_updated"] == 1 and run["articles_unchanged"] == 1
+    assert unaccounted_pages([run]) == []
+
+    # With the same settings again: a new re-extraction, which finds nothing to change.
+    again = reextract(newsmill, "-s", "EXTRACT_INCLUDE_TABLES=False")
+    assert again.returncode == 0, newsmill.explain(again)
+    assert "re-extracted 2 articles: 0 changed" in again.stderr and "2 unchanged" in again.stderr
+    assert newsmill.count("article_versions") == 1
+
+
+def test_a_crawl_s_new_version_is_still_marked_fetched(site, newsmill):
+    site.add("/news/edited.html", article_html("Edited story"))
+    sources = f'[[sources]]\nname = "news"\nurls = ["{site.url("/news/edited.html")}"]\nkind = "article"\n'
+    assert newsmill.crawl(sources=sources).returncode == 0
+    site.add("/news/edited.html", article_html("Edited story", paragraphs=8))
+    result = newsmill.crawl(sources=sources)
+    assert result.returncode == 0, newsmill.explain(result)
+    assert [r["reason"] for r in newsmill.rows("select reason from article_versions")] == ["fetched"]
+
+
+def test_the_article_page_tells_a_re_extraction_from_a_publisher_s_edit(site, newsmill):
+    from tests.test_serve import start_server
+
+    site.add("/news/tolls.html", table_article("Harbour tolls rise"))
+    sources = f'[[sources]]\nname = "news"\nurls = ["{site.url("/news/tolls.html")}"]\nkind = "article"\n'
+    assert newsmill.crawl(sources=sources).returncode == 0
+    # The publisher edits the page (version 2, fetched); then a re-extraction (version 3).
+    site.add("/news/tolls.html", table_article("Harbour tolls rise").replace(
+        "Paragraph 2 adds", "Paragraph 2, corrected, adds"))
+    result = newsmill.crawl(sources=sources)
+    assert result.returncode == 0, newsmill.explain(result)
+    site.stop()
+    result = reextract(newsmill, "-s", "EXTRACT_INCLUDE_TABLES=False")
+    assert result.returncode == 0, newsmill.explain(result)
+    assert [(r["version"], r["reason"]) for r in newsmill.rows(
+        "select version, reason from article_versions order by version")] == \
+        [(1, "fetched"), (2, "re-extraction")]
+
+    server = start_server(newsmill.db_path, newsmill.tmp)
+    try:
+        article_id = newsmill.rows("select id from articles")[0]["id"]
+        status, page = server.get(f"/newsmill/articles/{article_id}")
+        history = server.rows("article_history", article_id=article_id)
+    finally:
+        server.stop()
+    assert status == 200, page[:2000]
+    versions = page.split('<section class="versions">')[1].split("</section>")[0]
+    three = versions.split('id="version-3"')[1].split('id="version-2"')[0]
+    two = versions.split('id="version-2"')[1].split('id="version-1"')[0]
+    assert "Re-extracted" in three and "not an edit by the publisher" in three
+    assert re.search(r"<del>[^<]*fourteen thousand crowns", three), three
+    assert "Fetched" in two and "an edit by the publisher" in two and "Re-extracted" not in two
+    assert [(r["version"], r["made_by"]) for r in history] == \
+        [(3, "re-extraction"), (2, "fetched"), (1, "first seen")]
+
+
+def test_an_article_whose_archived_page_is_missing_is_counted_and_named(site, newsmill):
+    crawl_site(site, newsmill, {f"/news/story-{n}.html": table_article(f"Story number {n}")
+                                for n in range(3)})
+    gone = newsmill.rows("select a.id, a.url, p.file from articles a join archived_pages p "
+                         "on p.article_id = a.id order by a.id")
+    # One article's page record is gone from the index; another's WARC file is elsewhere.
+    newsmill.execute("delete from archived_pages where article_id = ?", [gone[0]["id"]])
+    newsmill.execute("update archived_pages set file = 'moved/elsewhere.warc.gz' where article_id = ?",
+                     [gone[1]["id"]])
+    result = reextract(newsmill, "-s", "EXTRACT_INCLUDE_TABLES=False")
+    assert result.returncode == 1, newsmill.explain(result)  # a page that could not be read
+    assert "re-extracted 3 articles: 1 changed" in result.stderr, result.stderr
+    assert "1 missing from the archive, 1 errors" in result.stderr
+    assert f"missing from the archive: {gone[0]['url']}: article {gone[0]['id']}: no page" in result.stderr
+    assert re.search(rf"error: {re.escape(gone[1]['url'])}: \[archive\] .*article {gone[1]['id']}: its archived "
+                     r"page cannot be read: cannot read it", result.stderr), result.stderr
+    assert "Traceback" not in result.stderr
+    assert newsmill.count("article_versions") == 1
+    run = newsmill.rows("select * from runs order by id desc")[0]
+    assert run["status"] == "partial" and run["pages"] == 3 and run["errors"] == 2
+    assert unaccounted_pages([run]) == []
+
+
+def start_reextract(newsmill, *args) -> subprocess.Popen:
+    command = newsmill_command("reextract", "--db", str(newsmill.db_path), *FAST, *args)
+    return subprocess.Popen(command, cwd=newsmill.tmp, env=user_env(), start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_killed_mid_reextract_then_run_again_does_nothing_twice(site, newsmill):
+    pages = {f"/news/item-{n}.html": table_article(f"Item story {n}") for n in range(150)}
+    crawl_site(site, newsmill, pages)
+    assert newsmill.count("articles") == 150
+    option = ("-s", "EXTRACT_INCLUDE_TABLES=False", "-s", "NEWSMILL_STORE_BATCH=10")
+    process = start_reextract(newsmill, *option)
+    try:
+        deadline = time.monotonic() + 120
+        done = 0
+        while time.monotonic() < deadline and process.poll() is None and done < 20:
+            time.sleep(0.2)
+            done = newsmill.count("article_versions")
+        assert process.poll() is None and 20 <= done < 150, "the re-extraction ended before the kill"
+        os.killpg(process.pid, signal.SIGKILL)  # the command and its extraction workers
+    finally:
+        process.communicate(timeout=30)
+    first = newsmill.count("article_versions")
+    assert first < 150
+
+    result = reextract(newsmill, *option, timeout=300)
+    assert result.returncode == 0, newsmill.explain(result)
+    assert "it went on with a re-extraction stopped before" in result.stderr
+    # Every article re-extracted once: one version each, none twice; the second run did
+    # only what the first had not (and stored), and found none of those done again.
+    rows = newsmill.rows("select article_id, count(*) as n from article_versions group by article_id")
+    assert len(rows) == 150 and {r["n"] for r in rows} == {1}
+    assert newsmill.count("articles", "version = 2") == 150
+    second = newsmill.rows("select * from runs order by id desc")[0]
+    assert second["articles_updated"] == 150 - first and second["articles_unchanged"] == 0
+    assert second["pages"] == 150 - first
+    assert newsmill.count("reextractions") == 1
+    assert newsmill.rows("select finished from reextractions")[0]["finished"]
+
+
+def test_two_articles_whose_new_texts_are_the_same_become_one(site, newsmill):
+    from tests.sites import distinct_words
+
+    def with_table(seed: str) -> str:
+        cells = "".join(f"<tr><td>{distinct_words(f'{seed}/{n}', 12)}</td></tr>" for n in range(12))
+        return article_html("Shared story").replace("</article>", f"<table>{cells}</table>\n</article>")
+
+    crawl_site(site, newsmill, {"/news/first.html": with_table("first"),
+                                "/news/second.html": with_table("second")})
+    assert newsmill.count("articles") == 2  # the tables' words tell them apart
+    first, second = newsmill.rows("select id, url from articles order by id")
+
+    result = reextract(newsmill, "-s", "EXTRACT_INCLUDE_TABLES=False")
+    assert result.returncode == 0, newsmill.explain(result)
+    assert "2 changed (1 of them now one article with another)" in result.stderr, result.stderr
+    # Neither page tells which came first: the article stored first stays the article.
+    assert [r["id"] for r in newsmill.rows("select id from articles")] == [first["id"]]
+    urls = {r["url"]: r for r in newsmill.rows("select * from article_urls")}
+    assert urls[second["url"]]["article_id"] == first["id"]
+    assert urls[second["url"]]["kind"] == "duplicate"
+    assert newsmill.count("archived_pages", "url = ? and article_id = ?",
+                          [second["url"], first["id"]]) == 1
+    assert newsmill.count("near_duplicate_keys", "article_id = ?", [second["id"]]) == 0
+    run = newsmill.rows("select * from runs order by id desc")[0]
+    assert run["articles_updated"] == 1 and run["articles_duplicate"] == 1
+    assert unaccounted_pages([run]) == []
+
+
+def test_a_progress_bar_by_articles_on_a_terminal_only(site, newsmill):
+    from tests.test_terminal_output import run_on_a_terminal
+
+    crawl_site(site, newsmill, {f"/news/bar-{n}.html": table_article(f"Bar story {n}")
+                                for n in range(30)})
+    args = ("reextract", "--db", str(newsmill.db_path), "-s", "EXTRACT_WORKERS=1",
+            "-s", "NEWSMILL_PROGRESS_INTERVAL=0.2")
+    shown = run_on_a_terminal(newsmill, *args)
+    assert "re-extracting" in shown and re.search(r"\d+/30", shown), shown
+    assert "Traceback" not in shown
+    result = newsmill.run(*args, "-s", "EXTRACT_ENGINE=trafilatura")
+    assert result.returncode == 0, newsmill.explain(result)
+    assert "re-extracting" not in result.stderr and "\x1b[" not in result.stderr
+    assert re.search(r"progress: \d+ of 30 articles read", result.stderr), result.stderr
+
+
+@pytest.mark.corpus  # the benchmark's pages are made of the corpus pages
+def test_the_benchmark_reextracts_its_crawl_and_prints_its_ratios(tmp_path):
+    import sys
+
+    from tests.conftest import ROOT
+
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "reextract.py"), "--pages", "12",
+                          "--ceiling-pages", "4", "--keep", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "newsmill reextract, same settings: {'pages': 12, 'updated': 0, 'unchanged': 12" in run.stdout
+    last = run.stdout.strip().splitlines()[-1].split()
+    figures = dict(zip(last[::2], last[1::2], strict=True))
+    assert {"reextract_vs_ceiling", "cpu_reextract_vs_ceiling", "changing_vs_ceiling"} <= figures.keys()
+    assert int(figures["changed"]) > 0
