@@ -91,6 +91,10 @@ EXTRACT_INCLUDE_TABLES = True
 ARCHIVE_ENABLED = True
 ARCHIVE_DIR = ""
 ARCHIVE_MAX_FILE_SIZE = 1_000_000_000
+# `newsmill reextract`: an article whose new text is another stored article's stays an
+# article of its own (a warning names both) unless this is True; then one becomes a copy of
+# the other, as a crawl would have stored them, and its row and versions are removed.
+REEXTRACT_MERGE_COPIES = False
 
 # Never connect to loopback, private, link-local or reserved addresses unless a source's own
 # URL is on one; True turns that protection off (e.g. for an intranet crawl).

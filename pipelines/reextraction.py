@@ -85,7 +85,7 @@ class ReextractionProgress:
 
 
 def save_reextracted(store, articles: list[dict], errors: list[dict], run_ids: dict[str, int],
-                     progress: ReextractionProgress) -> Counter:
+                     progress: ReextractionProgress, merge_copies: bool = False) -> Counter:
     """Write a batch of re-extracted articles and errors, and the progress they make, in one
     transaction of `store` (an ArticleStore). Returns counts keyed by (source, outcome)."""
     outcomes: Counter = Counter()
@@ -96,7 +96,7 @@ def save_reextracted(store, articles: list[dict], errors: list[dict], run_ids: d
                 if source in run_ids:
                     store.add_to_run(run_ids[source], errors=n)
         for article in articles:
-            outcomes[article["source"], reextracted(store, article)] += 1
+            outcomes[article["source"], reextracted(store, article, merge_copies)] += 1
         for (source, outcome), n in outcomes.items():
             if source in run_ids and outcome in OUTCOME_COLUMN:
                 store.add_to_run(run_ids[source], **{OUTCOME_COLUMN[outcome]: n})
@@ -111,9 +111,10 @@ def write_progress(store, progress: ReextractionProgress, finished: bool = False
                      [last, json.dumps(above), utcnow() if finished else None, progress.id])
 
 
-def reextracted(store, article: dict) -> str:
+def reextracted(store, article: dict, merge_copies: bool = False) -> str:
     """One article extracted again: 'updated' (a new version), 'unchanged', 'duplicate' (its
-    new text is another article's: one of the two is now a copy of the other)."""
+    new text is another article's and REEXTRACT_MERGE_COPIES is on: one of the two is now
+    a copy of the other)."""
     article_id = article["fetch"]["reextraction"]
     cursor = store.db.execute("SELECT * FROM articles WHERE id = ?", [article_id])
     row = cursor.fetchone()
@@ -144,13 +145,19 @@ def reextracted(store, article: dict) -> str:
     store._add_keys(article_id, keys)
     return judge_again(store, {**stored, **new, "id": article_id,
                                "claims_original": claim if claim is not None
-                               else stored["claims_original"]}, keys)
+                               else stored["claims_original"]}, keys, merge_copies)
 
 
-def judge_again(store, article: dict, keys: list[int]) -> str:
+def judge_again(store, article: dict, keys: list[int], merge_copies: bool = False) -> str:
     """Whether the article's new text is another stored article's (the same text, or one at
-    least NEWSMILL_NEAR_DUPLICATE_THRESHOLD similar), as a crawl judges a new page; if so
-    the later publication becomes a copy of the earlier (is_original_of)."""
+    least NEWSMILL_NEAR_DUPLICATE_THRESHOLD similar), as a crawl judges a new page; if so,
+    with REEXTRACT_MERGE_COPIES, the later publication becomes a copy of the earlier
+    (is_original_of), which removes its row and versions.
+
+    Without it (the default) both stay articles and a warning names them: a merge deletes
+    stored rows, and an engine or option that extracts the same boilerplate from every page
+    of a site would otherwise fold the site's articles into one. Run again with the setting
+    once the new texts are known good."""
     from pipelines.fingerprints import similarity
 
     article_id = article["id"]
@@ -171,6 +178,11 @@ def judge_again(store, article: dict, keys: list[int]) -> str:
     if other is None:
         return "updated"
     kind = "duplicate" if score == 1.0 else "near_duplicate"
+    if not merge_copies:
+        logger.warning("re-extraction: article %d's new text is a %s of article %d's "
+                       "(similarity %.2f); both kept (-s REEXTRACT_MERGE_COPIES=True merges "
+                       "them)", article_id, kind.replace("_", "-"), other["id"], score)
+        return "updated"
     if is_original_of(article, other):
         merge(store, other["id"], article_id, kind, score)
     else:
@@ -245,7 +257,8 @@ class ReextractionStoragePipeline(StoragePipeline):
         return super().process_item(item)
 
     def _save(self, articles, errors, not_modified) -> Counter:
-        return save_reextracted(self.store, articles, errors, self.run_ids, self.progress)
+        return save_reextracted(self.store, articles, errors, self.run_ids, self.progress,
+                                self.crawler.settings.getbool("REEXTRACT_MERGE_COPIES"))
 
     def flush(self) -> None:
         super().flush()
