@@ -206,8 +206,8 @@ class WarcFiles:
         return self.member.finish()
 
     def _open(self) -> None:
-        """A new file, created with its warcinfo record in one write: the record is made
-        before the file exists, so a kill never leaves a file without one."""
+        """A new file, its warcinfo record written before the file has its name, so a kill
+        never leaves a `.warc.gz` file without one."""
         from importlib.metadata import version
 
         if self.fd is not None:
@@ -220,19 +220,31 @@ class WarcFiles:
                 "robots": "obey"}
         if self.user_agent:
             info["http-header-user-agent"] = self.user_agent
+        # Written under a name no reader lists, then linked to its own: a `.warc.gz` file
+        # never exists without its warcinfo record, whenever the process is killed.
+        partial = self.directory / f".newsmill-{self.host}-{os.getpid()}.warc.gz.partial"
+        partial.unlink(missing_ok=True)
+        self.fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        self.size = 0
         while True:
             name = f"newsmill-{stamp}-{self.host}-{os.getpid()}-{self.serial:05d}.warc.gz"
             self.serial += 1
-            warcinfo = self._member(self.warc.create_warcinfo_record(name, info))
+            if self.size == 0:
+                self._append(self._member(self.warc.create_warcinfo_record(name, info)))
             try:
-                self.fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL
-                                  | os.O_APPEND, 0o644)
+                os.link(partial, self.directory / name)  # fails if the name is taken
+                partial.unlink()
                 break
             except FileExistsError:  # the same second, host and pid as an earlier process
-                continue
+                os.ftruncate(self.fd, 0)  # its warcinfo names the file: written again
+                self.size = 0
+            except OSError:  # a file system without hard links: renamed, unless taken
+                if not (self.directory / name).exists():
+                    os.rename(partial, self.directory / name)
+                    break
+                os.ftruncate(self.fd, 0)
+                self.size = 0
         self.path = self.directory / name
-        self.size = 0
-        self._append(warcinfo)
 
     def _append(self, data: bytes) -> None:
         """One write for whole gzip members: a kill never leaves half a record behind."""
