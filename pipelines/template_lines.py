@@ -4,8 +4,9 @@ trafilatura's recall mode (the newsmill engine's first run: pipelines/article_te
 the whole body on pages that are not news, but keeps some of the template around it on news
 pages: lists of other stories' headlines, the headline printed again, date lines, metadata
 dumped as text. Most of these are links on the page, which the text alone does not show:
-a line that is the whole text of a link, beside another such line, is a teaser list (a
-heading that is a link stands alone above its paragraph and is kept). Each rule is a shape
+a line that is the whole text of a link, beside another such line above or below the
+article's paragraphs, is a teaser list (a heading that is a link stands alone above its
+paragraph, and a list of links between paragraphs may be the article's sources: both kept). Each rule is a shape
 that templates share; none names a site. Measured on both shared corpora, with
 cross-validation by site: benchmarks/README.md, "Extraction quality".
 """
@@ -25,6 +26,9 @@ _CLOSED = re.compile(r"[.!?:;][\"”’)]?\s*$")
 # At least this many list items at the end of the text, each opening with a link's text
 # (the headline linked, its summary not), are a list of other stories.
 MIN_TEASER_ITEMS = 3
+# The article's prose: the lines of this many words or more closed as sentences are. Runs of
+# links are dropped above its first such line and below its last.
+PROSE_WORDS = 20
 # Date lines are looked for among the first and last few lines (where templates put them;
 # a date line inside the body may be a dated entry of the article).
 EDGE_LINES = 3
@@ -73,13 +77,18 @@ def drop_template_lines(text: str, links: frozenset[str], titles: list[str]) -> 
                 and not _CLOSED.search(lines[n]))
 
     linked = [whole_link(n) for n in range(count)]
+    prose = [n for n in range(count) if _is_prose(lines[n], keys[n])]
+    first, last = (prose[0], prose[-1]) if prose else (count, -1)
     start = 0
     while start < count:
         end = start
         while end < count and linked[end]:
             end += 1
-        if end - start >= 2 or (end > start and end == count):
-            drop.update(range(start, end))  # two or more in a row, or the last lines
+        # Two or more in a row, or the last lines, above or below the article's prose (a
+        # list of links between its paragraphs is more often the article's own: sources,
+        # further reading).
+        if (end <= first or start > last) and (end - start >= 2 or (end > start and end == count)):
+            drop.update(range(start, end))
         start = max(end, start + 1)
 
     for n, line in enumerate(lines):
@@ -100,6 +109,11 @@ def drop_template_lines(text: str, links: frozenset[str], titles: list[str]) -> 
 
     keep = [line for n, line in enumerate(lines) if n not in drop]
     return "\n".join(keep) if keep else text
+
+
+def _is_prose(line: str, key: str) -> bool:
+    """A paragraph: PROSE_WORDS words or more, closed as a sentence is."""
+    return key.count(" ") + 1 >= PROSE_WORDS and bool(_CLOSED.search(line))
 
 
 def _opens_with_link(key: str, links: frozenset[str]) -> bool:
