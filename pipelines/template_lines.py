@@ -22,6 +22,9 @@ _WORD = re.compile(r"\w+")
 # A teaser is a headline: a few words to a sentence or two, not closed as a sentence is.
 MIN_LINK_WORDS = 3
 MAX_LINK_WORDS = 30
+# ... at least this share of its words in links' texts ("The strange life and <a>mysterious
+# death of a virtuoso coder</a>": the teaser's link may be part of its line).
+MIN_LINK_SHARE = 0.5
 _CLOSED = re.compile(r"[.!?:;][\"”’)]?\s*$")
 # At least this many list items at the end of the text, each opening with a link's text
 # (the headline linked, its summary not), are a list of other stories.
@@ -52,11 +55,11 @@ _LINKS = etree.XPath("//a")
 
 
 def link_texts(tree) -> frozenset[str]:
-    """The texts of the page's links of MIN_LINK_WORDS words or more, as _key writes them."""
+    """The texts of the page's links of two words or more, as _key writes them."""
     texts = set()
     for a in _LINKS(tree):
         key = _key("".join(a.itertext()))
-        if key.count(" ") + 1 >= MIN_LINK_WORDS:
+        if key.count(" ") + 1 >= 2:
             texts.add(key)
     return frozenset(texts)
 
@@ -71,14 +74,18 @@ def drop_template_lines(text: str, links: frozenset[str], titles: list[str]) -> 
     headlines = {key for key in map(_key, filter(None, titles)) if key}
     drop = set()
 
-    def whole_link(n: int) -> bool:
-        words = keys[n].count(" ") + 1
-        return (MIN_LINK_WORDS <= words <= MAX_LINK_WORDS and keys[n] in links
-                and not _CLOSED.search(lines[n]))
-
-    linked = [whole_link(n) for n in range(count)]
     prose = [n for n in range(count) if _is_prose(lines[n], keys[n])]
     first, last = (prose[0], prose[-1]) if prose else (count, -1)
+
+    def teaser(n: int) -> bool:
+        words = keys[n].count(" ") + 1
+        return (MIN_LINK_WORDS <= words <= MAX_LINK_WORDS and not _CLOSED.search(lines[n])
+                and (keys[n] in links or _link_share(keys[n], links) >= MIN_LINK_SHARE))
+
+    # Only where a rule reads it (the lines above or below the prose, lines in capitals):
+    # the share of a line in links is the costly test.
+    linked = [(n < first or n > last or lines[n].upper() == lines[n]) and teaser(n)
+              for n in range(count)]
     start = 0
     while start < count:
         end = start
@@ -114,6 +121,22 @@ def drop_template_lines(text: str, links: frozenset[str], titles: list[str]) -> 
 def _is_prose(line: str, key: str) -> bool:
     """A paragraph: PROSE_WORDS words or more, closed as a sentence is."""
     return key.count(" ") + 1 >= PROSE_WORDS and bool(_CLOSED.search(line))
+
+
+def _link_share(key: str, links: frozenset[str]) -> float:
+    """The share of the line's words inside the texts of links (of two words or more),
+    matched from the left, longest first."""
+    words = key.split(" ")
+    covered = start = 0
+    while start < len(words) - 1:
+        for end in range(len(words), start + 1, -1):
+            if " ".join(words[start:end]) in links:
+                covered += end - start
+                start = end
+                break
+        else:
+            start += 1
+    return covered / len(words)
 
 
 def _opens_with_link(key: str, links: frozenset[str]) -> bool:
