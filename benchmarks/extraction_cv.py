@@ -11,9 +11,9 @@ WCXB's word F1 for web-content).
 
 Cross-validation: the engine's choices (the first mode, SECOND_MODE_CHARS, REPEAT_MIN_WORDS,
 the line rules on or off, the template lines dropped or not) are picked on 4 of 5 folds by
-the mean of the two corpora's F1 and scored on the fold left out; folds are drawn by site (the pages of one host stay in one
-fold), repeated with several shuffles. The held-out figure of each corpus is the one that
-counts. Takes ~5 minutes (the extraction); --cache keeps the extracted texts.
+the mean of the two corpora's F1 and scored on the fold left out; folds are drawn by site
+(the pages of one host stay in one fold), repeated with several shuffles. The held-out
+figure of each corpus is the one that counts. Takes ~5 minutes (the extraction); --cache keeps the extracted texts.
 
     .venv/bin/python benchmarks/extraction_cv.py [--folds 5] [--repeats 3] [--cache FILE]
 """
