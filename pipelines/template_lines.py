@@ -32,6 +32,8 @@ MIN_TEASER_ITEMS = 3
 # The article's prose: the lines of this many words or more closed as sentences are. Runs of
 # links are dropped above its first such line and below its last.
 PROSE_WORDS = 20
+# A run of links below the prose goes with the short line above it, its heading.
+MAX_HEADING_WORDS = 5
 # Date lines are looked for among the first and last few lines (where templates put them;
 # a date line inside the body may be a dated entry of the article).
 EDGE_LINES = 3
@@ -96,6 +98,8 @@ def drop_template_lines(text: str, links: frozenset[str], titles: list[str]) -> 
         # further reading).
         if (end <= first or start > last) and (end - start >= 2 or (end > start and end == count)):
             drop.update(range(start, end))
+            if start - 1 > last and _heading(lines[start - 1], keys[start - 1]):
+                drop.add(start - 1)  # the run's heading ("More stories")
         start = max(end, start + 1)
 
     for n, line in enumerate(lines):
@@ -121,6 +125,10 @@ def drop_template_lines(text: str, links: frozenset[str], titles: list[str]) -> 
 def _is_prose(line: str, key: str) -> bool:
     """A paragraph: PROSE_WORDS words or more, closed as a sentence is."""
     return key.count(" ") + 1 >= PROSE_WORDS and bool(_CLOSED.search(line))
+
+
+def _heading(line: str, key: str) -> bool:
+    return 0 < key.count(" ") + 1 <= MAX_HEADING_WORDS and not _CLOSED.search(line)
 
 
 def _link_share(key: str, links: frozenset[str]) -> float:
