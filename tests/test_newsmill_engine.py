@@ -140,7 +140,8 @@ def test_a_call_is_boilerplate_up_to_forty_words_counted_between_punctuation():
     assert clean_text(text, []) == "\n".join([PARAGRAPHS[0], past_limit])
 
 
-def test_the_headline_is_dropped_only_at_the_top_of_the_text():
+def test_clean_text_drops_the_headline_only_at_the_top_of_the_text():
+    # (The template's rules drop it anywhere: test_the_headline_printed_again_inside...)
     text = "\n".join([TITLE, PARAGRAPHS[0], TITLE, PARAGRAPHS[1]])
     assert clean_text(text, [TITLE]) == "\n".join([PARAGRAPHS[0], TITLE, PARAGRAPHS[1]])
 
