@@ -6,8 +6,8 @@ pages: lists of other stories' headlines, the headline printed again, date lines
 dumped as text. Most of these are links on the page, which the text alone does not show:
 a line that is the whole text of a link, beside another such line above or below the
 article's paragraphs, is a teaser list (a heading that is a link stands alone above its
-paragraph, and a list of links between paragraphs may be the article's sources: both kept). Each rule is a shape
-that templates share; none names a site. Measured on both shared corpora, with
+paragraph, and a list of links between paragraphs may be the article's sources: both
+kept). Each rule is a shape that templates share; none names a site. Measured on both shared corpora, with
 cross-validation by site: benchmarks/README.md, "Extraction quality".
 """
 
@@ -38,6 +38,9 @@ MAX_HEADING_WORDS = 5
 # a date line inside the body may be a dated entry of the article).
 EDGE_LINES = 3
 MAX_DATE_LINE_WORDS = 14
+
+# Written here rather than with htmldate (trafilatura's): it finds a page's date, not
+# whether a line is a date and nothing else, and a few patterns on six lines cost nothing.
 
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _DATE = re.compile(
