@@ -10,10 +10,10 @@ functions, each corpus by its benchmark's metric (4-word shingles for the news p
 WCXB's word F1 for web-content).
 
 Cross-validation: the engine's choices (the first mode, SECOND_MODE_CHARS, REPEAT_MIN_WORDS,
-the line rules on or off) are picked on 4 of 5 folds by the mean of the two corpora's F1
-and scored on the fold left out; folds are drawn by site (the pages of one host stay in one
-fold), repeated with several shuffles. The held-out figure of each corpus is the one that
-counts. Takes ~5 minutes (the extraction); --cache keeps the extracted texts.
+the line rules on or off, the template lines dropped or not) are picked on 4 of 5 folds by
+the mean of the two corpora's F1 and scored on the fold left out; folds are drawn by site
+(the pages of one host stay in one fold), repeated with several shuffles. The held-out
+figure of each corpus is the one that counts. Takes ~5 minutes (the extraction); --cache keeps the extracted texts.
 
     .venv/bin/python benchmarks/extraction_cv.py [--folds 5] [--repeats 3] [--cache FILE]
 """
@@ -39,13 +39,17 @@ sys.path.insert(0, str(TOOLS))
 from score_extraction import counts, summarise, word_scores  # noqa: E402
 
 import pipelines.article_text as engine  # noqa: E402
+from pipelines.template_lines import drop_template_lines, link_texts  # noqa: E402
 
 MODES = ("precision", "balanced", "recall")
+# What extract_all stores; a cache written by another version is extracted again.
+CACHE_VERSION = 2
 
 
 def extract_all(corpus: Path) -> dict:
-    """{id: {"default", "precision", "balanced", "recall": text, "titles", "truth", "site"}}
-    for the corpus's article pages."""
+    """{id: {"default", "precision", "balanced", "recall": text, "titles", "truth", "site",
+    "links"; "balanced_page": the balanced mode on the page unjoined, where join_split_body
+    changed it}} for the corpus's article pages."""
     import trafilatura
     from trafilatura.utils import load_html
 
@@ -64,20 +68,27 @@ def extract_all(corpus: Path) -> dict:
         page = {"default": trafilatura.extract(html, url=url) or "",
                 "titles": engine.page_titles(tree, read_page_metadata(tree, url).get("title")),
                 "truth": truth[doc]["articleBody"] or "",
-                "site": (urlsplit(url).hostname or doc).removeprefix("www.")}
+                "site": (urlsplit(url).hostname or doc).removeprefix("www."),
+                "links": sorted(link_texts(tree))}
         for mode in MODES:
             page[mode] = engine._trafilatura_text(joined, url, {}, focus=mode)
+        if joined is not tree:
+            page["balanced_page"] = engine._trafilatura_text(tree, url, {}, focus="balanced")
         pages[doc] = page
     return pages
 
 
 def engine_text(page: dict, cleaned: dict, first="recall", second_chars=engine.SECOND_MODE_CHARS,
-                repeat_words=engine.REPEAT_MIN_WORDS) -> str:
+                repeat_words=engine.REPEAT_MIN_WORDS, template=True, second_on_page=True) -> str:
     """newsmill_text's choice, from the texts extracted and cleaned once."""
     text = cleaned[first]
-    if len(text) < second_chars and len(cleaned["balanced"]) > len(text):
-        text = cleaned["balanced"]
-    return engine.drop_repeated_lines(text, repeat_words) if repeat_words else text
+    second = cleaned["balanced_page" if second_on_page else "balanced"]
+    if len(text) < second_chars and len(second) > len(text):
+        text = second
+    text = engine.drop_repeated_lines(text, repeat_words) if repeat_words else text
+    if template and text:
+        text = drop_template_lines(text, frozenset(page["links"]), page["titles"])
+    return text
 
 
 def page_row(metric: str, truth: str, text: str) -> tuple:
@@ -103,15 +114,21 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cache", type=Path, help="read the extracted texts here, or write them")
     args = parser.parse_args()
+    data = None
     if args.cache and args.cache.exists():
         data = json.loads(args.cache.read_text(encoding="utf-8"))
-    else:
+        data = data.get("pages") if data.get("version") == CACHE_VERSION else None
+    if data is None:
         data = {name: extract_all(corpus) for name, (corpus, _) in CORPORA.items()}
         if args.cache:
-            args.cache.write_text(json.dumps(data), encoding="utf-8")
+            args.cache.write_text(json.dumps({"version": CACHE_VERSION, "pages": data}),
+                                  encoding="utf-8")
     metric = {name: m for name, (_, m) in CORPORA.items()}
+    for pages in data.values():
+        for page in pages.values():
+            page.setdefault("balanced_page", page["balanced"])
     cleaned = {rules: {(name, doc): {m: engine.clean_text(page[m], page["titles"], rules) if rules
-                                     else page[m] for m in MODES}
+                                     else page[m] for m in (*MODES, "balanced_page")}
                        for name, pages in data.items() for doc, page in pages.items()}
                for rules in (engine.RULES, frozenset())}
 
@@ -129,12 +146,17 @@ def main() -> None:
             print(line("  + line rules", score(name, {d: cleaned[engine.RULES][(name, d)][mode]
                                                     for d in pages})))
         variants = [("the newsmill engine (shipped)", {}),
+                    ("  without the template lines dropped", {"template": False}),
+                    ("  the balanced mode on the joined tree", {"second_on_page": False}),
                     ("  without the balanced mode on short texts", {"second_chars": 0}),
                     ("  without dropping repeated lines", {"repeat_words": 0}),
                     ("  precision mode first (the rest as shipped)", {"first": "precision"}),
                     ("  balanced mode first (so: the balanced mode alone)", {"first": "balanced"}),
+                    ("the engine of 2026-12-04 morning (neither of the two above)",
+                     {"template": False, "second_on_page": False}),
                     ("the engine before issue 28 (precision first, balanced under 250)",
-                     {"first": "precision", "second_chars": 250, "repeat_words": 0})]
+                     {"first": "precision", "second_chars": 250, "repeat_words": 0,
+                      "template": False, "second_on_page": False})]
         for label, kw in variants:
             texts = {d: engine_text(pages[d], cleaned[engine.RULES][(name, d)], **kw) for d in pages}
             print(line(label, score(name, texts)))
@@ -145,9 +167,10 @@ def main() -> None:
     # Cross-validation by site over both corpora: each setting's per-page rows once.
     # 0 and 250: no second run, or only under trafilatura's minimum main text (the engine
     # before); 3,000: trafilatura's own bound for its recall escalation.
-    grid = [dict(first=f, second_chars=c, repeat_words=r, rules=rules)
-            for f, c, r, rules in itertools.product(
-                MODES, (0, 250, 1000, 3000, 3500, 5000), (0, 10), (engine.RULES, frozenset()))]
+    grid = [dict(first=f, second_chars=c, repeat_words=r, rules=rules, template=t)
+            for f, c, r, rules, t in itertools.product(
+                MODES, (0, 250, 1000, 3000, 3500, 5000), (0, 10), (engine.RULES, frozenset()),
+                (True, False))]
     keys = [(name, d) for name in data for d in sorted(data[name])]
     rows = []
     for point in grid:
@@ -173,7 +196,8 @@ def main() -> None:
             best = max(range(len(grid)), key=train_f1)
             point = grid[best]
             chosen[(point["first"], point["second_chars"], point["repeat_words"],
-                    "rules" if point["rules"] else "no rules")] += 1
+                    "rules" if point["rules"] else "no rules",
+                    "template" if point["template"] else "no template")] += 1
             for k in keys:
                 if fold_of[site[k]] == fold:
                     out[k[0]].append(rows[best][k])
@@ -188,7 +212,7 @@ def main() -> None:
         each = " ".join(f"{s['f1']:.3f}" for s in runs)
         print(f"    F1 of each shuffle: {each}")
         print(line(f"  {name}: shipped settings, all pages", score(name, shipped[name])))
-    print("  settings chosen (first mode, second-mode chars, repeat words, rules): "
+    print("  settings chosen (first mode, second-mode chars, repeat words, rules, template): "
           + ", ".join(f"{k} x{n}" for k, n in chosen.most_common()))
 
 

@@ -152,7 +152,8 @@ def speeds(corpus: Path = CORPUS, rounds: int = 2, limit: int | None = None) -> 
 
     "trafilatura" is trafilatura.extract(page) with its defaults (what extract_baseline.py
     times), "favor_precision" the same in its precision mode, "newsmill" the newsmill
-    engine's text step (parse, join_split_body, page_titles, newsmill_text). The worker
+    engine's text step (parse, page_titles, newsmill_text, which joins a split body and
+    reads the page's links). The worker
     figures are extract_article (text, metadata, fingerprints) with each EXTRACT_ENGINE.
     """
     import time
@@ -160,7 +161,7 @@ def speeds(corpus: Path = CORPUS, rounds: int = 2, limit: int | None = None) -> 
     import trafilatura
     from trafilatura.utils import load_html
 
-    from pipelines.article_text import join_split_body, newsmill_text, page_titles
+    from pipelines.article_text import newsmill_text, page_titles
     from pipelines.extract_worker import extract_article, prepare_worker
     from pipelines.page_metadata import read_page_metadata
 
@@ -172,8 +173,7 @@ def speeds(corpus: Path = CORPUS, rounds: int = 2, limit: int | None = None) -> 
 
     def newsmill_step(page: str, url: str) -> None:
         tree = load_html(page)
-        newsmill_text(join_split_body(tree), url, {},
-                      page_titles(tree, read_page_metadata(tree, url).get("title")))
+        newsmill_text(tree, url, {}, page_titles(tree, read_page_metadata(tree, url).get("title")))
 
     steps = {
         "trafilatura": lambda page, url: trafilatura.extract(page.decode(), url=url),

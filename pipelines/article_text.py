@@ -9,7 +9,8 @@ list under them, newsletter and follow-us lines, credits, comment counters.
 
 So: trafilatura in its recall mode without comments; its balanced mode too where that
 text is short (under SECOND_MODE_CHARS), the longer of the two kept; then the headline
-lines, boilerplate lines and repeated long lines are dropped. No rule names a site, a URL
+lines, boilerplate lines and repeated long lines are dropped, and the template's lines
+that the page's links give away (pipelines/template_lines.py). No rule names a site, a URL
 or a page; each is a shape of line that news and blog templates share.
 """
 
@@ -19,6 +20,8 @@ import functools
 import re
 
 from lxml import etree
+
+from pipelines.template_lines import drop_template_lines, link_texts
 
 # Below this many characters once cleaned, the recall mode's text may be a fragment of
 # the body (a box, a teaser) where the balanced mode finds the article: both are run and
@@ -95,17 +98,25 @@ _MORE_THAN_BOILERPLATE_WORDS = re.compile(rf"\W*(?:\w+\W+){{{MAX_BOILERPLATE_WOR
 def newsmill_text(tree, url: str, options: dict, titles: list[str]) -> str | None:
     """The article's body text from a parsed page, or None when there is none.
 
+    The page's split body is joined here (join_split_body) for the first run.
+
     `titles` are the headlines the page declares (og:title, <title>, <h1>, and the title
     its feed or sitemap gave): text lines equal to one of them at the top of the body are
     the headline, stored apart. (trafilatura copies the tree it is given: `tree` is
     extracted from twice unchanged.)
     """
-    text = clean_text(_trafilatura_text(tree, url, options, focus="recall"), titles)
+    joined = join_split_body(tree)
+    text = clean_text(_trafilatura_text(joined, url, options, focus="recall"), titles)
     if len(text) < SECOND_MODE_CHARS:
+        # On the page as it is: where the chunks joined were not one body, this run
+        # still finds the article (a callers' tree joined already is joined no further).
         balanced = clean_text(_trafilatura_text(tree, url, options, focus="balanced"), titles)
         if len(balanced) > len(text):
             text = balanced
-    return drop_repeated_lines(text) or None
+    text = drop_repeated_lines(text)
+    if text:
+        text = drop_template_lines(text, link_texts(tree), titles)
+    return text or None
 
 
 def _trafilatura_text(tree, url: str, options: dict, focus: str) -> str:

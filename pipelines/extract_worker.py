@@ -18,7 +18,7 @@ import charset_normalizer
 from w3lib.encoding import html_to_unicode
 
 from pipelines.article_fields import choose_fields, searched_author
-from pipelines.article_text import join_split_body, newsmill_text, page_titles
+from pipelines.article_text import newsmill_text, page_titles
 from pipelines.field_bounds import bound_fields
 from pipelines.fingerprints import fingerprints, word_count
 from pipelines.page_metadata import read_page_metadata
@@ -57,7 +57,7 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     text = words = None
     if not plain:
         titles = page_titles(tree, page.get("title") or found.title) + [hints.get("title")]
-        text = newsmill_text(join_split_body(tree), url, options, titles)
+        text = newsmill_text(tree, url, options, titles)
         text = normalize_unicode(text) if text else None
         words = word_count(text) if text else 0  # Chinese, Japanese, Thai by characters
         # Never less than plain trafilatura: where the newsmill engine finds no article

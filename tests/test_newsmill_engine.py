@@ -140,7 +140,8 @@ def test_a_call_is_boilerplate_up_to_forty_words_counted_between_punctuation():
     assert clean_text(text, []) == "\n".join([PARAGRAPHS[0], past_limit])
 
 
-def test_the_headline_is_dropped_only_at_the_top_of_the_text():
+def test_clean_text_drops_the_headline_only_at_the_top_of_the_text():
+    # (The template's rules drop it anywhere: test_the_headline_printed_again_inside...)
     text = "\n".join([TITLE, PARAGRAPHS[0], TITLE, PARAGRAPHS[1]])
     assert clean_text(text, [TITLE]) == "\n".join([PARAGRAPHS[0], TITLE, PARAGRAPHS[1]])
 
@@ -231,3 +232,57 @@ def test_a_paragraph_printed_twice_is_stored_once_a_short_line_may_repeat():
     lines = found["text"].split("\n")
     assert lines.count(quote) == 1 and lines.count("Timetable") == 2, found["text"]
     assert lines[:2] == [PARAGRAPHS[0], quote]
+
+
+def teaser_page() -> tuple[str, list[str]]:
+    """A news page whose template the recall mode keeps in part: a date line above the
+    body, a teaser set in capitals between its paragraphs, other stories' headlines below
+    it (whole links, and linked headlines with an unlinked summary). Between two paragraphs,
+    the article's own list of sources, as links. Returns the page and the article's lines."""
+    sources = [f"{distinct_words(f'source/{n}', 6).capitalize()} report" for n in range(3)]
+    teasers = [distinct_words(f"teaser/{n}", 8).capitalize() for n in range(4)]
+    summaries = [distinct_words(f"summary/{n}", 9) for n in range(3)]
+    caps = distinct_words("caps", 7).upper()
+    body = (f"<p>{PARAGRAPHS[0]}</p><p>{PARAGRAPHS[1]}</p>"
+            f'<p><a href="/news/other.html">{caps}</a></p>'
+            f"<p>{PARAGRAPHS[2]}</p><p>The operator's reports:</p><ul>"
+            + "".join(f'<li><a href="/docs/{n}.pdf">{s}</a></li>' for n, s in enumerate(sources))
+            + f"</ul><p>{PARAGRAPHS[3]}</p><p>{PARAGRAPHS[4]}</p>")
+    more = ("<div class='more'><h3>More stories</h3>"
+            + "".join(f'<p><a href="/news/t{n}.html">{t}</a></p>' for n, t in enumerate(teasers))
+            + "<ul>" + "".join(f'<li><a href="/news/s{n}.html">{teasers[n]} again</a> {s}</li>'
+                               for n, s in enumerate(summaries)) + "</ul></div>")
+    page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>{TITLE} | The Example Gazette</title><meta property="og:type" content="article">
+</head><body><nav><a href="/">Home</a></nav>
+<div class="story"><h1>{TITLE}</h1><p class="date">Updated: Tue., Nov. 19, 2019 08:38 AM</p>
+{body}{more}</div>
+<footer><p>Copyright The Example Gazette</p></footer></body></html>"""
+    return page, [PARAGRAPHS[0], PARAGRAPHS[1], PARAGRAPHS[2], "The operator's reports:",
+                  *(f"- {s}" for s in sources), PARAGRAPHS[3], PARAGRAPHS[4]]
+
+
+def test_teasers_date_lines_and_a_teaser_in_capitals_are_dropped_a_list_of_sources_is_not(
+        site, newsmill):
+    import trafilatura
+
+    page, article = teaser_page()
+    url = site.add("/news/ferry.html", page)
+    feed = site.add("/rss.xml", rss_feed(site, [(TITLE, "/news/ferry.html")]), "application/rss+xml")
+
+    result = newsmill.crawl(feed)
+
+    assert result.returncode == 0, newsmill.explain(result)
+    [row] = newsmill.rows("select text from articles")
+    assert row["text"] == "\n".join(article)
+    # trafilatura's recall mode, the engine's first run, keeps the template's lines.
+    recall = trafilatura.extract(page, url=url, include_comments=False, favor_recall=True)
+    assert "Updated: Tue., Nov. 19, 2019" in recall and distinct_words("caps", 7).upper() in recall
+
+
+def test_the_headline_printed_again_inside_the_text_is_dropped():
+    from pipelines.template_lines import drop_template_lines
+
+    text = "\n".join([PARAGRAPHS[0], TITLE, PARAGRAPHS[1]])
+    assert drop_template_lines(text, frozenset(), [TITLE]) == "\n".join(PARAGRAPHS[:2])
+    assert drop_template_lines(TITLE, frozenset(), [TITLE]) == TITLE  # nothing else: kept

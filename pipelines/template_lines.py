@@ -1,0 +1,168 @@
+"""Lines of a page's template left in the article text, recognised with the page's links.
+
+trafilatura's recall mode (the newsmill engine's first run: pipelines/article_text.py) finds
+the whole body on pages that are not news, but keeps some of the template around it on news
+pages: lists of other stories' headlines, the headline printed again, date lines, metadata
+dumped as text. Most of these are links on the page, which the text alone does not show:
+a line that is the whole text of a link, beside another such line above or below the
+article's paragraphs, is a teaser list (a heading that is a link stands alone above its
+paragraph, and a list of links between paragraphs may be the article's sources: both
+kept). Each rule is a shape that templates share; none names a site. Measured on both shared corpora, with
+cross-validation by site: benchmarks/README.md, "Extraction quality".
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+_WORD = re.compile(r"\w+")
+
+# A teaser is a headline: a few words to a sentence or two, not closed as a sentence is.
+MIN_LINK_WORDS = 3
+MAX_LINK_WORDS = 30
+# ... at least this share of its words in links' texts ("The strange life and <a>mysterious
+# death of a virtuoso coder</a>": the teaser's link may be part of its line).
+MIN_LINK_SHARE = 0.5
+_CLOSED = re.compile(r"[.!?:;][\"”’)]?\s*$")
+# At least this many list items at the end of the text, each opening with a link's text
+# (the headline linked, its summary not), are a list of other stories.
+MIN_TEASER_ITEMS = 3
+# The article's prose: the lines of this many words or more closed as sentences are. Runs of
+# links are dropped above its first such line and below its last.
+PROSE_WORDS = 20
+# A run of links below the prose goes with the short line above it, its heading.
+MAX_HEADING_WORDS = 5
+# Date lines are looked for among the first and last few lines (where templates put them;
+# a date line inside the body may be a dated entry of the article).
+EDGE_LINES = 3
+MAX_DATE_LINE_WORDS = 14
+
+# Written here rather than with htmldate (trafilatura's): it finds a page's date, not
+# whether a line is a date and nothing else, and a few patterns on six lines cost nothing.
+
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DATE = re.compile(
+    rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}"
+    r"|\b\d{4}-\d{2}-\d{2}(?:T[\d:.+\-Z]+)?|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b"
+    r"|\b\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?", re.IGNORECASE)
+# The words a date line has besides its date ("Updated: Tue., Nov. 19, 2019 08:38 AM").
+_DATE_WORDS = frozenset(
+    "updated published posted on at by am pm a m p utc gmt est edt ist cet bst last modified "
+    "date first ago hour hours minute minutes min mins day days read mon tue tues wed thu thur "
+    "fri sat sun monday tuesday wednesday thursday friday saturday sunday".split())
+# A line that is only a URL or a timestamp: page metadata printed as text.
+_URL_OR_TIMESTAMP = re.compile(r"^\s*(?:\S+://\S+|\d{4}-\d{2}-\d{2}T[\d:.+\-Z]+)\s*$")
+
+_LINKS = etree.XPath("//a")
+
+
+def link_texts(tree) -> frozenset[str]:
+    """The texts of the page's links of two words or more, as _key writes them."""
+    texts = set()
+    for a in _LINKS(tree):
+        key = _key("".join(a.itertext()))
+        if key.count(" ") + 1 >= 2:
+            texts.add(key)
+    return frozenset(texts)
+
+
+def drop_template_lines(text: str, links: frozenset[str], titles: list[str]) -> str:
+    """`text` without the template's lines: runs of links, a closing list of linked
+    headlines, link lines in capitals, the headline again, date lines at either end,
+    lines that are only a URL or a timestamp. `text` itself if nothing would be left."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    keys = [_key(line) for line in lines]
+    count = len(lines)
+    headlines = {key for key in map(_key, filter(None, titles)) if key}
+    drop = set()
+
+    prose = [n for n in range(count) if _is_prose(lines[n], keys[n])]
+    first, last = (prose[0], prose[-1]) if prose else (count, -1)
+
+    def teaser(n: int) -> bool:
+        words = keys[n].count(" ") + 1
+        return (MIN_LINK_WORDS <= words <= MAX_LINK_WORDS and not _CLOSED.search(lines[n])
+                and (keys[n] in links or _link_share(keys[n], links) >= MIN_LINK_SHARE))
+
+    # Only where a rule reads it (the lines above or below the prose, lines in capitals):
+    # the share of a line in links is the costly test.
+    linked = [(n < first or n > last or lines[n].upper() == lines[n]) and teaser(n)
+              for n in range(count)]
+    start = 0
+    while start < count:
+        end = start
+        while end < count and linked[end]:
+            end += 1
+        # Two or more in a row, or the last lines, above or below the article's prose (a
+        # list of links between its paragraphs is more often the article's own: sources,
+        # further reading).
+        if (end <= first or start > last) and (end - start >= 2 or (end > start and end == count)):
+            drop.update(range(start, end))
+            if start - 1 > last and _heading(lines[start - 1], keys[start - 1]):
+                drop.add(start - 1)  # the run's heading ("More stories")
+        start = max(end, start + 1)
+
+    for n, line in enumerate(lines):
+        if linked[n] and line.upper() == line:
+            drop.add(n)  # "SEAN SPICER ELIMINATED FROM ...": a teaser set in capitals
+        elif keys[n] in headlines or _URL_OR_TIMESTAMP.match(line):
+            drop.add(n)
+        elif (n < EDGE_LINES or n >= count - EDGE_LINES) and _date_line(line, keys[n]):
+            drop.add(n)
+
+    items = []
+    for n in range(count - 1, -1, -1):
+        if not (lines[n].lstrip().startswith("- ") and _opens_with_link(keys[n], links)):
+            break
+        items.append(n)
+    if len(items) >= MIN_TEASER_ITEMS:
+        drop.update(items)
+
+    keep = [line for n, line in enumerate(lines) if n not in drop]
+    return "\n".join(keep) if keep else text
+
+
+def _is_prose(line: str, key: str) -> bool:
+    """A paragraph: PROSE_WORDS words or more, closed as a sentence is."""
+    return key.count(" ") + 1 >= PROSE_WORDS and bool(_CLOSED.search(line))
+
+
+def _heading(line: str, key: str) -> bool:
+    return 0 < key.count(" ") + 1 <= MAX_HEADING_WORDS and not _CLOSED.search(line)
+
+
+def _link_share(key: str, links: frozenset[str]) -> float:
+    """The share of the line's words inside the texts of links (of two words or more),
+    matched from the left, longest first."""
+    words = key.split(" ")
+    covered = start = 0
+    while start < len(words) - 1:
+        for end in range(len(words), start + 1, -1):
+            if " ".join(words[start:end]) in links:
+                covered += end - start
+                start = end
+                break
+        else:
+            start += 1
+    return covered / len(words)
+
+
+def _opens_with_link(key: str, links: frozenset[str]) -> bool:
+    words = key.split(" ")
+    return any(" ".join(words[:n]) in links
+               for n in range(MIN_LINK_WORDS, min(len(words), MAX_LINK_WORDS) + 1))
+
+
+def _date_line(line: str, key: str) -> bool:
+    """A line that is a date and little else ("Published 18 November 2019")."""
+    if key.count(" ") + 1 > MAX_DATE_LINE_WORDS or not _DATE.search(line):
+        return False
+    rest = _WORD.findall(_DATE.sub(" ", line).casefold())
+    return sum(1 for w in rest if w not in _DATE_WORDS and not w.isdigit()) <= 1
+
+
+def _key(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold()))
