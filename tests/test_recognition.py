@@ -180,7 +180,7 @@ def test_web_content_corpus_articles_kept_and_other_pages_refused(web_content):
     assert total["article"] == 793 and others == 704
     for kept in (shipped, cv):
         assert kept["article"] >= 0.98 * total["article"], kept
-    assert shipped.total() - shipped["article"] <= 0.30 * others, shipped
+    assert shipped.total() - shipped["article"] <= 0.25 * others, shipped
     assert cv.total() - cv["article"] <= 0.31 * others, cv
     # Where one threshold keeps 95 % of the articles, out of fold: ~11 % of the others.
     assert curve(records, (0.95,))[0.95] <= 0.13 * others
