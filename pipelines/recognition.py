@@ -4,10 +4,12 @@ text to pass as articles, and a news store must not fill up with them.
 
 The page's signals (read_signals: schema.org types, og:type, prices and cart markup, forms,
 repeated cards, links, the shape of its text, a date, an article's URL, docs markup...) are
-weighed by a logistic regression trained on the shared web-content corpus
+weighed by a model trained on the shared web-content corpus: the mean of a logistic
+regression's probability and that of gradient-boosted trees, which err on different pages
 (benchmarks/recognition.py trains it and reports its cross-validation by site). The model is
-a small JSON file beside this module, `recognition_model.json`: its weights are applied here
-with a dot product, so a worker imports no machine-learning library. No signal names a site.
+a JSON file beside this module, `recognition_model.json`: its weights (a dot product) and
+trees (walked node by node) are applied here, so a worker imports no machine-learning
+library. No signal names a site.
 """
 
 from __future__ import annotations
