@@ -79,24 +79,36 @@ def looks_like_article(response) -> bool:
                response.xpath('//script[@type="application/ld+json"]/text()').getall())
 
 
-def mostly_links(response) -> bool:
-    """At least 5 links, more words inside links than outside them, and fewer than 3
-    paragraphs of 30 words or more: a section, tag or archive page, or a short article in
-    a big menu (some of the corpus articles are; their URLs tell them apart, see
-    ArticlesSpider._parse).
+# A page of links (link_share) whose links hold at least this share of its words is
+# navigation for the spider (ArticlesSpider._parse) when its URL is no article's; one whose
+# links barely outnumber the rest goes to the judgement in extraction instead, as the
+# corpus's short articles in a big menu (guides, firm and agency pages) are.
+NAVIGATION_SHARE = 0.55
+
+
+def link_share(response) -> float:
+    """The share of the page's words inside links, on a page with at least 5 links and
+    fewer than 3 paragraphs of 30 words or more; 0.0 on any other page.
 
     Decided on the page's markup, with no extraction.
     """
     if len(response.xpath("//body//a[@href]")) < 5:
-        return False
+        return 0.0
     linked = _words(response.xpath("//body//a[@href]//text()").getall())
     other = _words(response.xpath("//body//text()[not(ancestor::a[@href]) and not(ancestor::script)"
                                   " and not(ancestor::style) and not(ancestor::noscript)]").getall())
     if other >= linked:
-        return False
+        return 0.0  # (the paragraphs need not be counted)
     paragraphs = response.xpath("//body//p")
     long = sum(_words(p.xpath(".//text()[not(ancestor::a[@href])]").getall()) >= 30 for p in paragraphs)
-    return long < 3
+    return linked / (linked + other) if long < 3 else 0.0
+
+
+def mostly_links(response) -> bool:
+    """At least 5 links, more words inside links than outside them, and fewer than 3
+    paragraphs of 30 words or more (link_share): a section, tag or archive page, or a
+    short article in a big menu (see NAVIGATION_SHARE)."""
+    return link_share(response) > 0.5
 
 
 def _words(texts: list[str]) -> int:

@@ -4,10 +4,12 @@ text to pass as articles, and a news store must not fill up with them.
 
 The page's signals (read_signals: schema.org types, og:type, prices and cart markup, forms,
 repeated cards, links, the shape of its text, a date, an article's URL, docs markup...) are
-weighed by a logistic regression trained on the shared web-content corpus
+weighed by a model trained on the shared web-content corpus: the mean of a logistic
+regression's probability and that of gradient-boosted trees, which err on different pages
 (benchmarks/recognition.py trains it and reports its cross-validation by site). The model is
-a small JSON file beside this module, `recognition_model.json`: its weights are applied here
-with a dot product, so a worker imports no machine-learning library. No signal names a site.
+a JSON file beside this module, `recognition_model.json`: its weights (a dot product) and
+trees (walked node by node) are applied here, so a worker imports no machine-learning
+library. No signal names a site.
 """
 
 from __future__ import annotations
@@ -100,6 +102,27 @@ _DIGIT = re.compile(r"\d")
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|my|me)\b")
 # Documentation generators a page names in <meta name="generator">.
 _DOCS_GENERATOR = re.compile(r"sphinx|docusaurus|mkdocs|gitbook|docfx|readthedocs|vitepress|javadoc|doxygen")
+# schema.org types that say something of the site, nothing of the page: a page declaring
+# only these (a firm's pages often do, through their SEO plug-in) is no more an article
+# for it.
+_SITE_TYPES = {"Organization", "Corporation", "WebSite", "WebPage", "BreadcrumbList", "ListItem",
+               "ImageObject", "SearchAction", "EntryPoint", "PropertyValueSpecification",
+               "ReadAction", "ContactPoint", "PostalAddress", "SiteNavigationElement",
+               "WPHeader", "WPFooter", "WPSideBar", "Brand", "Thing", "Country", "Language"}
+# Types on their own, beside the groups above: which of a group a page declares matters.
+_SCHEMA_TYPES = ("Offer", "AggregateRating", "QAPage", "FAQPage", "ItemList", "CollectionPage",
+                 "BreadcrumbList", "HowTo", "Recipe", "VideoObject", "Organization", "WebPage",
+                 "Person", "Question", "SoftwareApplication", "Product")
+# A day written out, as a byline gives it: "March 3, 2024", "3 March 2024", "2024-03-03",
+# "03/03/2024", "3 days ago".
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DAY_WRITTEN = re.compile(rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d\d\b"
+                          rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\.?\s+(?:of\s+)?{_MONTH},?\s+(?:19|20)\d\d\b"
+                          r"|\b(?:19|20)\d\d[-/.][01]?\d[-/.][0-3]?\d\b|\b[0-3]?\d[-/.][01]?\d[-/.](?:19|20)\d\d\b"
+                          r"|\b\d+\s+(?:minutes?|hours?|days?|weeks?)\s+ago\b", re.IGNORECASE)
+_ARTICLE_TYPE = re.compile(r"\w*(?:Article|BlogPosting|LiveBlogPosting)")
+_BY = re.compile(r"\b(?:by|written by|posted by|author)\b", re.IGNORECASE)
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 
 
 _TAGS = ("a", "p", "li", "form", "input", "button", "select", "img", "h1", "h2", "h3", "pre",
@@ -146,11 +169,13 @@ _XPATHS: dict[str, object] = {}
 
 
 def _xpath(expression: str):
-    """A compiled XPath (tree.xpath compiles its string on every call)."""
+    """A compiled XPath (tree.xpath compiles its string on every call). Its strings are
+    plain ones: lxml's "smart" strings, which keep a reference to their element, cost
+    twice the walk itself on a large page."""
     from lxml import etree
 
     if expression not in _XPATHS:
-        _XPATHS[expression] = etree.XPath(expression)
+        _XPATHS[expression] = etree.XPath(expression, smart_strings=False)
     return _XPATHS[expression]
 
 
@@ -185,6 +210,12 @@ def read_signals(tree, url: str) -> dict[str, float]:
         types.update(_ITEMTYPE.findall(itemtype))
     for name, group in _SCHEMA_GROUPS.items():
         signals[name] = float(bool(types & group))
+    for name in _SCHEMA_TYPES:
+        signals[f"ld_{name}"] = float(name in types)
+    # (Article types left out: the page is judged as if it declared none.)
+    types = {name for name in types if not _ARTICLE_TYPE.fullmatch(name)}
+    signals["ld_any"] = float(bool(types))
+    signals["ld_site_only"] = float(bool(types) and types <= _SITE_TYPES)
     ld = " ".join(scripts)
     signals["ld_date"] = float('"datePublished"' in ld)
     signals["ld_author"] = float('"author"' in ld)
@@ -196,10 +227,10 @@ def read_signals(tree, url: str) -> dict[str, float]:
             metas[key] = (meta.get("content") or "").strip().lower()
     signals["itemprop_price"] = sum(1 for p in itemprops if p in ("price", "priceCurrency")) \
         + ("product:price:amount" in metas)
+    # (og:type website or none is not read: a page is judged as if it declared nothing,
+    # and an article that does not declare itself says website, or nothing.)
     og_type = metas.get("og:type", "")
     signals["og_product"] = float("product" in og_type or "item" in og_type)
-    signals["og_website"] = float(og_type == "website")
-    signals["og_none"] = float(not og_type)
     signals["meta_author"] = float(bool(metas.get("author") or metas.get("article:author")
                                         or "author" in itemprops
                                         or _xpath("//@rel[.='author']")(tree)))
@@ -227,6 +258,27 @@ def read_signals(tree, url: str) -> dict[str, float]:
     words = Counter(_TOKEN.findall(lower))
     for name, group in _CUES.items():
         signals[name] = _count(group, words, lower)
+    # Where the words are: in paragraphs (prose), list items or table cells (grids,
+    # menus, specifications), in repeated blocks of one class (cards, posts, results).
+    for name, expression in (("p", "//body//p//text()"), ("li", "//body//li//text()"),
+                             ("td", "//body//td//text()|//body//th//text()")):
+        words_in = len(" ".join(_xpath(expression)(tree)).split())
+        signals[f"{name}_share"] = words_in / body_words if body_words else 0.0
+    signals["n_repeated_links"] = _xpath(
+        "count(//body//*[@class][.//a][@class = following-sibling::*[1]/@class])")(tree)
+    signals["n_repeated_dated"] = _xpath(
+        "count(//body//*[@class][.//time][@class = following-sibling::*[1]/@class])")(tree)
+    signals["n_nav_links"] = _xpath("count(//nav//a|//aside//a)")(tree)
+    # Headlines that are links: a list of stories, posts or products, not one of them.
+    signals["n_heading_links"] = _xpath("count(//h2[.//a]|//h3[.//a]|//h4[.//a])")(tree)
+    signals["n_nested_li"] = _xpath("count(//ul//ul/li|//ol//ol/li)")(tree)
+    signals["heading_density"] = 100 * (signals["n_h2"] + signals["n_h3"]) / (body_words + 100)
+    # A byline beside the headline: a day written out, "by" or "author", just after it or
+    # just before it.
+    near = " ".join(_xpath("(//h1)[1]/preceding::text()[position()<=6]")(tree)[-6:]
+                    + _xpath("(//h1)[1]/following::text()[position()<=20]")(tree))[:600]
+    signals["h1_dated"] = float(bool(_DAY_WRITTEN.search(near)))
+    signals["h1_by"] = float(bool(_BY.search(near)))
     # The URL.
     path = urlsplit(url or "").path.lower()
     url_words = set(_URL_WORD.findall(path))
@@ -236,6 +288,11 @@ def read_signals(tree, url: str) -> dict[str, float]:
     signals["url_date"] = float(bool(_DATE_IN_PATH.search(path)))
     signals["url_slug_words"] = max((len(re.split(r"[-_]", p)) for p in parts), default=0)
     signals["url_query"] = float(bool(urlsplit(url or "").query))
+    last = parts[-1] if parts else ""
+    signals["url_last_words"] = len([w for w in re.split(r"[-_.]", last) if w.isalpha()])
+    signals["url_numeric"] = float(any(p.isdigit() for p in parts))
+    signals["url_page_suffix"] = float(last.endswith((".html", ".htm", ".php", ".aspx", ".asp")))
+    signals["url_trailing_slash"] = float(path.endswith("/") and len(parts) > 0)
     for name, group in _URL_GROUPS.items():
         signals[name] = float(bool(url_words & group))
     return signals
@@ -248,6 +305,8 @@ def text_signals(text: str, body_words: float) -> dict[str, float]:
     words = sum(counts) or 1
     prose = [n for n, line in zip(counts, lines) if n >= 20 and _SENTENCE_END.search(line.rstrip())]
     sentences = len(_SENTENCE.findall(text))
+    lengths = sorted(len(sentence.split()) for line in lines if len(line) > 40
+                     for sentence in _SENTENCE_SPLIT.split(line))
     return {
         "text_words": words,
         "text_lines": len(lines),
@@ -263,6 +322,9 @@ def text_signals(text: str, body_words: float) -> dict[str, float]:
         "sentences": sentences,
         "sentence_words": words / (sentences or 1),
         "list_lines": sum(1 for line in lines if line.startswith("- ")) / (len(lines) or 1),
+        # Sentences of prose run 15-25 words; specifications, posts and menus are shorter.
+        "sentence_median": lengths[len(lengths) // 2] if lengths else 0,
+        "long_sentences": sum(1 for n in lengths if n >= 12) / (len(lengths) or 1),
     }
 
 
@@ -284,7 +346,8 @@ def _scaled(signals: dict[str, float]) -> dict[str, float]:
                                                           "h1_words", "title_words", "sentences",
                                                           "body_words", "text_words", "text_lines",
                                                           "prose_lines", "text_prices",
-                                                          "url_depth", "url_slug"))
+                                                          "url_depth", "url_slug", "url_last",
+                                                          "sentence_median"))
                    else float(value))
             for name, value in signals.items()}
 
@@ -295,13 +358,49 @@ def load_model(path: Path = MODEL_FILE) -> dict:
 
 
 def article_probability(inputs: dict[str, float], model: dict | None = None) -> float:
-    """The model's probability that the page is an article."""
+    """The model's probability that the page is an article: the mean of a logistic
+    regression's and gradient-boosted trees' (they err on different pages)."""
     model = model or load_model()
-    z = model["intercept"]
-    for name, mean, scale, weight in zip(model["features"], model["mean"], model["scale"],
-                                         model["coef"]):
-        z += weight * (inputs.get(name, 0.0) - mean) / scale
+    x = [inputs.get(name, 0.0) for name in model["features"]]
+    logistic, trees = model["logistic"], model["trees"]
+    z = logistic["intercept"] + sum(weight * (value - mean) / scale for value, mean, scale, weight
+                                    in zip(x, logistic["mean"], logistic["scale"], logistic["coef"]))
+    t = trees["base"] + sum(_leaf(tree, x) for tree in trees["trees"])
+    return (_sigmoid(z) + _sigmoid(t)) / 2
+
+
+def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
+
+
+def _pushes(inputs: dict[str, float], model: dict) -> Counter:
+    """How much each input moved the page's log-odds, in both parts of the model: its
+    weighted distance from the mean, and the change of value at each node of the page's
+    path through a tree that splits on it."""
+    names = model["features"]
+    x = [inputs.get(name, 0.0) for name in names]
+    logistic = model["logistic"]
+    pushes = Counter({name: weight * (value - mean) / scale for name, value, mean, scale, weight
+                      in zip(names, x, logistic["mean"], logistic["scale"], logistic["coef"])})
+    for features, thresholds, lefts, rights, values in model["trees"]["trees"]:
+        node = 0
+        while (feature := features[node]) >= 0:
+            child = lefts[node] if x[feature] <= thresholds[node] else rights[node]
+            pushes[names[feature]] += values[child] - values[node]
+            node = child
+    return pushes
+
+
+def _leaf(tree: list[list], x: list[float]) -> float:
+    """The value of the leaf `x` falls in. A tree is [features, thresholds, lefts, rights,
+    values], one item per node, node 0 the root; a leaf's feature is -1. A value at or
+    under a node's threshold goes left, as in scikit-learn's trees. (Walked here, not by
+    scikit-learn, so that a worker imports no learning library: a few hundred comparisons.)"""
+    features, thresholds, lefts, rights, values = tree
+    node = 0
+    while (feature := features[node]) >= 0:
+        node = lefts[node] if x[feature] <= thresholds[node] else rights[node]
+    return values[node]
 
 
 # What a signal means, for the reason a refusal gives (logged at DEBUG by the extraction
@@ -324,7 +423,19 @@ _SAID = {
     "n_article": "many <article> blocks", "url_product": "a product's URL", "url_forum": "a forum's URL",
     "url_docs": "a documentation URL", "url_collection": "a category or search URL",
     "url_service": "a company page's URL", "meta_author": "no author",
+    "n_repeated_links": "repeated blocks of links (cards)", "n_repeated_dated": "repeated dated blocks (posts)",
+    "n_heading_links": "headlines that are links", "n_nav_links": "menus of links",
+    "n_nested_li": "nested menus", "li_share": "text in list items", "td_share": "text in table cells",
+    "p_share": "little text in paragraphs", "h1_dated": "no dated byline", "h1_by": "no byline",
+    "heading_density": "many headings", "sentence_median": "short sentences",
+    "long_sentences": "few long sentences", "ld_site_only": "schema.org for the site, not the page",
 }
+
+
+def _said(name: str) -> str:
+    if name in _SAID:
+        return _SAID[name]
+    return f"schema.org {name[3:]}" if name.startswith("ld_") else name
 
 
 def verdict(signals: dict[str, float], text: str, date: str | None, url: str,
@@ -335,9 +446,7 @@ def verdict(signals: dict[str, float], text: str, date: str | None, url: str,
     probability = article_probability(values, model)
     if probability >= model["threshold"]:
         return None
-    pushes = sorted((weight * (values.get(name, 0.0) - mean) / scale, name)
-                    for name, mean, scale, weight in zip(model["features"], model["mean"],
-                                                         model["scale"], model["coef"]))
-    reasons = list(dict.fromkeys(_SAID.get(name, name) for push, name in pushes[:3] if push < 0))
+    pushes = sorted((push, name) for name, push in _pushes(values, model).items())
+    reasons = list(dict.fromkeys(_said(name) for push, name in pushes[:3] if push < 0))
     return (f"not declared an article, and not like one (score {probability:.2f}, below "
             f"{model['threshold']:.2f}): {', '.join(reasons)}")

@@ -165,11 +165,12 @@ def web_content():
 @pytest.mark.timeout(3600)  # the module's fixture extracts every page of the corpus first
 def test_web_content_corpus_articles_kept_and_other_pages_refused(web_content):
     """Judged as undeclared pages reached from a section page: >= 98 % of the 793 articles
-    kept, by the shipped model and cross-validated by site. Of the 704 other pages, the
-    issue asks <= 10 % kept; the model keeps ~41 % (~47 % cross-validated) against the old
-    rule's 77 %: held here at what it reaches, so that a regression fails
-    (benchmarks/README.md, "Recognition")."""
-    from benchmarks.recognition import cross_validated, kept_by
+    kept, by the shipped model and cross-validated by site (its threshold chosen on the
+    training folds only). Of the 704 other pages, the issue asks <= 10 % kept: the model
+    keeps ~28 % cross-validated, against the old rule's 77 % and the logistic model's 47 %
+    before it: held here at what it reaches, so that a regression fails (the target: the
+    strict xfail below; benchmarks/README.md, "Recognition")."""
+    from benchmarks.recognition import cross_validated, curve, kept_by
 
     _, records = web_content
     total = Counter(r["type"] for r in records.values())
@@ -179,8 +180,68 @@ def test_web_content_corpus_articles_kept_and_other_pages_refused(web_content):
     assert total["article"] == 793 and others == 704
     for kept in (shipped, cv):
         assert kept["article"] >= 0.98 * total["article"], kept
-    assert shipped.total() - shipped["article"] <= 0.45 * others, shipped
-    assert cv.total() - cv["article"] <= 0.50 * others, cv
+    assert shipped.total() - shipped["article"] <= 0.25 * others, shipped
+    assert cv.total() - cv["article"] <= 0.31 * others, cv
+    # Where one threshold keeps 95 % of the articles, out of fold: ~11 % of the others.
+    assert curve(records, (0.95,))[0.95] <= 0.13 * others
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+@pytest.mark.timeout(3600)
+@pytest.mark.xfail(strict=True, reason="issue 28's recognition target, not reached (~28 % of other pages kept)")
+def test_web_content_corpus_other_pages_kept_at_most_a_tenth(web_content):
+    """Issue 28's target: <= 10 % of the other pages kept, cross-validated by site, with
+    >= 98 % of the articles."""
+    from benchmarks.recognition import cross_validated
+
+    _, records = web_content
+    cv = cross_validated(records)
+    assert cv["article"] >= 0.98 * 793 and cv.total() - cv["article"] <= 0.10 * 704, cv
+
+
+def test_the_model_is_applied_without_a_learning_library():
+    """A worker judges a page with the shipped model's JSON alone: no scikit-learn (or
+    numpy) imported, and the probability is the mean of the two parts'."""
+    import subprocess
+    import sys
+
+    code = ("import sys, lxml.html\n"
+            "from pipelines import recognition\n"
+            f"tree = lxml.html.fromstring({PRODUCT!r})\n"
+            "signals = recognition.read_signals(tree, 'https://shop.example/packs/trailhead-40')\n"
+            "print(recognition.verdict(signals, 'A pack. Add to cart. $129.00', None, "
+            "'https://shop.example/packs/trailhead-40', None, False))\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'numpy', 'scipy')))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    reason, imported = result.stdout.splitlines()
+    assert reason.startswith("not declared an article, and not like one"), reason
+    assert imported == "[]"
+
+
+def test_exported_trees_and_weights_give_scikit_learns_probabilities():
+    """benchmarks/recognition.py exports the fitted models to plain lists; walked by
+    pipelines/recognition.py they give the probabilities scikit-learn gives."""
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    from benchmarks.recognition import TREES, C, _fitted
+    from pipelines.recognition import article_probability
+
+    rng = np.random.default_rng(28)
+    x = rng.normal(size=(400, 6))
+    x[:, 5] = rng.integers(0, 3, size=400)  # a count: many equal values, thresholds between them
+    y = x[:, 0] + 0.5 * x[:, 1] * x[:, 5] - np.abs(x[:, 2]) + rng.normal(scale=0.5, size=400) > 0
+    names = [f"f{i}" for i in range(6)]
+    model = _fitted(x, y, names)
+
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    logistic = LogisticRegression(C=C, max_iter=3000).fit((x - mean) / scale, y)
+    trees = HistGradientBoostingClassifier(**TREES).fit(x, y)
+    expected = (logistic.predict_proba((x - mean) / scale)[:, 1] + trees.predict_proba(x)[:, 1]) / 2
+    found = [article_probability(dict(zip(names, row)), model) for row in x]
+    assert np.allclose(found, expected, atol=1e-5)
 
 
 @pytest.mark.slow

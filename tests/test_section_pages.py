@@ -129,6 +129,57 @@ def test_every_page_of_a_mixed_site_is_counted_once_in_its_run(site, newsmill):
         [{"url": site.url("/gone.html"), "kind": "http"}] * 2
 
 
+MENU = "".join(f'<li><a href="/topics/{word}/">{word.title()} news and features</a></li>' for word in
+               "harbour council railway budget winter museum river schools housing weather "
+               "sport culture business health transport police courts farming tourism elections "
+               "letters obituaries events".split())
+GUIDE_TEXT = [
+    "Composting at home turns kitchen scraps and garden waste into a dark soil that feeds "
+    "your plants for free.",
+    "Start with a bin in a sunny corner of the garden, on bare earth so that worms can find "
+    "their way in.",
+    "Add green waste such as peelings and grass with brown waste such as cardboard and dry "
+    "leaves, in roughly equal parts.",
+    "Turn the heap every few weeks with a fork. In six months to a year the compost at the "
+    "bottom is ready to use.",
+]
+
+
+def short_guide_in_a_big_menu() -> str:
+    """An article of four short paragraphs in a site's big menu: its links hold a little
+    more than half of its words (the corpus has such pages: guides, a firm's news)."""
+    return (f'<!DOCTYPE html><html lang="en"><head><title>Composting at home | Bay Gazette</title>'
+            f'</head><body><nav><ul>{MENU}</ul></nav><main><h1>A beginner\'s guide to composting '
+            f'at home</h1><p class="byline">By Ann Writer, 3 March 2026</p>'
+            + "".join(f"<p>{p}</p>" for p in GUIDE_TEXT)
+            + '</main><footer><a href="/about/">About us</a> <a href="/contact/">Contact us</a> '
+              '<a href="/advertise/">Advertise with us</a> <a href="/terms/">Terms of use</a> '
+              '<a href="/privacy/">Privacy policy</a> <a href="/jobs/">Jobs at the Gazette</a>'
+              "</footer></body></html>")
+
+
+def test_a_short_article_in_a_big_menu_is_judged_and_a_page_of_links_is_navigation(site, newsmill):
+    """A page of links at a URL that is no article's is navigation when its links hold
+    most of its words; one whose links barely outnumber the rest goes to the judgement."""
+    guide = short_guide_in_a_big_menu()
+    response = HtmlResponse("https://example.org/guides/composting/", body=guide.encode())
+    assert 0.5 < discovery.link_share(response) < discovery.NAVIGATION_SHARE
+    site.add("/guides/composting/", guide)
+    topics = [f"/topics/{word}/" for word in "harbour council railway budget winter".split()]
+    site.add("/most-read/", section_page([*topics, "/guides/composting/"]))
+    section = site.add("/section/", section_page(["/guides/composting/", "/most-read/"]))
+
+    result = newsmill.crawl(sources=source(section))
+
+    assert result.returncode in (0, 1), newsmill.explain(result)
+    assert [r["title"] for r in newsmill.rows("select title from articles")] == \
+        ["A beginner's guide to composting at home"]
+    run = newsmill.rows("select * from runs")[0]
+    # The section page and the page of links are listings; the guide is an article.
+    assert (run["listings"], run["articles_new"]) == (2, 1), (dict(run), site.served)
+    assert unaccounted_pages([run]) == []
+
+
 @pytest.mark.corpus
 def test_real_articles_are_recognised_without_their_declarations():
     """The 121 corpus articles judged as if none declared itself (a site marking its
@@ -138,8 +189,9 @@ def test_real_articles_are_recognised_without_their_declarations():
     for key, entry in truth.items():
         body = gzip.decompress((CORPUS / "html" / f"{key}.html.gz").read_bytes())
         response = HtmlResponse(entry["url"], body=body)
-        links = discovery.mostly_links(response)
-        if links and not looks_like_article_url(entry["url"]):
+        share = discovery.link_share(response)
+        links = share > 0.5
+        if share >= discovery.NAVIGATION_SHARE and not looks_like_article_url(entry["url"]):
             lost.append(entry["url"])
         elif "not_article" in extract_article(body, entry["url"], {}, {"min_words": 10},
                                               declared=False, mostly_links=links):

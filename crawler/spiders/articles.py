@@ -275,10 +275,12 @@ class ArticlesSpider(scrapy.Spider):
         elif kind == "article" or (kind == "auto" and discovery.looks_like_article(response)):
             yield self._page(response, state, kind)
         elif kind == "auto" and meta["depth"] > 0 and not (
-                (links := discovery.mostly_links(response)) and not looks_like_article_url(response.url)):
-            # A linked page that does not say what it is, and not a page of links at a URL
-            # that is no article's: judged by its text in extraction. An AMP or print page
-            # names its article with rel=canonical: that is fetched too.
+                (share := discovery.link_share(response)) >= discovery.NAVIGATION_SHARE
+                and not looks_like_article_url(response.url)):
+            # A linked page that does not say what it is, and not plainly a page of links at
+            # a URL that is no article's: judged by its text in extraction. An AMP or print
+            # page names its article with rel=canonical: that is fetched too.
+            links = share > 0.5
             canonical = discovery.declared_canonical(response)
             elsewhere = bool(canonical) and clean_url(canonical) != clean_url(response.url) \
                 and same_site(canonical, response.url)
