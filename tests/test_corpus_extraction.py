@@ -12,6 +12,10 @@ import pytest
 
 from benchmarks.extraction_quality import CORPUS, WEB_CORPUS, measure
 
+# Each corpus fixture crawls every page of its corpus (minutes): the module's tests share one
+# xdist worker, so that each runs once, not once on each worker a test lands on.
+pytestmark = pytest.mark.xdist_group("corpus-extraction")
+
 
 @pytest.fixture(scope="module")
 def news(tmp_path_factory):
