@@ -27,7 +27,7 @@ TABLE_PATH = f"/{DATABASE}/{TABLE}"
 VIEW_PATH = f"/{DATABASE}/{VIEW}"
 # Above this many matches the walk of the published index is the quicker read: looking up
 # 2,000 rows costs about what walking a million-article index to its 50th match does when
-# one article in 400 matches (measured in benchmarks/README.md, "A year of news").
+# one article in 400 matches (benchmarks/README.md, "A year of news in one file").
 MANY_MATCHES = 2000
 # Arguments that mean the reader chose the order or the page: answered as asked.
 READER_CHOSE = ("_sort", "_sort_desc", "_next")
@@ -61,10 +61,12 @@ async def count_matches(datasette, args: dict[str, str], limit: int | None = Non
 
 async def routed(datasette, scope: dict) -> dict:
     """The scope to answer: the articles table or the view, by the number of matches."""
-    pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-    args = dict(pairs)
+    asked = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    args = dict(asked)
     if not args.get("_search") or any(arg in args for arg in READER_CHOSE):
         return scope
+    if DATABASE not in datasette.databases:
+        return scope  # plain `datasette` on another file: not newsmill's store
     if VIEW not in await datasette.get_database(DATABASE).view_names():
         return scope  # a store not yet migrated to v15: Datasette's own search
     found = await count_matches(datasette, args, limit=MANY_MATCHES + 1)
@@ -72,14 +74,14 @@ async def routed(datasette, scope: dict) -> dict:
         return scope
     many = found > MANY_MATCHES
     path = VIEW_PATH if many else TABLE_PATH
+    pairs = asked
     if many:
         # The view's count would walk the whole index (0.4 s at a million); the page shows
         # the search index's count instead (plugin.py).
         pairs = [p for p in pairs if p[0] != "_nocount"] + [("_nocount", "1")]
     elif scope["path"] == VIEW_PATH:
         pairs = [p for p in pairs if p[0] != "_nocount"]  # the view's, carried by its form
-    if path == scope["path"] and pairs == parse_qsl(
-            scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
+    if path == scope["path"] and pairs == asked:
         return scope
     return dict(scope, path=path, raw_path=path.encode(),
                 query_string=urlencode(pairs).encode("latin-1"))
