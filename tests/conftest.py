@@ -19,6 +19,16 @@ import sqlite_utils
 from tests.sites import Site
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_benchmark(script: str, *args: str, timeout: float = 300) -> tuple[str, dict[str, str]]:
+    """Run benchmarks/SCRIPT with the interpreter of the tests; its output and the figures of
+    its last line (`name value` pairs, what benchmarks/README.md quotes)."""
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args],
+                         capture_output=True, text=True, timeout=timeout)
+    assert run.returncode == 0, run.stderr[-3000:]
+    last = run.stdout.strip().splitlines()[-1].split()
+    return run.stdout, dict(zip(last[::2], last[1::2], strict=True))
 # The console script installed beside the interpreter running the tests.
 NEWSMILL = Path(sys.executable).parent / "newsmill"
 CORPUS = ROOT.parent / "shared" / "corpus" / "article-extraction"

@@ -18,7 +18,7 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from tests.conftest import newsmill_command, user_env
+from tests.conftest import newsmill_command, run_benchmark, user_env
 from tests.sites import article_html, unaccounted_pages
 
 FAST = ["-s", "EXTRACT_WORKERS=1", "-s", "NEWSMILL_PROGRESS=log"]
@@ -358,17 +358,9 @@ def test_a_progress_bar_by_bytes_on_a_terminal_only(newsmill, terminal):
 
 @pytest.mark.corpus  # the benchmark's pages are made of the corpus pages
 def test_the_benchmark_imports_its_warc_and_prints_its_ratio(tmp_path):
-    import sys
-
-    from tests.conftest import ROOT
-
-    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "import_warc.py"), "--pages", "12",
-                          "--ceiling-pages", "4", "--keep", str(tmp_path)],
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert "newsmill import-warc: 12 of 12 stored" in run.stdout
-    last = run.stdout.strip().splitlines()[-1].split()
-    figures = dict(zip(last[::2], last[1::2], strict=True))
+    stdout, figures = run_benchmark("import_warc.py", "--pages", "12", "--ceiling-pages", "4",
+                                    "--keep", str(tmp_path))
+    assert "newsmill import-warc: 12 of 12 stored" in stdout
     assert {"import_vs_ceiling", "cpu_import_vs_ceiling", "peak_rss_mb", "warc_mb"} <= figures.keys()
 
 

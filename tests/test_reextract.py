@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from tests.conftest import FAST, newsmill_command, user_env
+from tests.conftest import FAST, newsmill_command, run_benchmark, user_env
 from tests.sites import article_html, unaccounted_pages
 
 # A table of figures in the article's body: its text is part of the article unless
@@ -255,16 +255,8 @@ def test_a_progress_bar_by_articles_on_a_terminal_only(site, newsmill):
 
 @pytest.mark.corpus  # the benchmark's pages are made of the corpus pages
 def test_the_benchmark_reextracts_its_crawl_and_prints_its_ratios(tmp_path):
-    import sys
-
-    from tests.conftest import ROOT
-
-    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "reextract.py"), "--pages", "12",
-                          "--ceiling-pages", "4", "--keep", str(tmp_path)],
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert "newsmill reextract, same settings: {'pages': 12, 'updated': 0, 'unchanged': 12" in run.stdout
-    last = run.stdout.strip().splitlines()[-1].split()
-    figures = dict(zip(last[::2], last[1::2], strict=True))
+    stdout, figures = run_benchmark("reextract.py", "--pages", "12", "--ceiling-pages", "4",
+                                    "--keep", str(tmp_path))
+    assert "newsmill reextract, same settings: {'pages': 12, 'updated': 0, 'unchanged': 12" in stdout
     assert {"reextract_vs_ceiling", "cpu_reextract_vs_ceiling", "changing_vs_ceiling"} <= figures.keys()
     assert int(figures["changed"]) > 0
