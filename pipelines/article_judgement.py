@@ -36,6 +36,26 @@ def older_capture(fetched_at: str, last_seen: str | None) -> bool:
     except (TypeError, ValueError):
         return False
 
+
+# The fields an earlier version keeps in article_versions.fields (schema 17), besides the
+# title, text, content_hash and modified it has columns for.
+VERSION_FIELDS = ("author", "published", "sitename", "publisher", "description", "section",
+                  "tags", "image", "language")
+_FIELDS_OBJECT = ", ".join(
+    f"'{name}', CASE WHEN json_valid(tags) THEN json(tags) ELSE tags END" if name == "tags"
+    else f"'{name}', {name}" for name in VERSION_FIELDS)
+
+
+def keep_version(db, article_id: int, reason: str = "fetched") -> None:
+    """Keep the article as it is now in article_versions, before it changes: its title,
+    text and fields, and why it is replaced (`reason`: 'fetched' or 're-extraction')."""
+    db.execute(
+        "INSERT INTO article_versions (article_id, version, title, text, content_hash, "
+        "modified, seen_at, reason, fields) SELECT id, version, title, text, content_hash, "
+        f"modified, last_seen, ?, json_object({_FIELDS_OBJECT}) FROM articles WHERE id = ?",
+        [reason, article_id])
+
+
 class ArticleJudgement:
     """ArticleStore's article writes (a mixin: needs `db` and `write()` from StoreConnection,
     `add_to_run` from RunRecords)."""
@@ -195,12 +215,7 @@ class ArticleJudgement:
             self._add_keys(article_id, keys)
             self.db["articles"].update(article_id, {**changes, "last_seen": now})
             return "unchanged"
-        self.db["article_versions"].insert({
-            "article_id": article_id, "version": existing["version"],
-            "title": existing["title"], "text": existing["text"],
-            "content_hash": existing["content_hash"], "modified": existing["modified"],
-            "seen_at": existing["last_seen"],
-        })
+        keep_version(self.db, article_id)
         self._remove_keys(article_id, existing["text"])
         self._add_keys(article_id, keys)
         changes["modified"] = article.get("modified") or now

@@ -18,7 +18,7 @@ from collections import Counter, deque
 
 from scrapy import signals
 
-from pipelines.article_judgement import OUTCOME_COLUMN, is_original_of
+from pipelines.article_judgement import OUTCOME_COLUMN, is_original_of, keep_version
 from pipelines.items import Article, FetchError, Page
 from pipelines.storage import POLICY_KINDS, StoragePipeline, fields_of
 from pipelines.store_core import utcnow
@@ -130,10 +130,7 @@ def reextracted(store, article: dict, merge_copies: bool = False) -> str:
     if all((new[name] or None) == (stored[name] or None) for name in FIELDS):
         return "unchanged"
     db = store.db
-    db["article_versions"].insert({
-        "article_id": article_id, "version": stored["version"], "title": stored["title"],
-        "text": stored["text"], "content_hash": stored["content_hash"],
-        "modified": stored["modified"], "seen_at": stored["last_seen"], "reason": REASON})
+    keep_version(db, article_id, REASON)
     db["articles"].update(article_id, {**new, "version": stored["version"] + 1})
     if new["content_hash"] == stored["content_hash"]:
         return "updated"

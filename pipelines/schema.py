@@ -315,11 +315,24 @@ def _v16_version_reasons_and_reextractions(db: sqlite_utils.Database) -> None:
     db["reextractions"].create_index(["key"])
 
 
+def _v17_version_fields(db: sqlite_utils.Database) -> None:
+    """article_versions.fields: the version's other fields as they were (author, published,
+    site name, publisher, description, section, tags, image, language), a JSON object.
+
+    A re-extraction may change an article's author or tags and not its text: before this,
+    the version it made kept the old title and text only, so the history lost what had
+    changed. One JSON column rather than nine: NULL tells a version kept before this
+    migration (its fields unknown) from one whose fields were all empty.
+    """
+    db["article_versions"].add_column("fields", str)
+
+
 # Append only: MIGRATIONS[n] brings a file from user_version n to n + 1.
 MIGRATIONS = [_v1_initial, _v2_known_urls_and_near_duplicates, _v3_run_host, _v4_daemon,
               _v5_search_index_only_for_searched_columns, _v6_robots_txt,
               _v7_runs_account_for_every_page, _v8_claims_original, _v9_conditional_listings,
               _v10_run_task, _v11_daemon_load, _v12_runs_daily,
               _v13_reads_that_stay_fast, _v14_archived_pages,
-              _v15_articles_newest_first, _v16_version_reasons_and_reextractions]
+              _v15_articles_newest_first, _v16_version_reasons_and_reextractions,
+              _v17_version_fields]
 SCHEMA_VERSION = len(MIGRATIONS)

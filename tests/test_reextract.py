@@ -7,6 +7,7 @@ A real crawl of a local site with the archive on, the site then stopped: whateve
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -88,10 +89,15 @@ def test_a_crawl_s_new_version_is_still_marked_fetched(site, newsmill):
     site.add("/news/edited.html", article_html("Edited story"))
     sources = f'[[sources]]\nname = "news"\nurls = ["{site.url("/news/edited.html")}"]\nkind = "article"\n'
     assert newsmill.crawl(sources=sources).returncode == 0
-    site.add("/news/edited.html", article_html("Edited story", paragraphs=8))
+    site.add("/news/edited.html", article_html(
+        "Edited story", paragraphs=8, extra_head='<meta name="author" content="Corin Editor">'))
     result = newsmill.crawl(sources=sources)
     assert result.returncode == 0, newsmill.explain(result)
-    assert [r["reason"] for r in newsmill.rows("select reason from article_versions")] == ["fetched"]
+    versions = newsmill.rows("select reason, fields from article_versions")
+    assert [r["reason"] for r in versions] == ["fetched"]
+    # The version keeps its fields as they were: no author then, one now.
+    assert json.loads(versions[0]["fields"])["author"] is None
+    assert newsmill.rows("select author from articles")[0]["author"] == "Corin Editor"
 
 
 def test_the_article_page_tells_a_re_extraction_from_a_publisher_s_edit(site, newsmill):
@@ -128,6 +134,48 @@ def test_the_article_page_tells_a_re_extraction_from_a_publisher_s_edit(site, ne
     assert "Fetched" in two and "an edit by the publisher" in two and "Re-extracted" not in two
     assert [(r["version"], r["made_by"]) for r in history] == \
         [(3, "re-extraction"), (2, "fetched"), (1, "first seen")]
+
+
+def test_a_re_extraction_that_changes_only_fields_keeps_the_old_ones_in_the_history(site,
+                                                                                     newsmill):
+    from tests.test_serve import start_server
+
+    head = ('<meta name="author" content="Annabel Writer">'
+            '<meta name="description" content="Tolls at the harbour rise for the first time '
+            'in a decade.">')
+    site.add("/news/tolls.html", article_html("Harbour tolls rise", extra_head=head))
+    sources = f'[[sources]]\nname = "news"\nurls = ["{site.url("/news/tolls.html")}"]\nkind = "article"\n'
+    # Crawled with tight bounds on the author and the description: both stored cut.
+    result = newsmill.crawl("-s", "EXTRACT_MAX_AUTHOR_CHARS=8",
+                            "-s", "EXTRACT_MAX_DESCRIPTION_CHARS=20", sources=sources)
+    assert result.returncode == 0, newsmill.explain(result)
+    site.stop()
+    before = newsmill.rows("select * from articles")[0]
+    assert before["author"] != "Annabel Writer" and before["author"].startswith("Annabel")
+
+    result = reextract(newsmill)  # the default bounds: the same text, whole fields
+    assert result.returncode == 0, newsmill.explain(result)
+    assert "1 changed" in result.stderr, result.stderr
+    after = newsmill.rows("select * from articles")[0]
+    assert after["author"] == "Annabel Writer" and after["text"] == before["text"]
+    assert after["description"].endswith("in a decade.")
+    version = newsmill.rows("select * from article_versions")[0]
+    assert version["reason"] == "re-extraction" and version["text"] == before["text"]
+    kept = json.loads(version["fields"])
+    assert kept["author"] == before["author"] and kept["description"] == before["description"]
+    assert kept["published"] == before["published"] and kept["tags"] == json.loads(before["tags"])
+
+    server = start_server(newsmill.db_path, newsmill.tmp)
+    try:
+        status, page = server.get(f"/newsmill/articles/{after['id']}")
+    finally:
+        server.stop()
+    assert status == 200, page[:2000]
+    two = page.split('id="version-2"')[1].split('id="version-1"')[0]
+    assert "Text unchanged from version 1" in two
+    author = two.split('class="field-author"')[1].split("</tr>")[0]
+    assert f"<del>{before['author']}</del>" in author and "<ins>Annabel Writer</ins>" in author
+    assert 'class="field-description"' in two and 'class="field-published"' not in two
 
 
 def test_an_article_whose_archived_page_is_missing_is_counted_and_named(site, newsmill):

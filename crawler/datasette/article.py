@@ -123,6 +123,35 @@ def tags_of(value: str | None) -> list[str]:
     return [str(t) for t in tags] if isinstance(tags, list) else [str(tags)]
 
 
+def field_changes(older: dict | None, newer: dict | None) -> list[dict]:
+    """The fields (author, published, tags...) that differ from one version to the next, as
+    {"name", "before", "after"}; none where the older version's fields were not kept (a
+    version from before schema 17)."""
+    if older is None or newer is None:
+        return []
+    changes = []
+    for name, before in older.items():
+        after = newer.get(name)
+        if name == "tags":
+            before, after = (", ".join(tags_of(_as_json(v))) for v in (before, after))
+        if (before or None) != (after or None):
+            changes.append({"name": name, "before": before, "after": after})
+    return changes
+
+
+def _json_object(value: str | None) -> dict | None:
+    try:
+        found = json.loads(value) if value else None
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def _as_json(value) -> str | None:
+    """Tags kept inside a version's fields are a list; the articles row's are JSON text."""
+    return value if value is None or isinstance(value, str) else json.dumps(value)
+
+
 async def article_page(db, article_id) -> dict | None:
     """Everything the article page shows, or None for no such article."""
     rows = (await db.execute("select * from articles where id = ?", [article_id])).rows
@@ -136,14 +165,17 @@ async def article_page(db, article_id) -> dict | None:
     # `reason`: why a version was replaced (schema 16), so how the next one came about.
     columns = await db.table_columns("article_versions")
     reason = "reason" if "reason" in columns else "'fetched' as reason"
+    # `fields`: the version's other fields as they were (schema 17; NULL before it).
+    fields = "fields" if "fields" in columns else "null as fields"
     earlier = [dict(r) for r in (await db.execute(
-        f"select version, title, text, content_hash, modified, seen_at, {reason} "
+        f"select version, title, text, content_hash, modified, seen_at, {reason}, {fields} "
         "from article_versions where article_id = ? order by version desc, id desc",
         [article_id])).rows]
     versions = [{"version": article["version"], "title": article["title"],
                  "text": article["text"], "content_hash": article["content_hash"],
                  "modified": article["modified"], "seen_at": article["last_seen"],
-                 "current": True}] + [{**v, "current": False} for v in earlier]
+                 "fields": article, "current": True}] + \
+        [{**v, "fields": _json_object(v["fields"]), "current": False} for v in earlier]
     for newer, older in zip(versions, versions[1:] + [None]):
         newer["words"] = len((newer["text"] or "").split())
         if older is None:
@@ -151,6 +183,7 @@ async def article_page(db, article_id) -> dict | None:
         if (newer["title"] or "") != (older["title"] or ""):
             newer["title_diff"] = word_diff(older["title"] or "", newer["title"] or "",
                                             context=10_000)
+        newer["field_changes"] = field_changes(older["fields"], newer["fields"])
         newer["text_changed"] = (newer["text"] or "") != (older["text"] or "")
         newer["text_diff"] = word_diff(older["text"] or "", newer["text"] or "")
         newer["against"] = older["version"]
