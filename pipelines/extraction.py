@@ -135,7 +135,7 @@ class ExtractionPipeline:
         html, item.html = item.html, b""  # release the body as soon as it is handed over
         try:
             future = self.pool.submit(extract_article, html, item.url, item.hints, self.options,
-                                      item.encoding, item.declared, item.mostly_links)
+                                      item.encoding, item.declared, item.mostly_links, item.judge)
             del html
             result = await future
         except WorkerDied:
@@ -144,6 +144,11 @@ class ExtractionPipeline:
         except Exception as exc:  # a bug or a pathological page must not stop the crawl
             logger.warning("extraction failed for %s: %r", item.url, exc)
             return self._error(item, "extraction", f"{type(exc).__name__}: {exc}")
+        if "listing" in result:
+            # Judged in the worker (Page.judge) as the spider judges a section page: counted
+            # as the crawl counts one, so the page still ends in one outcome of its run.
+            self.stats.inc_value(f"newsmill/listings/{item.source}")
+            raise DropItem(f"a listing: {item.url}: {result['listing']}", log_level="DEBUG")
         if "not_article" in result:
             self.stats.inc_value(f"newsmill/not_article/{item.source}")
             raise DropItem(f"not an article: {item.url}: {result['not_article']}", log_level="DEBUG")

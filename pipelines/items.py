@@ -31,6 +31,9 @@ class Page:
     # neither did the source (kind, follow); extraction judges it by its text.
     declared: bool = True
     mostly_links: bool = False  # more words in its links than outside them (an undeclared page)
+    # True: not judged yet (newsmill import-warc): the extraction worker makes the spider's
+    # judgement of a page found on a section page from its own parse (pipelines/page_kind.py).
+    judge: bool = False
 
 
 @dataclass

@@ -4,8 +4,10 @@ Each HTTP response record of the files becomes the Scrapy response a crawl would
 downloaded (its URL the WARC-Target-URI, fetched at the WARC-Date) and goes through the
 `articles` spider's own judgement as a page reached from a section page: a page that
 declares itself an article is one, a page of links is a listing, any other page is judged
-by its text in extraction. Nothing is fetched: the links, canonical pages and feeds a page
-names are not followed. The pages then go through the crawl's item pipelines (extraction
+by its text. The extraction worker makes that judgement (pipelines/page_kind.py, the
+functions the spider judges by) from the tree it parses anyway, so this process parses no
+page: it reads records and stores articles. Nothing is fetched: the links, canonical pages
+and feeds a page names are not followed. The pages then go through the crawl's item pipelines (extraction
 workers, de-duplication, the store and its run record) as a crawl's do.
 
 The pages leave Spider.start(), which Scrapy reads as fast as it is given items (it has
@@ -33,6 +35,9 @@ from pipelines.items import FetchError, Page
 
 class WarcImportSpider(ArticlesSpider):
     name = "warc_import"
+    # Nothing is followed, so nothing waits for the judgement: the extraction worker makes
+    # it from the one parse it does anyway, and this process parses no page.
+    judge_in_extraction = True
 
     def __init__(self, files=(), *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -199,8 +204,8 @@ class WarcImportSpider(ArticlesSpider):
                    request=request)
 
     # --- the articles spider's steps, without the network ----------------------------
-    def _page(self, response, state, kind, declared=True, mostly_links=False) -> Page:
-        page = super()._page(response, state, kind, declared, mostly_links)
+    def _page(self, response, state, kind, declared=True, mostly_links=False, judge=False) -> Page:
+        page = super()._page(response, state, kind, declared, mostly_links, judge)
         return dataclasses.replace(page, fetched_at=response.meta["warc_date"])
 
     async def _parse_listing(self, response, body, found, state):
