@@ -148,6 +148,18 @@ class WarcImportSpider(ArticlesSpider):
                     yield item
             self.done_bytes += reader.counts.size
             self.reader = None
+        await self._all_settled()
+
+    async def _all_settled(self) -> None:
+        """Return once every item yielded is through the pipelines.
+
+        Scrapy sees a crawl is done when it finds the engine idle, and looks when the start
+        items end and then every 5 s: ending once the last items are through lets it close
+        at once, not up to 5 s later (a quarter of importing 1,000 pages).
+        """
+        while self.in_flight:
+            self.settled.clear()
+            await self.settled.wait()
 
     async def _items(self, record, state):
         """What a crawl would make of the record: Page and FetchError items."""
