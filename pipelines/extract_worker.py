@@ -20,7 +20,7 @@ from w3lib.encoding import html_to_unicode
 from pipelines.article_fields import choose_fields, searched_author
 from pipelines.article_text import newsmill_text, page_titles
 from pipelines.field_bounds import bound_fields
-from pipelines.fingerprints import fingerprints, word_count
+from pipelines.fingerprints import content_hash, fingerprints, word_count
 from pipelines.page_metadata import read_page_metadata
 from pipelines.recognition import read_signals
 
@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 
 def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
                     encoding: str | None = None, declared: bool = True,
-                    mostly_links: bool = False, judge: bool = False) -> dict:
+                    mostly_links: bool = False, judge: bool = False,
+                    stored_hash: str | None = None) -> dict:
     """Extract body text and metadata from one page; runs in a worker process.
 
     `html` may be the raw body with the charset the response declared (None: none): it is
@@ -40,6 +41,9 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     than outside them).
     `judge`: the page is not judged yet (newsmill import-warc): judged here first, from this
     parse, as the articles spider judges a page found on a section page (judge_linked_page).
+    `stored_hash`: the content hash the page's article has in the store (newsmill
+    reextract): if the text hashes the same, its near-duplicate keys, which only a changed
+    text is judged by, are not worked out (MinHash, ~1 ms a page) and are empty.
     Returns the `Article` fields as a dict, {"not_article": reason}, or {"listing": reason}.
     """
     from trafilatura import bare_extraction
@@ -105,7 +109,10 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
                                          search_author(tree), page.get("organisations", []))
     tags = page.get("tags") or _clean_list(found.tags)
     # The fingerprints dedup judges by, computed here as they cost CPU (MinHash: ~1 ms).
-    text_hash, keys = fingerprints(text)
+    if stored_hash is not None and content_hash(text) == stored_hash:
+        text_hash, keys = stored_hash, []
+    else:
+        text_hash, keys = fingerprints(text)
     article = {
         "url": url,
         "canonical": page.get("canonical"),  # taken by ExtractionPipeline if on the same site

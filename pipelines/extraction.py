@@ -135,7 +135,8 @@ class ExtractionPipeline:
         html, item.html = item.html, b""  # release the body as soon as it is handed over
         try:
             future = self.pool.submit(extract_article, html, item.url, item.hints, self.options,
-                                      item.encoding, item.declared, item.mostly_links, item.judge)
+                                      item.encoding, item.declared, item.mostly_links, item.judge,
+                                      item.stored_hash)
             del html
             result = await future
         except WorkerDied:

@@ -42,7 +42,7 @@ def chosen_articles(conn: sqlite3.Connection, after: int, source: str | None, si
     if since:
         where.append("last_seen >= ?")
         params.append(since)
-    sql = (f"SELECT id, url, source, author, published, modified FROM articles WHERE "
+    sql = (f"SELECT id, url, source, author, published, modified, content_hash FROM articles WHERE "
            f"{' AND '.join(where)} ORDER BY id LIMIT {CHUNK}")
     while True:
         rows = conn.execute(sql, [after, *params]).fetchall()
@@ -72,14 +72,14 @@ class ReextractSpider(WarcImportSpider):
         try:
             self.articles_total = self._count(conn, progress.last)
             for rows in chosen_articles(conn, progress.last, self.source_name, self.since):
-                for article_id, url, source, author, published, modified in rows:
+                for article_id, url, source, author, published, modified, stored_hash in rows:
                     self.articles_read += 1
                     if progress.skip(article_id):
                         continue
                     page = conn.execute(PAGE, [article_id, url]).fetchone()
                     item = self._item(article_id, url, source, page,
                                       {"author": author, "published": published,
-                                       "modified": modified})
+                                       "modified": modified}, stored_hash)
                     progress.handed_out(article_id, item.url)
                     await self._room_for(item)
                     yield item
@@ -96,7 +96,8 @@ class ReextractSpider(WarcImportSpider):
             where, params = where + " AND last_seen >= ?", [*params, self.since]
         return conn.execute(f"SELECT count(*) FROM articles WHERE {where}", params).fetchone()[0]
 
-    def _item(self, article_id: int, url: str, source: str, page, hints: dict):
+    def _item(self, article_id: int, url: str, source: str, page, hints: dict,
+              stored_hash: str | None = None):
         """The article's page as a crawl would hand it to extraction, or an error item."""
         stats = self.crawler.stats
         stats.inc_value(f"newsmill/pages/{source}")
@@ -120,7 +121,10 @@ class ReextractSpider(WarcImportSpider):
                     # What the feed or sitemap said, which the page does not keep, is kept
                     # as stored where the page says nothing (extract_worker's fallbacks).
                     {k: v for k, v in hints.items() if v}, {"reextraction": article_id},
-                    encoding=discovery.declared_encoding(response), declared=True)
+                    encoding=discovery.declared_encoding(response), declared=True,
+                    # A text that hashes the same needs no near-duplicate keys: the store
+                    # judges only a changed text again (pipelines/reextraction.py).
+                    stored_hash=stored_hash)
 
     def _archive_error(self, source, url, article_id, message) -> FetchError:
         return self._error(url, self.states[source], "archive",
