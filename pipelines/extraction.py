@@ -91,9 +91,11 @@ class ExtractionPipeline:
         # over long runs; not Python's max_tasks_per_child, with which a pool stopped for
         # good once its workers reached the limit (CPython gh-115634).
         self.pool = self.shared_pool or ExtractionPool(self.workers, self.recycle_pages)
-        if self._first_crawl() and len(self.pool.workers) < self.pool.size:
+        spider = getattr(self.crawler, "spider", None)
+        every_page = getattr(spider, "extracts_every_page", False)  # import-warc, reextract
+        if (every_page or self._first_crawl()) and len(self.pool.workers) < self.pool.size:
             self.pool.start(warm=True)
-            logger.debug("first crawl of these sources: %d extraction workers started with it",
+            logger.debug("%d extraction workers started with the spider (a first crawl, or an import)",
                         self.workers)
 
     def _first_crawl(self) -> bool:
