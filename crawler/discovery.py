@@ -61,8 +61,13 @@ def _looks_html(head: bytes) -> bool:
 
 def declared_encoding(response) -> str | None:
     """The charset the response declares (Content-Type header, BOM or <meta>), if any."""
-    ctype = response.headers.get(b"Content-Type", b"").decode("latin1")
-    declared = http_content_type_encoding(ctype) or html_body_declared_encoding(response.body[:4096])
+    return declared_charset(response.headers.get(b"Content-Type", b"").decode("latin1"),
+                            response.body)
+
+
+def declared_charset(content_type: str, body: bytes) -> str | None:
+    """declared_encoding from a Content-Type value and the body, without a response."""
+    declared = http_content_type_encoding(content_type) or html_body_declared_encoding(body[:4096])
     return resolve_encoding(declared) if declared else None
 
 
