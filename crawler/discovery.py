@@ -19,6 +19,8 @@ from w3lib.encoding import (
     resolve_encoding,
 )
 
+from pipelines import page_kind
+from pipelines.page_kind import NAVIGATION_SHARE  # noqa: F401 (the spider's, by this name)
 from pipelines.page_metadata import iso_timestamp
 
 _XML_ROOT = re.compile(
@@ -26,10 +28,6 @@ _XML_ROOT = re.compile(
 )
 _ROOT_KIND = {b"urlset": "sitemap", b"sitemapindex": "sitemap", b"rss": "feed", b"feed": "feed",
               b"rdf": "feed"}
-_ARTICLE_LD = re.compile(
-    rb'"@type"\s*:\s*(?:\[[^\]]*)?"(?:News|Blog|Report|Tech|Scholarly|Opinion|Analysis|Review)?'
-    rb'(?:Article|BlogPosting|LiveBlogPosting)"'
-)
 
 
 def body_of(response, max_size: int) -> bytes:
@@ -63,45 +61,36 @@ def _looks_html(head: bytes) -> bool:
 
 def declared_encoding(response) -> str | None:
     """The charset the response declares (Content-Type header, BOM or <meta>), if any."""
-    ctype = response.headers.get(b"Content-Type", b"").decode("latin1")
-    declared = http_content_type_encoding(ctype) or html_body_declared_encoding(response.body[:4096])
+    return declared_charset(response.headers.get(b"Content-Type", b"").decode("latin1"),
+                            response.body)
+
+
+def declared_charset(content_type: str, body: bytes) -> str | None:
+    """declared_encoding from a Content-Type value and the body, without a response."""
+    declared = http_content_type_encoding(content_type) or html_body_declared_encoding(body[:4096])
     return resolve_encoding(declared) if declared else None
 
 
 def looks_like_article(response) -> bool:
     """A page that declares itself an article (Open Graph, article:* meta or JSON-LD)."""
-    og_type = response.xpath('//meta[@property="og:type"]/@content').get("")
-    if "article" in og_type.lower():
-        return True
-    if response.xpath('//meta[@property="article:published_time"]'):
-        return True
-    return any(_ARTICLE_LD.search(s.encode()) for s in
-               response.xpath('//script[@type="application/ld+json"]/text()').getall())
+    return page_kind.declares_article(response.selector.root)
 
 
-# A page of links (link_share) whose links hold at least this share of its words is
-# navigation for the spider (ArticlesSpider._parse) when its URL is no article's; one whose
-# links barely outnumber the rest goes to the judgement in extraction instead, as the
-# corpus's short articles in a big menu (guides, firm and agency pages) are.
-NAVIGATION_SHARE = 0.55
+def judge_page(response, linked: bool) -> page_kind.JudgedPage:
+    """What an HTML page of kind `auto` is: an article, a section page, or a page for the
+    judgement in extraction (pipelines/page_kind.py, which an extraction worker also
+    judges by); `linked`: found on a section page."""
+    return page_kind.judge_page(response.selector.root, response.url, response.urljoin, linked)
 
 
 def link_share(response) -> float:
     """The share of the page's words inside links, on a page with at least 5 links and
     fewer than 3 paragraphs of 30 words or more; 0.0 on any other page.
 
-    Decided on the page's markup, with no extraction.
+    Decided on the page's markup, with no extraction (pipelines/page_kind.py, which an
+    extraction worker also judges by).
     """
-    if len(response.xpath("//body//a[@href]")) < 5:
-        return 0.0
-    linked = _words(response.xpath("//body//a[@href]//text()").getall())
-    other = _words(response.xpath("//body//text()[not(ancestor::a[@href]) and not(ancestor::script)"
-                                  " and not(ancestor::style) and not(ancestor::noscript)]").getall())
-    if other >= linked:
-        return 0.0  # (the paragraphs need not be counted)
-    paragraphs = response.xpath("//body//p")
-    long = sum(_words(p.xpath(".//text()[not(ancestor::a[@href])]").getall()) >= 30 for p in paragraphs)
-    return linked / (linked + other) if long < 3 else 0.0
+    return page_kind.link_share(response.selector.root)
 
 
 def mostly_links(response) -> bool:
@@ -111,21 +100,14 @@ def mostly_links(response) -> bool:
     return link_share(response) > 0.5
 
 
-def _words(texts: list[str]) -> int:
-    return sum(len(t.split()) for t in texts)
-
-
 def is_amp(response) -> bool:
     """An AMP page: `<html amp>` or `<html ⚡>` (the AMP specification's marks)."""
-    root = response.selector.root
-    attributes = getattr(root, "attrib", {})
-    return getattr(root, "tag", None) == "html" and ("amp" in attributes or "\u26a1" in attributes)
+    return page_kind.is_amp(response.selector.root)
 
 
 def declared_canonical(response) -> str | None:
     """The absolute URL the page's `<link rel="canonical">` names, if any."""
-    href = response.xpath('//link[contains(concat(" ", normalize-space(@rel), " "), " canonical ")]'
-                          "/@href").get("").strip()
+    href = page_kind.canonical_href(response.selector.root)
     return response.urljoin(href) if href else None
 
 

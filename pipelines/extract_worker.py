@@ -20,7 +20,7 @@ from w3lib.encoding import html_to_unicode
 from pipelines.article_fields import choose_fields, searched_author
 from pipelines.article_text import newsmill_text, page_titles
 from pipelines.field_bounds import bound_fields
-from pipelines.fingerprints import fingerprints, word_count
+from pipelines.fingerprints import content_hash, fingerprints, word_count
 from pipelines.page_metadata import read_page_metadata
 from pipelines.recognition import read_signals
 
@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 
 def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
                     encoding: str | None = None, declared: bool = True,
-                    mostly_links: bool = False) -> dict:
+                    mostly_links: bool = False, judge: bool = False,
+                    stored_hash: str | None = None) -> dict:
     """Extract body text and metadata from one page; runs in a worker process.
 
     `html` may be the raw body with the charset the response declared (None: none): it is
@@ -38,7 +39,12 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     A page that did not declare itself an article (`declared` False) must also read like
     one: see undeclared_verdict (`mostly_links`: the spider found more words in its links
     than outside them).
-    Returns the `Article` fields as a dict, or {"not_article": reason}.
+    `judge`: the page is not judged yet (newsmill import-warc): judged here first, from this
+    parse, as the articles spider judges a page found on a section page (judge_linked_page).
+    `stored_hash`: the content hash the page's article has in the store (newsmill
+    reextract): if the text hashes the same, its near-duplicate keys, which only a changed
+    text is judged by, are not worked out (MinHash, ~1 ms a page) and are empty.
+    Returns the `Article` fields as a dict, {"not_article": reason}, or {"listing": reason}.
     """
     from trafilatura import bare_extraction
     from trafilatura.utils import normalize_unicode
@@ -46,6 +52,11 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     tree = parse_page(html, encoding)
     if tree is None:
         return {"not_article": "not parseable as HTML"}
+    if judge:
+        judged = judge_linked_page(tree, html, url, encoding)
+        if judged.kind == "listing":
+            return {"listing": "a page of links"}
+        declared, mostly_links = judged.declared, judged.mostly_links
     page = read_page_metadata(tree, url)
     found = trafilatura_metadata(tree, url, page)
     # The headline, author and day a reader of the page sees (pipelines.article_fields).
@@ -98,7 +109,10 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
                                          search_author(tree), page.get("organisations", []))
     tags = page.get("tags") or _clean_list(found.tags)
     # The fingerprints dedup judges by, computed here as they cost CPU (MinHash: ~1 ms).
-    text_hash, keys = fingerprints(text)
+    if stored_hash is not None and content_hash(text) == stored_hash:
+        text_hash, keys = stored_hash, []
+    else:
+        text_hash, keys = fingerprints(text)
     article = {
         "url": url,
         "canonical": page.get("canonical"),  # taken by ExtractionPipeline if on the same site
@@ -126,6 +140,24 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     # by ExtractionPipeline.
     article["cut"] = bound_fields(article, options)
     return article
+
+
+def judge_linked_page(tree, html: str | bytes, url: str, encoding: str | None):
+    """The articles spider's judgement of a page found on a section page
+    (page_kind.judge_page), on this worker's tree; links are joined to the page's
+    <base href> as Scrapy joins them (its first 4096 characters, w3lib's get_base_url)."""
+    from urllib.parse import urljoin
+
+    from w3lib.html import get_base_url
+
+    from pipelines.page_kind import judge_page
+
+    def join(href: str) -> str:
+        head = html[:16384].decode(encoding or "utf-8", "replace") if isinstance(html, bytes) \
+            else html
+        return urljoin(get_base_url(head[:4096], url, encoding or "utf-8"), href)
+
+    return judge_page(tree, url, join)
 
 
 def undeclared_verdict(signals: dict, text: str, date: str | None, url: str,

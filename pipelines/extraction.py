@@ -91,9 +91,11 @@ class ExtractionPipeline:
         # over long runs; not Python's max_tasks_per_child, with which a pool stopped for
         # good once its workers reached the limit (CPython gh-115634).
         self.pool = self.shared_pool or ExtractionPool(self.workers, self.recycle_pages)
-        if self._first_crawl() and len(self.pool.workers) < self.pool.size:
+        spider = getattr(self.crawler, "spider", None)
+        every_page = getattr(spider, "extracts_every_page", False)  # import-warc, reextract
+        if (every_page or self._first_crawl()) and len(self.pool.workers) < self.pool.size:
             self.pool.start(warm=True)
-            logger.debug("first crawl of these sources: %d extraction workers started with it",
+            logger.debug("%d extraction workers started with the spider (a first crawl, or an import)",
                         self.workers)
 
     def _first_crawl(self) -> bool:
@@ -135,7 +137,8 @@ class ExtractionPipeline:
         html, item.html = item.html, b""  # release the body as soon as it is handed over
         try:
             future = self.pool.submit(extract_article, html, item.url, item.hints, self.options,
-                                      item.encoding, item.declared, item.mostly_links)
+                                      item.encoding, item.declared, item.mostly_links, item.judge,
+                                      item.stored_hash)
             del html
             result = await future
         except WorkerDied:
@@ -144,6 +147,11 @@ class ExtractionPipeline:
         except Exception as exc:  # a bug or a pathological page must not stop the crawl
             logger.warning("extraction failed for %s: %r", item.url, exc)
             return self._error(item, "extraction", f"{type(exc).__name__}: {exc}")
+        if "listing" in result:
+            # Judged in the worker (Page.judge) as the spider judges a section page: counted
+            # as the crawl counts one, so the page still ends in one outcome of its run.
+            self.stats.inc_value(f"newsmill/listings/{item.source}")
+            raise DropItem(f"a listing: {item.url}: {result['listing']}", log_level="DEBUG")
         if "not_article" in result:
             self.stats.inc_value(f"newsmill/not_article/{item.source}")
             raise DropItem(f"not an article: {item.url}: {result['not_article']}", log_level="DEBUG")

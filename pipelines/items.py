@@ -31,6 +31,11 @@ class Page:
     # neither did the source (kind, follow); extraction judges it by its text.
     declared: bool = True
     mostly_links: bool = False  # more words in its links than outside them (an undeclared page)
+    # True: not judged yet (newsmill import-warc): the extraction worker makes the spider's
+    # judgement of a page found on a section page from its own parse (pipelines/page_kind.py).
+    judge: bool = False
+    # The content hash of the article the page is extracted again for (newsmill reextract).
+    stored_hash: str | None = None
 
 
 @dataclass

@@ -399,3 +399,72 @@ def test_an_older_capture_imported_after_a_newer_one_does_not_replace_its_text(n
     assert "Correction:" in article["text"] and article["version"] == 2
     [earlier] = newsmill.rows("select text from article_versions")
     assert "in May" in earlier["text"] and "Correction:" not in earlier["text"]
+
+
+def test_pages_of_links_are_listings_and_undeclared_pages_are_judged_by_their_text(newsmill):
+    """Each page judged as the crawl judges a page found on a section page (in the
+    extraction worker, from its one parse): a page of links is a listing, a page that does
+    not say what it is is kept or refused by its text, and each ends in one outcome."""
+    from tests.test_recognition import ARTICLE, PRODUCT
+    from tests.test_section_pages import section_page as page_of_links
+    from tests.test_section_pages import short_guide_in_a_big_menu
+
+    warc = Warc()
+    warc.info()
+    warc.page("https://news.example/2026/11/declared.html", article_html("Declared story"))
+    warc.page("https://news.example/2026/11/ferry-terminal.html", ARTICLE)  # og:type website
+    warc.page("https://news.example/guides/composting/", short_guide_in_a_big_menu())
+    warc.page("https://shop.example/packs/trailhead-40/", PRODUCT)  # og:type product
+    warc.page("https://news.example/most-read/", page_of_links(
+        [f"/topics/{word}/" for word in "harbour council railway budget winter".split()]))
+    path = newsmill.tmp / "judged.warc.gz"
+    warc.save(path)
+
+    result = import_warc(newsmill, path.name, "--source", "cc-news")
+
+    assert result.returncode == 0, newsmill.explain(result)
+    assert sorted(r["title"] for r in newsmill.rows("select title from articles")) == [
+        "A beginner's guide to composting at home", "Declared story",
+        "Ferry terminal to close for eighteen months"]
+    [run] = newsmill.rows("select * from runs")
+    assert {k: run[k] for k in ("pages", "articles_new", "not_articles", "listings", "errors")} \
+        == {"pages": 5, "articles_new": 3, "not_articles": 1, "listings": 1, "errors": 0}
+    assert unaccounted_pages([run]) == []
+
+
+@pytest.mark.corpus
+def test_the_extraction_worker_judges_every_corpus_page_as_the_crawl_does():
+    """import-warc's pages are judged in the extraction worker, on its own tree: on every
+    page of both shared corpora its judgement is the spider's on the Scrapy response."""
+    import json
+
+    from scrapy.http import HtmlResponse
+
+    from crawler import discovery
+    from pipelines.extract_worker import judge_linked_page, parse_page
+    from tests.conftest import CORPUS
+
+    web_content = CORPUS.parent / "web-content"
+    if not (web_content / "html").is_dir():
+        why = f"needs the shared web-content corpus at {web_content}"
+        if os.environ.get("NEWSMILL_REQUIRE_CORPUS") == "1":
+            pytest.fail(why + ", and NEWSMILL_REQUIRE_CORPUS=1", pytrace=False)
+        pytest.skip(why)
+    differ, kinds = [], set()
+    for corpus in (CORPUS, web_content):
+        truth = json.loads((corpus / "ground-truth.json").read_text(encoding="utf-8"))
+        for key, entry in truth.items():
+            url = entry.get("url") or f"https://unknown.example/{key}"
+            body = gzip.decompress((corpus / "html" / f"{key}.html.gz").read_bytes())
+            response = HtmlResponse(url, body=body)
+            spider = discovery.judge_page(response, linked=True)
+            encoding = discovery.declared_encoding(response)  # as the spider hands it over
+            worker = judge_linked_page(parse_page(body, encoding), body, url, encoding)
+            judged = (spider.kind, spider.mostly_links, spider.declared)
+            kinds.add(judged)
+            if (worker.kind, worker.mostly_links, worker.declared) != judged:
+                differ.append((corpus.name, key, judged))
+    assert differ == []
+    # Every outcome occurs: articles, listings, undeclared pages with and without mostly links.
+    assert {kind for kind, _, _ in kinds} == {"article", "listing", "undeclared"}
+    assert {links for kind, links, _ in kinds if kind == "undeclared"} == {True, False}

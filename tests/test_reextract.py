@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from pipelines.fingerprints import near_duplicate_keys
 from tests.conftest import FAST, newsmill_command, run_benchmark, user_env
 from tests.sites import article_html, unaccounted_pages
 
@@ -47,11 +48,17 @@ def reextract(newsmill, *args, timeout=180) -> subprocess.CompletedProcess:
     return newsmill.run("reextract", "--db", str(newsmill.db_path), *FAST, *args, timeout=timeout)
 
 
+def keys_of(newsmill, article_id: int) -> list[int]:
+    return [r["key"] for r in newsmill.rows(
+        "select key from near_duplicate_keys where article_id = ? order by key", [article_id])]
+
+
 def test_an_option_that_changes_the_text_makes_a_version_marked_re_extraction(site, newsmill):
     crawl_site(site, newsmill, {"/news/tolls.html": table_article("Harbour tolls rise"),
                                 "/news/plain.html": article_html("Plain story stays")})
     before = {r["url"].rsplit("/", 1)[-1]: r for r in newsmill.rows("select * from articles")}
     assert "fourteen thousand crowns" in before["tolls.html"]["text"]
+    keys_before = {name: keys_of(newsmill, row["id"]) for name, row in before.items()}
 
     result = reextract(newsmill, "-s", "EXTRACT_INCLUDE_TABLES=False")
     assert result.returncode == 0, newsmill.explain(result)
@@ -73,6 +80,11 @@ def test_an_option_that_changes_the_text_makes_a_version_marked_re_extraction(si
     assert versions[0]["text"] == before["tolls.html"]["text"]
     # The search index follows the text.
     assert newsmill.count("articles_fts", "articles_fts match ?", ['"fourteen thousand"']) == 0
+    # The near-duplicate keys follow the text too; the unchanged article keeps its own (its
+    # keys are not worked out again: only a changed text is judged again).
+    assert keys_of(newsmill, tolls["id"]) == sorted(set(near_duplicate_keys(tolls["text"])))
+    assert keys_of(newsmill, tolls["id"]) != keys_before["tolls.html"]
+    assert keys_of(newsmill, after["plain.html"]["id"]) == keys_before["plain.html"] != []
     run = newsmill.rows("select * from runs order by id desc")[0]
     assert run["status"] == "ok" and run["pages"] == 2
     assert run["articles_updated"] == 1 and run["articles_unchanged"] == 1

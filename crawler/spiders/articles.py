@@ -29,8 +29,7 @@ from crawler.sources import Source, sources_from_settings
 from crawler.store_lookups import store_lookup
 from pipelines.database import KnownUrls
 from pipelines.items import FetchError, NotModified, Page, UnchangedListing
-from pipelines.page_metadata import looks_like_article_url
-from pipelines.urls import clean_url, on_domains, registered_domain, same_site
+from pipelines.urls import clean_url, on_domains, registered_domain
 
 # Articles first, then what lists them, then pages to explore: a source's request budget
 # is spent on what it is for before a maze of navigation can use it up.
@@ -95,6 +94,9 @@ class SourceState:
 
 class ArticlesSpider(scrapy.Spider):
     name = "articles"
+    # An HTML page of kind `auto` judged in extraction rather than here: only for a spider
+    # that follows no link, which the judgement must precede (WarcImportSpider).
+    judge_in_extraction = False
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -272,25 +274,24 @@ class ArticlesSpider(scrapy.Spider):
         elif found != "html":
             ctype = response.headers.get("Content-Type", b"?").decode("latin1")
             yield self._error(response.url, state, "content_type", f"not an HTML page ({ctype})")
-        elif kind == "article" or (kind == "auto" and discovery.looks_like_article(response)):
+        elif kind == "auto" and self.judge_in_extraction:
+            # The extraction worker judges the page as below, from the tree it parses anyway
+            # (pipelines/page_kind.py): this process parses nothing (newsmill import-warc).
+            yield self._page(response, state, kind, declared=False, judge=True)
+        elif kind == "article" or (kind == "auto" and (
+                judged := discovery.judge_page(response, meta["depth"] > 0)).kind == "article"):
             yield self._page(response, state, kind)
-        elif kind == "auto" and meta["depth"] > 0 and not (
-                (share := discovery.link_share(response)) >= discovery.NAVIGATION_SHARE
-                and not looks_like_article_url(response.url)):
+        elif kind == "auto" and judged.kind == "undeclared":
             # A linked page that does not say what it is, and not plainly a page of links at
             # a URL that is no article's: judged by its text in extraction. An AMP or print
             # page names its article with rel=canonical: that is fetched too.
-            links = share > 0.5
-            canonical = discovery.declared_canonical(response)
-            elsewhere = bool(canonical) and clean_url(canonical) != clean_url(response.url) \
-                and same_site(canonical, response.url)
-            if elsewhere and (request := self._canonical_request(canonical, state, meta["depth"],
-                                                                 response.url)):
+            if judged.elsewhere and (request := self._canonical_request(
+                    judged.canonical, state, meta["depth"], response.url)):
                 yield request
             # An AMP page names its article by rule: it is one of its pages, however little
             # it says of itself.
-            yield self._page(response, state, kind, declared=elsewhere and discovery.is_amp(response),
-                             mostly_links=links)
+            yield self._page(response, state, kind, declared=judged.declared,
+                             mostly_links=judged.mostly_links)
             # Article or not, it leads on as a section page does, while max_depth allows.
             for output in self._parse_section(response, state, meta["depth"], listing=False):
                 yield output
@@ -298,9 +299,9 @@ class ArticlesSpider(scrapy.Spider):
             for output in self._parse_section(response, state, meta["depth"]):
                 yield output
 
-    def _page(self, response, state, kind, declared=True, mostly_links=False) -> Page:
+    def _page(self, response, state, kind, declared=True, mostly_links=False, judge=False) -> Page:
         """The page for extraction: the raw body and its declared charset (decoded in the
-        extraction worker)."""
+        extraction worker); `judge`: the worker judges what the page is (judge_in_extraction)."""
         if kind != "article":
             # Spent now it is fetched; one in flight when the budget ran out is still
             # handed over rather than lost (_parse_section stops asking for more).
@@ -309,7 +310,7 @@ class ArticlesSpider(scrapy.Spider):
         return Page(state.source.name, response.url, meta["found_as"], response.body, now(),
                     meta["hints"], self._fetch_record(response),
                     encoding=discovery.declared_encoding(response), declared=declared,
-                    mostly_links=mostly_links)
+                    mostly_links=mostly_links, judge=judge)
 
     def _canonical_request(self, canonical, state, depth, page_url):
         """The article an AMP or print page names, unless this run has asked for it: a known
