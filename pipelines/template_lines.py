@@ -29,6 +29,12 @@ _CLOSED = re.compile(r"[.!?:;][\"”’)]?\s*$")
 # At least this many list items at the end of the text, each opening with a link's text
 # (the headline linked, its summary not), are a list of other stories.
 MIN_TEASER_ITEMS = 3
+# ... or with this share of its words in links, this many in one ("- Prepare for the
+# deepfake era of video; plus, check out the latest news on AI": a headline linked, more
+# words around it).
+MIN_ITEM_LINK_SHARE = 0.3
+MIN_ITEM_LINK_WORDS = 4
+MAX_OTHER_ITEMS = 1
 # The article's prose: the lines of this many words or more closed as sentences are. Runs of
 # links are dropped above its first such line and below its last.
 PROSE_WORDS = 20
@@ -55,6 +61,10 @@ _DATE_WORDS = frozenset(
     "fri sat sun monday tuesday wednesday thursday friday saturday sunday".split())
 # A line that is only a URL or a timestamp: page metadata printed as text.
 _URL_OR_TIMESTAMP = re.compile(r"^\s*(?:\S+://\S+|\d{4}-\d{2}-\d{2}T[\d:.+\-Z]+)\s*$")
+
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+# Between the fields of a metadata line: a bar, a dash or a dot set apart by spaces.
+_FIELD_SEPARATOR = re.compile(r"\s+[|\-–—·•]\s+")
 
 _LINKS = etree.XPath("//a")
 
@@ -113,12 +123,21 @@ def drop_template_lines(text: str, links: frozenset[str], titles: list[str]) -> 
         elif (n < EDGE_LINES or n >= count - EDGE_LINES) and _date_line(line, keys[n]):
             drop.add(n)
 
-    items = []
+    # The closing list of other stories: list items at the end of the text that open with
+    # a link's text or are headlines linked in part, below one other item at most (the
+    # list's last item is often the site's own call, unlinked).
+    items, teasers, others = [], 0, 0
     for n in range(count - 1, -1, -1):
-        if not (lines[n].lstrip().startswith("- ") and _opens_with_link(keys[n], links)):
+        if not lines[n].lstrip().startswith("- "):
             break
+        if _opens_with_link(keys[n], links) or _teaser_item(lines[n], keys[n], links):
+            teasers += 1
+        elif teasers or others == MAX_OTHER_ITEMS:
+            break
+        else:
+            others += 1
         items.append(n)
-    if len(items) >= MIN_TEASER_ITEMS:
+    if teasers >= MIN_TEASER_ITEMS:
         drop.update(items)
 
     keep = [line for n, line in enumerate(lines) if n not in drop]
@@ -137,17 +156,34 @@ def _heading(line: str, key: str) -> bool:
 def _link_share(key: str, links: frozenset[str]) -> float:
     """The share of the line's words inside the texts of links (of two words or more),
     matched from the left, longest first."""
+    covered, _ = _linked_words(key, links)
+    return covered / (key.count(" ") + 1)
+
+
+def _linked_words(key: str, links: frozenset[str]) -> tuple[int, int]:
+    """The words of the line inside links' texts, and the most in one link."""
     words = key.split(" ")
-    covered = start = 0
+    covered = start = longest = 0
     while start < len(words) - 1:
         for end in range(len(words), start + 1, -1):
             if " ".join(words[start:end]) in links:
                 covered += end - start
+                longest = max(longest, end - start)
                 start = end
                 break
         else:
             start += 1
-    return covered / len(words)
+    return covered, longest
+
+
+def _teaser_item(line: str, key: str, links: frozenset[str]) -> bool:
+    """A list item that is another story's headline with a few words around it: a
+    headline-long link (not a name) making a good share of it, not closed by a full stop
+    and without a URL (a list of sources or references is the article's own)."""
+    if line.rstrip().endswith(".") or "://" in line:
+        return False
+    covered, longest = _linked_words(key, links)
+    return longest >= MIN_ITEM_LINK_WORDS and covered >= MIN_ITEM_LINK_SHARE * (key.count(" ") + 1)
 
 
 def _opens_with_link(key: str, links: frozenset[str]) -> bool:
@@ -157,11 +193,27 @@ def _opens_with_link(key: str, links: frozenset[str]) -> bool:
 
 
 def _date_line(line: str, key: str) -> bool:
-    """A line that is a date and little else ("Published 18 November 2019")."""
-    if key.count(" ") + 1 > MAX_DATE_LINE_WORDS or not _DATE.search(line):
+    """A line that is a date and little else ("Published 18 November 2019"), or a line
+    of metadata fields one of which is such a date ("New Delhi, Bureau | Updated: 19
+    November 2019, 09:01 AM", "05/10/2018 - Posted by: A. Name - Category: Health")."""
+    if key.count(" ") + 1 > MAX_DATE_LINE_WORDS:
         return False
-    rest = _WORD.findall(_DATE.sub(" ", line).casefold())
-    return sum(1 for w in rest if w not in _DATE_WORDS and not w.isdigit()) <= 1
+    parts = _FIELD_SEPARATOR.split(line)
+    return any(map(_date_part, parts)) if len(parts) > 1 else _date_part(line)
+
+
+def _date_part(line: str) -> bool:
+    """A date and little else: in English with at most one other word besides the ones
+    dates go with; in any language, a year and two in five of its words numbers
+    ("segunda-feira, 22 de janeiro de 2018 às 0:13"), not closed as a sentence."""
+    if _DATE.search(line):
+        rest = _WORD.findall(_DATE.sub(" ", line).casefold())
+        if sum(1 for w in rest if w not in _DATE_WORDS and not w.isdigit()) <= 1:
+            return True
+    words = _WORD.findall(line)
+    numbers = sum(w.isdigit() for w in words)
+    return (numbers >= 2 and 5 * numbers >= 2 * len(words) and bool(_YEAR.search(line))
+            and not _CLOSED.search(line))
 
 
 def _key(text: str) -> str:
