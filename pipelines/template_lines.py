@@ -66,6 +66,8 @@ _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 # Between the fields of a metadata line: a bar, a dash or a dot set apart by spaces.
 _FIELD_SEPARATOR = re.compile(r"\s+[|\-–—·•]\s+")
 
+_COOKIE_NOTICE = re.compile(r"\b(?:we|(?:this|our) (?:web)?site) uses? cookies\b", re.IGNORECASE)
+
 _LINKS = etree.XPath("//a")
 
 
@@ -139,6 +141,16 @@ def drop_template_lines(text: str, links: frozenset[str], titles: list[str]) -> 
         items.append(n)
     if teasers >= MIN_TEASER_ITEMS:
         drop.update(items)
+
+    # A cookie consent notice printed below the article: from its first line ("We use
+    # cookies on our website...") to the end, each line about cookies or a short button
+    # (its lines are sentences, so may be below the last line of the article's prose).
+    for n in range(count // 2 + 1, count):
+        if _COOKIE_NOTICE.search(lines[n]):
+            if all("cookie" in keys[m] or keys[m].count(" ") < MAX_HEADING_WORDS
+                   for m in range(n, count)):
+                drop.update(range(n, count))
+            break
 
     keep = [line for n, line in enumerate(lines) if n not in drop]
     return "\n".join(keep) if keep else text
