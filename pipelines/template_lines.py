@@ -66,6 +66,12 @@ _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 # Between the fields of a metadata line: a bar, a dash or a dot set apart by spaces.
 _FIELD_SEPARATOR = re.compile(r"\s+[|\-–—·•]\s+")
 
+# A headline opening a table cell (pipelines/template_lines._without_headline_cell): of
+# this many words at least, its dateline within this many characters after it.
+MIN_CELL_HEADLINE_WORDS = 4
+DATELINE_CHARS = 60
+_TIME_ZONE = re.compile(r"^\w*\s*(?:[A-Z]{2,4}\b)?")  # the rest of "AMT" after its "AM"
+
 _COOKIE_NOTICE = re.compile(r"\b(?:we|(?:this|our) (?:web)?site) uses? cookies\b", re.IGNORECASE)
 
 _LINKS = etree.XPath("//a")
@@ -153,7 +159,28 @@ def drop_template_lines(text: str, links: frozenset[str], titles: list[str]) -> 
             break
 
     keep = [line for n, line in enumerate(lines) if n not in drop]
+    if keep and keep[0].startswith("|"):
+        keep[0] = _without_headline_cell(keep[0], headlines)
     return "\n".join(keep) if keep else text
+
+
+def _without_headline_cell(line: str, headlines: set[str]) -> str:
+    """The first line without the headline and dateline it opens with, where it is a
+    table cell holding all of the page ("| Headline November 20, 2019 - 11:28 GMT
+    Body..."): trafilatura keeps a layout table's cell as one line."""
+    key = _key(line)
+    for headline in headlines:
+        if headline.count(" ") + 1 >= MIN_CELL_HEADLINE_WORDS and key.startswith(headline + " "):
+            break
+    else:
+        return line
+    words = list(_WORD.finditer(line))
+    rest = line[words[headline.count(" ")].end():]
+    date = _DATE.search(rest, 0, DATELINE_CHARS)
+    while date:
+        rest = rest[date.end():]
+        date = _DATE.match(rest, len(rest) - len(rest.lstrip(" -|,·")))
+    return _TIME_ZONE.sub("", rest, count=1).lstrip(" -|,·") or line
 
 
 def _is_prose(line: str, key: str) -> bool:
