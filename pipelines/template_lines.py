@@ -189,7 +189,10 @@ def _is_prose(line: str, key: str) -> bool:
 
 
 def _heading(line: str, key: str) -> bool:
-    return 0 < key.count(" ") + 1 <= MAX_HEADING_WORDS and not _CLOSED.search(line)
+    """A short line not closed as a sentence, not a list's item (the last of the
+    article's own list is not the heading of the links below it)."""
+    return (0 < key.count(" ") + 1 <= MAX_HEADING_WORDS and not _CLOSED.search(line)
+            and not line.lstrip().startswith("- "))
 
 
 def _link_share(key: str, links: frozenset[str]) -> float:
