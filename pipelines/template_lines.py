@@ -151,7 +151,7 @@ def drop_template_lines(text: str, links: frozenset[str], titles: list[str]) -> 
     # A cookie consent notice printed below the article: from its first line ("We use
     # cookies on our website...") to the end, each line about cookies or a short button
     # (its lines are sentences, so may be below the last line of the article's prose).
-    for n in range(count // 2 + 1, count):
+    for n in range(count // 2 + 1, count if "ookie" in text else 0):
         if _COOKIE_NOTICE.search(lines[n]):
             if all("cookie" in keys[m] or keys[m].count(" ") < MAX_HEADING_WORDS
                    for m in range(n, count)):
@@ -252,10 +252,11 @@ def _date_part(line: str) -> bool:
         rest = _WORD.findall(_DATE.sub(" ", line).casefold())
         if sum(1 for w in rest if w not in _DATE_WORDS and not w.isdigit()) <= 1:
             return True
+    if not _YEAR.search(line) or _CLOSED.search(line):
+        return False
     words = _WORD.findall(line)
     numbers = sum(w.isdigit() for w in words)
-    return (numbers >= 2 and 5 * numbers >= 2 * len(words) and bool(_YEAR.search(line))
-            and not _CLOSED.search(line))
+    return numbers >= 2 and 5 * numbers >= 2 * len(words)
 
 
 def _key(text: str) -> str:
