@@ -72,6 +72,15 @@ MIN_CELL_HEADLINE_WORDS = 4
 DATELINE_CHARS = 60
 _TIME_ZONE = re.compile(r"^\w*\s*(?:[A-Z]{2,4}\b)?")  # the rest of "AMT" after its "AM"
 
+# A line that is one identifier: lower-case words joined by hyphens, no spaces.
+_IDENTIFIER = re.compile(r"^\s*(?:- )?[a-z0-9]+(?:-[a-z0-9]+)+\s*$")
+MIN_IDENTIFIER_LINES = 3
+MIN_CONTACT_FIELDS = 5
+# A line of tags: at least this many between commas, that share of its words in links.
+MIN_TAGS = 5
+_SERIES_END = re.compile(r",\s*(?:and|or|&)\s", re.IGNORECASE)
+MIN_TAG_LINE_SHARE = 0.9
+
 _COOKIE_NOTICE = re.compile(r"\b(?:we|(?:this|our) (?:web)?site) uses? cookies\b", re.IGNORECASE)
 
 _LINKS = etree.XPath("//a")
@@ -130,6 +139,26 @@ def drop_template_lines(text: str, links: frozenset[str], titles: list[str]) -> 
             drop.add(n)
         elif (n < EDGE_LINES or n >= count - EDGE_LINES) and _date_line(line, keys[n]):
             drop.add(n)
+
+    # Runs of the page's identifiers printed as text ("- landscape-tablet-and-above": CSS
+    # breakpoint names a script lists), and a footer's contact line at the end.
+    start = 0
+    while start < count:
+        end = start
+        while end < count and _IDENTIFIER.match(lines[end]):
+            end += 1
+        if end - start >= MIN_IDENTIFIER_LINES:
+            drop.update(range(start, end))
+        start = max(end, start + 1)
+    for n in range(max(count - EDGE_LINES, last + 1), count):
+        if _contact_line(lines[n]):
+            drop.add(n)
+    # A line of tags: the texts of links and nothing else, between commas, with its heading.
+    for n in range(count):
+        if lines[n].count(",") + 1 >= MIN_TAGS and _tag_line(lines[n], keys[n], links):
+            drop.add(n)
+            if n and _heading(lines[n - 1], keys[n - 1]):
+                drop.add(n - 1)
 
     # The closing list of other stories: list items at the end of the text that open with
     # a link's text or are headlines linked in part, below one other item at most (the
@@ -242,6 +271,26 @@ def _date_line(line: str, key: str) -> bool:
         return False
     parts = _FIELD_SEPARATOR.split(line)
     return any(map(_date_part, parts)) if len(parts) > 1 else _date_part(line)
+
+
+def _tag_line(line: str, key: str, links: frozenset[str]) -> bool:
+    """Link texts between commas, nothing else: not a title's series ("Renovate, Remodel,
+    Rebuild: Pros, Cons, and How To Decide"), not a sentence."""
+    if _CLOSED.search(line) or _SERIES_END.search(line):
+        return False
+    return _link_share(key, links) >= MIN_TAG_LINE_SHARE
+
+
+def _contact_line(line: str) -> bool:
+    """A footer's line of fields, two in five of its words numbers ("Town - CNPJ:
+    83.102.459/0001-23 - Street, 1111 - 89259-565 - Phone: (047) 2106-800"); not a
+    table's row, not a sentence."""
+    if line.lstrip().startswith("|") or _CLOSED.search(line):
+        return False
+    if len(_FIELD_SEPARATOR.findall(line)) + 1 < MIN_CONTACT_FIELDS:
+        return False
+    words = _WORD.findall(line)
+    return 5 * sum(w.isdigit() for w in words) >= 2 * len(words)
 
 
 def _date_part(line: str) -> bool:

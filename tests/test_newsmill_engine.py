@@ -365,3 +365,18 @@ def test_a_table_cell_holding_the_page_loses_the_headline_and_dateline_it_opens_
     # A paragraph that opens with the headline's words, not in a table cell, is kept.
     text = "\n".join([f"{TITLE} was the news of the week, {PARAGRAPHS[0]}", PARAGRAPHS[1]])
     assert drop_template_lines(text, frozenset(), [TITLE]) == text
+
+
+def test_identifier_runs_a_footers_contact_line_and_a_line_of_tags_are_dropped():
+    from pipelines.template_lines import drop_template_lines
+
+    tags = [distinct_words(f"tag/{n}", 2) for n in range(5)]
+    breakpoints = ["- narrow-browser-and-phone", "- landscape-tablet", "- wide-browser-and-larger"]
+    contact = ("Harbourtown - HT - Reg: 83.102.459/0001-23 - Quay Road, 1111 - 89259-565 - "
+               "Box 421 - Phone: (047) 2106-800")
+    text = "\n".join([*PARAGRAPHS[:4], "Tags", ", ".join(tags), *breakpoints, contact])
+    assert drop_template_lines(text, frozenset(tags), [TITLE]) == "\n".join(PARAGRAPHS[:4])
+    # Two identifiers, a product's line of facts, a title's series of links: kept.
+    kept = [*PARAGRAPHS[:3], ", ".join(tags[:4]) + ", and " + tags[4], PARAGRAPHS[3],
+            "- well-known", "- state-of-the-art", "1-2 Players • Ages 14+ • 60-120 minutes • $59"]
+    assert drop_template_lines("\n".join(kept), frozenset(tags), [TITLE]) == "\n".join(kept)
