@@ -98,8 +98,11 @@ def link_texts(tree) -> frozenset[str]:
 
 def drop_template_lines(text: str, links: frozenset[str], titles: list[str]) -> str:
     """`text` without the template's lines: runs of links, a closing list of linked
-    headlines, link lines in capitals, the headline again, date lines at either end,
-    lines that are only a URL or a timestamp. `text` itself if nothing would be left."""
+    headlines, link lines in capitals, the headline again, date and metadata lines at
+    either end, lines that are only a URL or a timestamp, runs of identifiers, a footer's
+    contact line, a line of tags, a cookie notice below the article, the headline and
+    dateline opening a table cell that holds the page. `text` itself if nothing would
+    be left."""
     lines = [line for line in text.split("\n") if line.strip()]
     keys = [_key(line) for line in lines]
     count = len(lines)
