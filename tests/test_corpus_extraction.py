@@ -1,10 +1,10 @@
 """Both shared corpora, crawled through a local feed, are extracted better than plain
-trafilatura does it (the newsmill engine, the default): on the news pages F1 0.975 with
-precision and recall each at least trafilatura's, on web-content's 793 article pages
-F1 0.946 with precision and recall each at least trafilatura's; text stored wherever
-trafilatura finds some. Issue 28's targets (F1 0.980 and 0.950) are held as strict
-expected failures: when the engine reaches one, its test says so and is turned into a
-plain assertion."""
+trafilatura does it (the newsmill engine, the default): on the news pages F1 0.980 with
+precision and recall each at least trafilatura's (issue 28's news target), on
+web-content's 793 article pages F1 0.946 with precision and recall each at least
+trafilatura's; text stored wherever trafilatura finds some. Issue 28's web-content target
+(F1 0.950) is held as a strict expected failure: when the engine reaches it, its test
+says so and is turned into a plain assertion."""
 
 import os
 
@@ -37,14 +37,13 @@ def test_corpus_crawl_stores_every_article_better_than_plain_trafilatura(news):
     assert news["crawl_exit"] == 0, news["crawl_stderr"]
     assert news["stored"] == news["pages"] == 121
     ours, plain = news["newsmill"], news["baseline"]
-    assert ours["f1"] >= 0.975, (ours, plain)
+    assert ours["f1"] >= 0.980, (ours, plain)
     assert ours["precision"] >= plain["precision"], (ours, plain)
     assert ours["recall"] >= plain["recall"], (ours, plain)
     assert news["lost"] == []
 
 
 @pytest.mark.corpus
-@pytest.mark.xfail(strict=True, reason="issue 28's news target, not reached (F1 ~0.977)")
 def test_news_pages_reach_f1_0_980_with_recall_at_least_trafilaturas(news):
     ours, plain = news["newsmill"], news["baseline"]
     assert ours["f1"] >= 0.980 and ours["recall"] >= plain["recall"], (ours, plain)

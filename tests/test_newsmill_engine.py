@@ -286,3 +286,97 @@ def test_the_headline_printed_again_inside_the_text_is_dropped():
     text = "\n".join([PARAGRAPHS[0], TITLE, PARAGRAPHS[1]])
     assert drop_template_lines(text, frozenset(), [TITLE]) == "\n".join(PARAGRAPHS[:2])
     assert drop_template_lines(TITLE, frozenset(), [TITLE]) == TITLE  # nothing else: kept
+
+
+def closing_list_page() -> tuple[str, list[str]]:
+    """A news page whose article ends with its own short list (names linked), followed
+    by the template's list of other stories: headlines linked with more words after them
+    ("; plus, check out ..."), the last item the site's call, unlinked. Returns the page
+    and the article's lines."""
+    names = [distinct_words(f"team/{n}", 1).capitalize() for n in range(3)]
+    stories = [distinct_words(f"story/{n}", 7).capitalize() for n in range(4)]
+    own = "".join(f'<li><a href="/teams/{n}.html">{name}</a> (Group A): third appearance</li>'
+                  for n, name in enumerate(names))
+    others = "".join(f'<li><a href="/news/s{n}.html">{story}</a>; plus, check out the latest '
+                     f'{distinct_words(f"more/{n}", 2)}</li>' for n, story in enumerate(stories))
+    page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>{TITLE} | The Example Gazette</title><meta property="og:type" content="article">
+</head><body><nav><a href="/">Home</a></nav>
+<div class="story"><h1>{TITLE}</h1>
+{"".join(f"<p>{p}</p>" for p in PARAGRAPHS[:5])}<p>Teams that qualified:</p><ul>{own}</ul>
+<ul class="more">{others}<li>Want the best gear? Check out our team's picks for the season</li></ul>
+</div><footer><p>Copyright The Example Gazette</p></footer></body></html>"""
+    return page, [*PARAGRAPHS[:5], "Teams that qualified:",
+                  *(f"- {name} (Group A): third appearance" for name in names)]
+
+
+def test_a_closing_list_of_partly_linked_headlines_is_dropped_the_articles_own_list_is_not(
+        site, newsmill):
+    import trafilatura
+
+    page, article = closing_list_page()
+    url = site.add("/news/ferry.html", page)
+    feed = site.add("/rss.xml", rss_feed(site, [(TITLE, "/news/ferry.html")]), "application/rss+xml")
+
+    result = newsmill.crawl(feed)
+
+    assert result.returncode == 0, newsmill.explain(result)
+    [row] = newsmill.rows("select text from articles")
+    assert row["text"] == "\n".join(article)
+    # trafilatura's recall mode, the engine's first run, keeps the other stories.
+    recall = trafilatura.extract(page, url=url, include_comments=False, favor_recall=True)
+    assert "plus, check out the latest" in recall and "Want the best gear?" in recall
+
+
+def test_metadata_lines_with_a_date_and_dates_in_other_languages_are_dropped_at_the_edges():
+    from pipelines.template_lines import drop_template_lines
+
+    lines = ["Lisboa, Redação | Atualizado: 22 de janeiro de 2018 às 0:13",
+             "05/10/2018 - Posted by: Ann Writer - Category: Health - Tags: ferry harbour",
+             *PARAGRAPHS[:4], "segunda-feira, 22 de janeiro de 2018 às 0:13"]
+    assert drop_template_lines("\n".join(lines), frozenset(), [TITLE]) == "\n".join(PARAGRAPHS[:4])
+    # A line with a year and one number is not a date ("Recap 2025 - what changed"),
+    # nor is a sentence full of numbers.
+    kept = ["Recap 2025 - what changed", *PARAGRAPHS[:2], "In 2019 it ran 12 of 14 days."]
+    assert drop_template_lines("\n".join(kept), frozenset(), [TITLE]) == "\n".join(kept)
+
+
+def test_a_cookie_notice_below_the_article_is_dropped_an_article_about_cookies_is_not():
+    from pipelines.template_lines import drop_template_lines
+
+    notice = ["We use cookies on our website to give you the most relevant experience by "
+              "remembering your preferences and repeat visits, as the law asks us to say.",
+              "Manage consent",
+              "Necessary cookies are absolutely essential for the website to function properly "
+              "and are stored in your browser without any further consent from you."]
+    text = "\n".join([*PARAGRAPHS[:4], *notice])
+    assert drop_template_lines(text, frozenset(), [TITLE]) == "\n".join(PARAGRAPHS[:4])
+    # Followed by more of the article: a paragraph that says what the site does is kept.
+    text = "\n".join([*PARAGRAPHS[:4], *notice, PARAGRAPHS[4]])
+    assert drop_template_lines(text, frozenset(), [TITLE]) == text
+
+
+def test_a_table_cell_holding_the_page_loses_the_headline_and_dateline_it_opens_with():
+    from pipelines.template_lines import drop_template_lines
+
+    cell = f"| {TITLE} November 20, 2019 - 11:28 AMT {PARAGRAPHS[0]}"
+    text = "\n".join([cell, PARAGRAPHS[1]])
+    assert drop_template_lines(text, frozenset(), [TITLE]) == "\n".join(PARAGRAPHS[:2])
+    # A paragraph that opens with the headline's words, not in a table cell, is kept.
+    text = "\n".join([f"{TITLE} was the news of the week, {PARAGRAPHS[0]}", PARAGRAPHS[1]])
+    assert drop_template_lines(text, frozenset(), [TITLE]) == text
+
+
+def test_identifier_runs_a_footers_contact_line_and_a_line_of_tags_are_dropped():
+    from pipelines.template_lines import drop_template_lines
+
+    tags = [distinct_words(f"tag/{n}", 2) for n in range(5)]
+    breakpoints = ["- narrow-browser-and-phone", "- landscape-tablet", "- wide-browser-and-larger"]
+    contact = ("Harbourtown - HT - Reg: 83.102.459/0001-23 - Quay Road, 1111 - 89259-565 - "
+               "Box 421 - Phone: (047) 2106-800")
+    text = "\n".join([*PARAGRAPHS[:4], "Tags", ", ".join(tags), *breakpoints, contact])
+    assert drop_template_lines(text, frozenset(tags), [TITLE]) == "\n".join(PARAGRAPHS[:4])
+    # Two identifiers, a product's line of facts, a title's series of links: kept.
+    kept = [*PARAGRAPHS[:3], ", ".join(tags[:4]) + ", and " + tags[4], PARAGRAPHS[3],
+            "- well-known", "- state-of-the-art", "1-2 Players • Ages 14+ • 60-120 minutes • $59"]
+    assert drop_template_lines("\n".join(kept), frozenset(tags), [TITLE]) == "\n".join(kept)
