@@ -238,6 +238,44 @@ def test_a_link_to_an_authors_page_names_the_author_where_nothing_else_does():
     assert fields(page(before_body=footer))["author"] == "Jane Doe"
 
 
+@pytest.mark.parametrize("box", [
+    '<aside><p>Written by<!-- --> <a href="/blog/jane">Jane Doe</a></p></aside>',
+    '<div><h3>Written by Jane Doe</h3><p>Jane writes about harbours.</p></div>',
+    '<div><h2>Article by</h2><div>Jane Doe</div></div>',
+    '<div class="tags"><strong>Contributors:</strong> Jane Doe</div>',
+])
+def test_a_labelled_name_away_from_the_headline_names_the_author_where_nothing_else_does(box):
+    html = page(headline="Harbour wall rebuilt").replace("<footer>", box + "<footer>")
+    assert fields(html)["author"] == "Jane Doe"
+
+
+def test_an_author_name_box_names_the_author_but_not_its_date_or_the_sites_name():
+    head = '<meta property="og:site_name" content="Harbour Works">'
+    box = ('<div class="post-header_author-text">March 3, 2026</div>'
+           '<div class="post_author-name">Harbour Works</div>'
+           '<div class="blog_author-text"><div>Jane Doe</div><p>Jane writes about harbours.</p></div>')
+    html = page(head, headline="Harbour wall rebuilt").replace("<footer>", box + "<footer>")
+    assert fields(html)["author"] == "Jane Doe"
+
+
+def test_names_in_the_comments_or_after_a_photo_credit_are_not_the_author():
+    extra = ('<p>Photo by</p><p>Joe Lens</p>'
+             '<div id="comments"><p>Written by</p><p>Some Reader</p>'
+             '<div class="comment-author-name">Other Reader</div></div>')
+    html = page(headline="Harbour wall rebuilt").replace("<footer>", extra + "<footer>")
+    assert fields(html)["author"] is None
+
+
+def test_an_author_declared_as_an_organisation_other_than_the_publisher_is_the_author():
+    head = ld(author={"@type": "Organization", "name": "Jane Doe"},
+              publisher={"@type": "Organization", "name": "Harbour Works"})
+    head += '<meta property="og:site_name" content="Harbour Works">'
+    assert fields(page(head))["author"] == "Jane Doe"
+    head = ld(author={"@type": "Organization", "name": "Harbour Works"},
+              publisher={"@type": "Organization", "name": "Harbour Works"})
+    assert fields(page(head))["author"] is None
+
+
 # --- published day -----------------------------------------------------------------
 
 def test_a_date_without_time_is_stored_as_the_day():
