@@ -57,6 +57,8 @@ def choose_fields(tree, url: str, page: dict, found) -> dict:
     chosen["author_is_weak"] = weak
     if not author:  # a search of the whole page, only where nothing named the author
         chosen["author_fallback"] = fallback_author(tree, signals)
+    else:
+        chosen["author_fallback"] = (None, None)
     if found is not None:
         found.author = None  # weighed above: refused, or taken already
     chosen["organisations"] = signals["organisations"]
@@ -809,15 +811,16 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
 
 
 def searched_author(chosen: str | None, weak: bool, searched: str | None,
-                    organisations: list[str], fallback: str | None = None) -> str | None:
+                    organisations: list[str], fallback: tuple | None = None) -> str | None:
     """The author to store once trafilatura's byline search (`searched`) has run: it fills
     a missing author, and replaces a weak one (a login, the site's name) with a person's.
-    `fallback` (fallback_author's, where nothing named the author) comes before it: a
-    labelled name or an author's name box, where trafilatura takes the first text of any
-    element classed "author"."""
+    `fallback` (fallback_author's, where nothing named the author): a labelled name or an
+    author's name box comes before it (trafilatura takes the first text of any element
+    classed "author", a date or the site's name as often), the site's owner after it."""
     name = clean_author(searched, organisations)
     if not chosen:
-        return fallback or name
+        first, last = fallback or (None, None)
+        return first or name or last
     if weak and name and not _weak_author(name) and not _extends(name, chosen):
         return name
     return chosen
@@ -927,8 +930,37 @@ def author_class_name(texts: list, signals: dict) -> str | None:
     return None
 
 
-def fallback_author(tree, signals: dict) -> str | None:
-    """Where nothing near the headline, declared or searched names the author: a byline
-    label elsewhere on the page, an element classed as the author's name."""
+_COPYRIGHT = re.compile(r"(?:©|&copy;|\(c\)|copyright)\s*(?:\d{4}\s*(?:[-–]\s*\d{4})?)?\s*",
+                        re.IGNORECASE)
+
+
+def site_owner(texts: list, signals: dict) -> str | None:
+    """The person a one-person site is named after: its name (og:site_name, the title's
+    last piece, the footer's "© 2025 Jane Doe") a person's, and a word of it the host's
+    ("Jane Doe" on janedoe.dev or jane.example.dev)."""
+    labels = [label for label in signals["host"].split(".")[:-1] if len(label) >= 4]
+    pieces = _SEPARATOR.split(signals["title"] or "")
+    candidates = [signals["meta"].get("og:site_name"), pieces[-1] if len(pieces) > 1 else None]
+    candidates += [text[m.end():] for text, _ in texts[-60:]
+                   for m in [_COPYRIGHT.match(text)] if m]
+    for candidate in candidates:
+        name = _clean(candidate)
+        if not name or not re.fullmatch(_NAME, name) or not 2 <= len(name.split()) <= 3 \
+                or set(_words(name)) & (_MONTH_WORDS | _NOT_NAME | _JOB_WORDS):
+            continue
+        words = [w for w in _words(name) if len(w) >= 4]
+        if _words(name)[0] != "the" and any(label.startswith(w) for w in words[:1]
+                                            for label in labels) \
+                and _squash(name) not in labels:
+            return name  # a first name the host starts with: not "Example Online"
+    return None
+
+
+def fallback_author(tree, signals: dict) -> tuple[str | None, str | None]:
+    """Where nothing near the headline or declared names the author: a byline label
+    elsewhere on the page or an element classed as the author's name (taken before
+    trafilatura's byline search), and the person a one-person site is named after (after
+    it)."""
     texts = _page_texts(tree)
-    return labelled_anywhere(texts, signals) or author_class_name(texts, signals)
+    return labelled_anywhere(texts, signals) or author_class_name(texts, signals), \
+        site_owner(texts, signals)

@@ -266,6 +266,17 @@ def test_names_in_the_comments_or_after_a_photo_credit_are_not_the_author():
     assert fields(html)["author"] is None
 
 
+@pytest.mark.parametrize("url, author", [
+    ("https://jane.example.dev/notes/harbour-wall", "Jane Doe"),  # named after her
+    ("https://harbourworks.com/notes/harbour-wall", None),  # a company's site
+])
+def test_a_one_person_site_named_after_its_author_names_the_author_where_nothing_else_does(url, author):
+    head = '<meta property="og:site_name" content="{}">'
+    assert fields(page(head.format("Jane Doe")), url)["author"] == author
+    head = '<title>Harbour wall rebuilt | Harbour Works</title>'
+    assert fields(page(head), url)["author"] is None
+
+
 def test_an_author_declared_as_an_organisation_other_than_the_publisher_is_the_author():
     head = ld(author={"@type": "Organization", "name": "Jane Doe"},
               publisher={"@type": "Organization", "name": "Harbour Works"})
