@@ -35,6 +35,7 @@ def choose_fields(tree, url: str, page: dict, found) -> dict:
     publisher's names, which clean_author refuses as authors.
     """
     signals = _page_signals(tree, url, page)
+    signals.update(modified=page.get("modified"), tree=tree)
     chosen = dict(page)
     title = choose_title(signals, page.get("title"), getattr(found, "title", None))
     if title:
@@ -529,6 +530,25 @@ def _agrees(dateline: Dateline, day: date | None) -> bool:
         or abs((dateline.day - day).days) <= 1
 
 
+# Body markup that marks a day as the publication's: <time pubdate>, microdata
+# datePublished, WordPress's <time class="entry-date published">.
+_MARKED_PUBLISHED = ('//body//*[@pubdate or @itemprop="datePublished" or '
+                     'contains(concat(" ", @class, " "), " published ")][@datetime or @content]')
+
+
+def _update_shown_beside_marked_publication(signals: dict, dateline: Dateline,
+                                            day: date | None) -> bool:
+    """Whether the day shown is the declared modification's while the body's markup marks
+    the declared publication day as such: the update shown without its label, beside the
+    publication (alone, a day shown equal to the modification is the truth's publication
+    as often as not: benchmarks/README.md, "Fields")."""
+    modified = _declared_day(signals.get("modified"))
+    if not (day and modified and dateline.day == modified and "tree" in signals):
+        return False
+    return any(_declared_day(e.get("datetime") or e.get("content")) == day
+               for e in signals["tree"].xpath(_MARKED_PUBLISHED))
+
+
 def choose_published(signals: dict, declared: str | None, found: str | None,
                      dateline: Dateline | None = None, *more: Dateline) -> str | None:
     """The publication time: the page's declared one, unless the page shows another day.
@@ -546,7 +566,8 @@ def choose_published(signals: dict, declared: str | None, found: str | None,
     chosen = day
     if url_day:
         chosen = url_day
-    elif dateline and not any(_agrees(d, day) for d in (dateline, *more)):
+    elif dateline and not any(_agrees(d, day) for d in (dateline, *more)) \
+            and not _update_shown_beside_marked_publication(signals, dateline, day):
         chosen = dateline.day
     if chosen is None:
         return found or None

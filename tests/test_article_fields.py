@@ -328,6 +328,17 @@ def test_a_declared_day_shown_above_the_headline_stands_against_another_day_belo
     assert fields(html)["published"] == "2025-01-16T09:00:00+00:00"
 
 
+def test_an_update_shown_unlabelled_gives_way_to_the_publication_the_markup_marks():
+    head = ('<meta property="article:published_time" content="2026-01-10T09:00:00+00:00">'
+            '<meta property="article:modified_time" content="2026-02-20T09:00:00+00:00">')
+    shown = '<p><time datetime="2026-02-20">February 20, 2026</time></p>'
+    marked = '<p><time class="entry-date published" datetime="2026-01-10T09:00:00+00:00"></time></p>'
+    html = page(head, before_body=shown, headline="Harbour wall rebuilt")
+    assert fields(html)["published"] == "2026-02-20"  # no markup: the day shown
+    html = page(head, before_body=shown + marked, headline="Harbour wall rebuilt")
+    assert fields(html)["published"] == "2026-01-10T09:00:00+00:00"
+
+
 @pytest.mark.parametrize(("lang", "shown", "day"), [
     ("en-GB", "03/11/2026", "2026-11-03"),   # day-first outside US English
     ("en-US", "03/11/2026", "2026-03-11"),   # month-first in US English
