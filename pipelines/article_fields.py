@@ -35,6 +35,7 @@ def choose_fields(tree, url: str, page: dict, found) -> dict:
     publisher's names, which clean_author refuses as authors.
     """
     signals = _page_signals(tree, url, page)
+    signals.update(modified=page.get("modified"), tree=tree)
     chosen = dict(page)
     title = choose_title(signals, page.get("title"), getattr(found, "title", None))
     if title:
@@ -55,6 +56,10 @@ def choose_fields(tree, url: str, page: dict, found) -> dict:
     else:
         chosen.pop("author", None)
     chosen["author_is_weak"] = weak
+    if not author:  # a search of the whole page, only where nothing named the author
+        chosen["author_fallback"] = fallback_author(tree, signals)
+    else:
+        chosen["author_fallback"] = (None, None)
     if found is not None:
         found.author = None  # weighed above: refused, or taken already
     chosen["organisations"] = signals["organisations"]
@@ -94,8 +99,13 @@ def _page_signals(tree, url: str, page: dict) -> dict:
     names = [page.get("sitename"), page.get("publisher"), meta.get("og:site_name"),
              meta.get("application-name"), meta.get("twitter:site", "").lstrip("@")]
     nodes = _json_ld_nodes(tree)
+    publishers = {_squash(n) for n in names if n}
     names += _json_ld_organisations(nodes)
-    organisations = [page.get("publisher"), *_json_ld_organisations(nodes)]
+    # An organisation declared as the author, not the site or its publisher (a
+    # department, a person typed Organization), is the author the page names.
+    authors = {_squash(n) for n in _json_ld_author_names(nodes)} - publishers
+    organisations = [n for n in (page.get("publisher"), *_json_ld_organisations(nodes))
+                     if n and _squash(n) not in authors]
     people = {_squash(n) for n in _json_ld_people(nodes)}
     organisations = [n for n in organisations if n and _squash(n) not in people]
     return {"url": url, "host": host, "meta": meta, "h1s": h1s, "title": title,
@@ -191,6 +201,17 @@ def _json_ld_published(nodes: list[dict]) -> str | None:
         if isinstance(value, str) and page_time(value):
             return page_time(value)
     return None
+
+
+def _json_ld_author_names(nodes: list[dict]) -> list[str]:
+    """The names of the nodes JSON-LD gives as an `author`."""
+    names = []
+    for node in nodes:
+        authors = node.get("author")
+        for author in authors if isinstance(authors, list) else [authors]:
+            if isinstance(author, dict) and isinstance(author.get("name"), str):
+                names.append(author["name"])
+    return names
 
 
 def _json_ld_people(nodes: list[dict]) -> set[str]:
@@ -509,6 +530,25 @@ def _agrees(dateline: Dateline, day: date | None) -> bool:
         or abs((dateline.day - day).days) <= 1
 
 
+# Body markup that marks a day as the publication's: <time pubdate>, microdata
+# datePublished, WordPress's <time class="entry-date published">.
+_MARKED_PUBLISHED = ('//body//*[@pubdate or @itemprop="datePublished" or '
+                     'contains(concat(" ", @class, " "), " published ")][@datetime or @content]')
+
+
+def _update_shown_beside_marked_publication(signals: dict, dateline: Dateline,
+                                            day: date | None) -> bool:
+    """Whether the day shown is the declared modification's while the body's markup marks
+    the declared publication day as such: the update shown without its label, beside the
+    publication (alone, a day shown equal to the modification is the truth's publication
+    as often as not: benchmarks/README.md, "Fields")."""
+    modified = _declared_day(signals.get("modified"))
+    if not (day and modified and dateline.day == modified and "tree" in signals):
+        return False
+    return any(_declared_day(e.get("datetime") or e.get("content")) == day
+               for e in signals["tree"].xpath(_MARKED_PUBLISHED))
+
+
 def choose_published(signals: dict, declared: str | None, found: str | None,
                      dateline: Dateline | None = None, *more: Dateline) -> str | None:
     """The publication time: the page's declared one, unless the page shows another day.
@@ -526,7 +566,8 @@ def choose_published(signals: dict, declared: str | None, found: str | None,
     chosen = day
     if url_day:
         chosen = url_day
-    elif dateline and not any(_agrees(d, day) for d in (dateline, *more)):
+    elif dateline and not any(_agrees(d, day) for d in (dateline, *more)) \
+            and not _update_shown_beside_marked_publication(signals, dateline, day):
         chosen = dateline.day
     if chosen is None:
         return found or None
@@ -791,14 +832,156 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
 
 
 def searched_author(chosen: str | None, weak: bool, searched: str | None,
-                    organisations: list[str]) -> str | None:
+                    organisations: list[str], fallback: tuple | None = None) -> str | None:
     """The author to store once trafilatura's byline search (`searched`) has run: it fills
-    a missing author, and replaces a weak one (a login, the site's name) with a person's."""
+    a missing author, and replaces a weak one (a login, the site's name) with a person's.
+    `fallback` (fallback_author's, where nothing named the author): a labelled name or an
+    author's name box comes before it (trafilatura takes the first text of any element
+    classed "author", a date or the site's name as often), the site's owner after it."""
     name = clean_author(searched, organisations)
     if not chosen:
-        return name
+        first, last = fallback or (None, None)
+        return first or name or last
     if weak and name and not _weak_author(name) and not _extends(name, chosen):
         return name
     return chosen
 
 
+
+
+# --- author, where nothing near the headline names one ---------------------------------
+
+# A label that stands alone before a name anywhere on the page: "Written by", "Article
+# by", "Author:", "Contributors:", "By" (its own text, then a link), in an author box or a
+# footer; "Photo by" and "Reviewed by" are not it (see _NOT_BYLINE).
+_LABEL_ALONE = re.compile(r"(?:written|article|posted|words|story)\s+by|by|authors?|"
+                          r"contributors?|about the author", re.IGNORECASE)
+_LABEL_START = re.compile(r"^(?:written|article)\s+by\s*[:\-–]?\s+", re.IGNORECASE)
+# An element named as the author's, its first text the name: class="author-name",
+# "blog_author-text", "elementor-author-box__name".
+_AUTHOR_CLASS = re.compile(r"author(?:[-_]?name|[-_]box__name|[-_]text|[-_]info)|authorName",
+                           re.IGNORECASE)
+_MAX_TEXTS = 5000  # text pieces read: a page's boxes and footer, not a megabyte of list
+
+
+_COMMENTS = re.compile(r"comment|respond|reply", re.IGNORECASE)
+
+
+def _skipped(node) -> bool:
+    """Not the article's: scripts, buttons, and the comments, sidebars and related posts,
+    where other people's names are."""
+    return node.tag in _NOT_READ or bool(_COMMENTS.search(
+        (node.get("class") or "") + " " + (node.get("id") or "")))
+
+
+def _page_texts(tree) -> list[tuple[str, object]]:
+    """The page's visible text pieces in order, each with the element it belongs to."""
+    from lxml import etree
+
+    texts: list[tuple[str, object]] = []
+    skipped = 0
+    for event, node in etree.iterwalk(tree, events=("start", "end")):
+        if not isinstance(node.tag, str):
+            continue
+        if event == "start":
+            if skipped or _skipped(node):
+                skipped += 1
+            elif node.text and node.text.strip():
+                texts.append((" ".join(node.text.split()), node))
+            continue
+        if skipped:
+            skipped -= 1
+            if skipped:
+                continue  # inside a skipped element; its root's tail is read
+        parent = node.getparent()
+        if parent is not None and node.tail and node.tail.strip():
+            texts.append((" ".join(node.tail.split()), parent))
+        if len(texts) >= _MAX_TEXTS:
+            break
+    return texts
+
+
+def _person(text: str | None, signals: dict) -> str | None:
+    """`text` when it is a person's name alone (two to four name words), else None."""
+    text = _clean(text)
+    if not text or len(text) > 60:
+        return None
+    name = clean_author(text, signals["organisations"])
+    if not name or not re.fullmatch(_NAME + r"(?:\s*(?:,|&|\band\b)\s*" + _NAME + ")*", name) \
+            or not 2 <= len(name.split()) or _weak_author(name, signals) \
+            or set(_words(name)) & (_MONTH_WORDS | _NOT_NAME | _JOB_WORDS):
+        return None
+    return name
+
+
+def labelled_anywhere(texts: list, signals: dict) -> str | None:
+    """The name after a byline label anywhere on the page: a label standing alone, the
+    name in the next text ("Written by" <a>Jane Doe</a>), or "Written by Jane Doe" as one
+    text (an author box at the foot of the article)."""
+    for n, (text, _) in enumerate(texts):
+        start = _LABEL_START.match(text)
+        if start:
+            name = _person(text[start.end():], signals)
+            if name:
+                return name
+        label = text.rstrip(" :")
+        if _LABEL_ALONE.fullmatch(label) and n + 1 < len(texts):
+            if _NOT_BYLINE.search(texts[n - 1][0] if n else ""):
+                continue
+            name = _person(texts[n + 1][0], signals)
+            if name:
+                return name
+    return None
+
+
+def author_class_name(texts: list, signals: dict) -> str | None:
+    """The first person's name that is the first text of an element its class names the
+    author's (`class="author-name"`)."""
+    for text, element in texts:
+        node = element
+        for _ in range(3):  # the text's element or one just around it
+            if node is None:
+                break
+            if _AUTHOR_CLASS.search(node.get("class") or ""):
+                name = _person(text, signals)
+                if name:
+                    return name
+                break
+            node = node.getparent()
+    return None
+
+
+_COPYRIGHT = re.compile(r"(?:©|&copy;|\(c\)|copyright)\s*(?:\d{4}\s*(?:[-–]\s*\d{4})?)?\s*",
+                        re.IGNORECASE)
+
+
+def site_owner(texts: list, signals: dict) -> str | None:
+    """The person a one-person site is named after: its name (og:site_name, the title's
+    last piece, the footer's "© 2025 Jane Doe") a person's, and a word of it the host's
+    ("Jane Doe" on janedoe.dev or jane.example.dev)."""
+    labels = [label for label in signals["host"].split(".")[:-1] if len(label) >= 4]
+    pieces = _SEPARATOR.split(signals["title"] or "")
+    candidates = [signals["meta"].get("og:site_name"), pieces[-1] if len(pieces) > 1 else None]
+    candidates += [text[m.end():] for text, _ in texts[-60:]
+                   for m in [_COPYRIGHT.match(text)] if m]
+    for candidate in candidates:
+        name = _clean(candidate)
+        if not name or not re.fullmatch(_NAME, name) or not 2 <= len(name.split()) <= 3 \
+                or set(_words(name)) & (_MONTH_WORDS | _NOT_NAME | _JOB_WORDS):
+            continue
+        words = [w for w in _words(name) if len(w) >= 4]
+        if _words(name)[0] != "the" and any(label.startswith(w) for w in words[:1]
+                                            for label in labels) \
+                and _squash(name) not in labels:
+            return name  # a first name the host starts with: not "Example Online"
+    return None
+
+
+def fallback_author(tree, signals: dict) -> tuple[str | None, str | None]:
+    """Where nothing near the headline or declared names the author: a byline label
+    elsewhere on the page or an element classed as the author's name (taken before
+    trafilatura's byline search), and the person a one-person site is named after (after
+    it)."""
+    texts = _page_texts(tree)
+    return labelled_anywhere(texts, signals) or author_class_name(texts, signals), \
+        site_owner(texts, signals)

@@ -106,7 +106,8 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
         # Last: it prunes the tree. It fills a missing author and replaces a login or the
         # site's name with a person's (article_fields.searched_author).
         page["author"] = searched_author(page.get("author"), page.get("author_is_weak", False),
-                                         search_author(tree), page.get("organisations", []))
+                                         search_author(tree), page.get("organisations", []),
+                                         page.get("author_fallback"))
     tags = page.get("tags") or _clean_list(found.tags)
     # The fingerprints dedup judges by, computed here as they cost CPU (MinHash: ~1 ms).
     if stored_hash is not None and content_hash(text) == stored_hash:
