@@ -94,7 +94,7 @@ def test_workers_start_with_a_first_crawl_and_not_for_an_unchanged_recrawl(site,
     feed = site.add("/rss.xml", rss_feed(site, [("First story", "/news/one.html")]),
                     "application/rss+xml")
     sources = f'[[sources]]\nname = "news"\nurls = ["{feed}"]\n'
-    started = "extraction workers started with it"
+    started = "extraction workers started with the spider"
 
     first = newsmill.crawl("--log-level", "DEBUG", sources=sources)  # the line is DEBUG's
     again = newsmill.crawl("--log-level", "DEBUG", sources=sources)
