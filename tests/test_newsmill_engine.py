@@ -262,21 +262,26 @@ def teaser_page() -> tuple[str, list[str]]:
                   *(f"- {s}" for s in sources), PARAGRAPHS[3], PARAGRAPHS[4]]
 
 
-def test_teasers_date_lines_and_a_teaser_in_capitals_are_dropped_a_list_of_sources_is_not(
-        site, newsmill):
+def crawled_and_recall_text(site, newsmill, page: str) -> tuple[str, str]:
+    """The text a crawl of the page (through a feed) stores, and trafilatura's recall mode's
+    text of the same page (the engine's first run)."""
     import trafilatura
 
-    page, article = teaser_page()
     url = site.add("/news/ferry.html", page)
     feed = site.add("/rss.xml", rss_feed(site, [(TITLE, "/news/ferry.html")]), "application/rss+xml")
-
     result = newsmill.crawl(feed)
-
     assert result.returncode == 0, newsmill.explain(result)
     [row] = newsmill.rows("select text from articles")
-    assert row["text"] == "\n".join(article)
+    return row["text"], trafilatura.extract(page, url=url, include_comments=False,
+                                            favor_recall=True)
+
+
+def test_teasers_date_lines_and_a_teaser_in_capitals_are_dropped_a_list_of_sources_is_not(
+        site, newsmill):
+    page, article = teaser_page()
+    stored, recall = crawled_and_recall_text(site, newsmill, page)
+    assert stored == "\n".join(article)
     # trafilatura's recall mode, the engine's first run, keeps the template's lines.
-    recall = trafilatura.extract(page, url=url, include_comments=False, favor_recall=True)
     assert "Updated: Tue., Nov. 19, 2019" in recall and distinct_words("caps", 7).upper() in recall
 
 
@@ -312,19 +317,10 @@ def closing_list_page() -> tuple[str, list[str]]:
 
 def test_a_closing_list_of_partly_linked_headlines_is_dropped_the_articles_own_list_is_not(
         site, newsmill):
-    import trafilatura
-
     page, article = closing_list_page()
-    url = site.add("/news/ferry.html", page)
-    feed = site.add("/rss.xml", rss_feed(site, [(TITLE, "/news/ferry.html")]), "application/rss+xml")
-
-    result = newsmill.crawl(feed)
-
-    assert result.returncode == 0, newsmill.explain(result)
-    [row] = newsmill.rows("select text from articles")
-    assert row["text"] == "\n".join(article)
+    stored, recall = crawled_and_recall_text(site, newsmill, page)
+    assert stored == "\n".join(article)
     # trafilatura's recall mode, the engine's first run, keeps the other stories.
-    recall = trafilatura.extract(page, url=url, include_comments=False, favor_recall=True)
     assert "plus, check out the latest" in recall and "Want the best gear?" in recall
 
 
