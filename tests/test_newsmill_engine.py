@@ -376,3 +376,19 @@ def test_identifier_runs_a_footers_contact_line_and_a_line_of_tags_are_dropped()
     kept = [*PARAGRAPHS[:3], ", ".join(tags[:4]) + ", and " + tags[4], PARAGRAPHS[3],
             "- well-known", "- state-of-the-art", "1-2 Players • Ages 14+ • 60-120 minutes • $59"]
     assert drop_template_lines("\n".join(kept), frozenset(tags), [TITLE]) == "\n".join(kept)
+
+
+@pytest.mark.timeout(120)  # before the bound on link matches, hours: its length cubed
+def test_a_paragraph_of_thousands_of_words_between_commas_is_extracted_in_good_time():
+    """A hostile (or merely long) page: one line of 6,000 words between commas, no full
+    stop, beside the site's links. Each of its words was matched against every run of
+    words after it; now no further than the longest link's words."""
+    words = distinct_words("comma-line", 6000).split()
+    line = ", ".join(" ".join(words[n:n + 3]) for n in range(0, len(words), 3))
+    menu = "".join(f'<li><a href="/s/{n}">{distinct_words(f"menu/{n}", 3)}</a></li>'
+                   for n in range(40))
+    html = (f"<html><head><title>{TITLE}</title></head><body><nav><ul>{menu}</ul></nav>"
+            f"<article><h1>{TITLE}</h1><p>{line}</p>"
+            + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</article></body></html>")
+    article = extract_article(html.encode(), "https://news.example.org/2024/05/long-line", {}, {})
+    assert words[2999] in article["text"] and PARAGRAPHS[-1] in article["text"], article
