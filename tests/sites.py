@@ -52,8 +52,11 @@ class Site:
                 if route is None:
                     route = Route(b"<html><body>not found</body></html>", 404,
                                   {"Content-Type": "text/html"})
-                if route.delay:
-                    time.sleep(route.delay)
+                # Slept in steps: a test that sets `route.delay = 0` releases the requests
+                # already waiting (a hold it lifts once it has seen what it waits for).
+                until = time.monotonic() + route.delay
+                while route.delay and time.monotonic() < until:
+                    time.sleep(0.05)
                 if route.status == 200 and site.not_modified(route, self.headers):
                     site.served.append((self.path, 304, 0))
                     self.send_response(304)
