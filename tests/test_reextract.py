@@ -35,8 +35,8 @@ def table_article(title: str) -> str:
 def crawl_site(site, newsmill, pages: dict[str, str]) -> None:
     """Crawl the pages (path: html) as one source, `news`, with the archive on (the default);
     then stop the site: nothing after this can fetch anything."""
-    for path, html in pages.items():
-        site.add(path, html)
+    for path, page in pages.items():
+        site.add(path, *page) if isinstance(page, tuple) else site.add(path, page)  # (bytes, type)
     links = "".join(f'<li><a href="{p}">A story headline {n}</a></li>' for n, p in enumerate(pages))
     site.add("/section/", f"<html><body><h1>Section</h1><ul>{links}</ul></body></html>")
     result = newsmill.crawl(sources=f'[[sources]]\nname = "news"\nurls = ["{site.url("/section/")}"]\n')
@@ -320,3 +320,40 @@ def test_the_benchmark_reextracts_its_crawl_and_prints_its_ratios(tmp_path):
     assert "newsmill reextract, same settings: {'pages': 12, 'updated': 0, 'unchanged': 12" in stdout
     assert {"reextract_vs_ceiling", "cpu_reextract_vs_ceiling", "changing_vs_ceiling"} <= figures.keys()
     assert int(figures["changed"]) > 0
+
+
+RUSSIAN = ("Городской совет утвердил план ремонта старого паромного терминала, и работы "
+           "продлятся восемнадцать месяцев, сообщили в администрации порта.")
+FRENCH = ("Le conseil municipal a approuvé la rénovation du vieux terminal des ferries : les "
+          "travaux dureront dix-huit mois, a précisé la capitainerie du port à Genève.")
+
+
+def test_pages_in_other_charsets_are_re_extracted_as_the_crawl_read_them(site, newsmill):
+    """A page in windows-1251 named only by its Content-Type header, one in ISO-8859-1
+    named only by its <meta charset>: re-extracted from the archive, each is decoded as
+    the crawl decoded it (unchanged, not turned to mojibake), and a change of options
+    re-extracts its text with its letters intact."""
+    russian = article_html("Паромный терминал", words=RUSSIAN).replace(
+        '<meta charset="utf-8">', "").replace("</article>", f"{TABLE}\n</article>")
+    french = article_html("Le terminal des ferries", words=FRENCH, lang="fr").replace(
+        '<meta charset="utf-8">', '<meta charset="iso-8859-1">')
+    crawl_site(site, newsmill, {
+        "/news/terminal-ru.html": (russian.encode("cp1251"), "text/html; charset=windows-1251"),
+        "/news/terminal-fr.html": (french.encode("latin-1"), "text/html")})
+    before = {r["url"].rsplit("/", 1)[-1]: r for r in newsmill.rows("select * from articles")}
+    assert RUSSIAN in before["terminal-ru.html"]["text"]
+    assert FRENCH in before["terminal-fr.html"]["text"]
+
+    same = reextract(newsmill)
+    assert same.returncode == 0, newsmill.explain(same)
+    assert "re-extracted 2 articles: 0 changed" in same.stderr, same.stderr
+    assert newsmill.count("article_versions") == 0
+
+    changed = reextract(newsmill, "-s", "EXTRACT_INCLUDE_TABLES=False")
+    assert changed.returncode == 0, newsmill.explain(changed)
+    assert "re-extracted 2 articles: 1 changed" in changed.stderr, changed.stderr
+    after = {r["url"].rsplit("/", 1)[-1]: r for r in newsmill.rows("select * from articles")}
+    assert RUSSIAN in after["terminal-ru.html"]["text"]
+    assert "Harbour tolls" not in after["terminal-ru.html"]["text"]
+    assert after["terminal-ru.html"]["title"] == "Паромный терминал"
+    assert after["terminal-fr.html"] == before["terminal-fr.html"]
