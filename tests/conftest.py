@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # The suite runs more xdist workers than cores: scikit-learn's OpenMP threads (the
 # recognition model's training, in its tests) on top of them spun on busy cores, and one
-# cross-validation spent 97 s of CPU instead of 18 (338 s of wall clock under load 5). One thread each (set before
-# scikit-learn is first imported; the commands the tests start inherit it, harmlessly).
+# cross-validation spent 97 s of CPU instead of 18 (338 s of wall clock under load 5).
+# One thread each (set before scikit-learn is first imported; the commands the tests
+# start inherit it, harmlessly).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
