@@ -665,7 +665,7 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
     if len(kept) > 2 and kept[0].isupper() and len(kept[0]) <= 3 \
             and kept[0] == "".join(w[0] for w in kept[1:len(kept[0]) + 1]):
         kept = kept[1:]  # the initials of an avatar: "CM Craig McCarthy"
-    value = " ".join(kept).strip(" ,;:-")
+    value = _co_authors_only(" ".join(kept).strip(" ,;:-"))
     if not value or not any(c.isalpha() for c in value) \
             or ("," not in value and len(value.split()) > _MAX_NAME_WORDS):
         return None  # nothing of a name left, or a sentence
@@ -676,6 +676,41 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
         return None
     if _squash(value) in {_squash(n) for n in organisations}:
         return None  # the site's or the publisher's name
+    return value
+
+
+# Job words that are also surnames ("Ann Page"): no job title in a co-author's place.
+_SURNAMES = frozenset(("page", "head", "lead", "writer", "marketing"))
+_SMALL_WORDS = frozenset(("and", "of", "the", "at", "for", "in", "on", "to", "&"))
+
+
+def _co_authors_only(value: str) -> str:
+    """The names of a byline without the job title, beat or organisation after a comma:
+    "Jane Doe, Trial Attorney, Example LLP", "Jane Doe , Privacy and Digital Security",
+    "Jane Doe, Ann Roe, Extension horticulture educators", "Jane Doe, South Carolina
+    Garden-based Learning Network". After a name of two words or more, a piece is cut
+    (with all after it) when it holds a job's word, a lower-case word, more than four
+    words (each side of an "and"), or a one-word side of an "and"; credentials ("MS, RD",
+    "Ph.D.") and a single word ("Dietitian") stay: the corpus's truth keeps them as often
+    as not."""
+    pieces = value.split(",")
+    if len(pieces) < 2 or len(pieces[0].split()) < 2:
+        return value  # one name, or "Doe, Jane"
+
+    def job_or_beat(piece: str) -> bool:
+        words = piece.split()
+        bare = {w.strip(".").casefold() for w in words}
+        sides = re.split(r"\s+(?:and|&)\s+", piece.strip())
+        if len(words) < 2:
+            return False  # "MD", "Dietitian"
+        return any(len(side.split()) > 4 for side in sides) \
+            or bool(bare & (_JOB_WORDS - _SURNAMES)) \
+            or any(w[:1].islower() and w.casefold() not in _SMALL_WORDS for w in words) \
+            or (len(sides) > 1 and any(len(side.split()) < 2 for side in sides))
+
+    for n, piece in enumerate(pieces[1:], start=1):
+        if job_or_beat(piece):
+            return ",".join(pieces[:n]).strip(" ,")
     return value
 
 
@@ -806,7 +841,7 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
         if not name:
             continue
         if not _weak_author(name, signals):
-            return name, False
+            return _shown_instead(name, after[:400], signals), False
         weak = weak or name
     labelled = visible_byline(after[:400], signals) or visible_byline(before[-120:], signals)
     if labelled:
@@ -829,6 +864,18 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
     # A link to an author's page, anywhere: weak, trafilatura's byline search comes first.
     linked = signals["author_link"]() if "author_link" in signals else None
     return linked, bool(linked)
+
+
+def _shown_instead(declared: str, after: str, signals: dict) -> str:
+    """The byline under the headline where it labels another person than the one declared
+    ("By: Jane Doe" on a page declaring the site's editor): what readers see. A byline
+    naming the declared people again ("A and B" for "A, B"), or one word, is not another."""
+    shown = visible_byline(after, signals)
+    if not shown or len(shown.split()) < 2 or _weak_author(shown, signals) \
+            or set(_words(shown)) - {"and"} <= set(_words(declared)) \
+            or _extends(shown, declared) or _extends(declared, shown):
+        return declared
+    return shown
 
 
 def searched_author(chosen: str | None, weak: bool, searched: str | None,

@@ -287,6 +287,32 @@ def test_an_author_declared_as_an_organisation_other_than_the_publisher_is_the_a
     assert fields(page(head))["author"] is None
 
 
+@pytest.mark.parametrize("declared, author", [
+    ("Jane Doe, Trial Attorney, Example LLP", "Jane Doe"),            # a job title
+    ("Jane Doe , Privacy and Digital Security", "Jane Doe"),          # a beat
+    ("Jane Doe, Ann Roe, Extension horticulture educators", "Jane Doe, Ann Roe"),
+    ("Jane Doe, South Carolina Garden-based Learning Network", "Jane Doe"),  # an organisation
+    ("Jane Doe, MS, RDN", "Jane Doe, MS, RDN"),                       # credentials stay
+    ("Jane Doe, Dietitian", "Jane Doe, Dietitian"),                   # a single word stays
+    ("Jane Doe, John A. Roe and Mary Major", "Jane Doe, John A. Roe and Mary Major"),
+    ("Jane Doe, Ann Page", "Jane Doe, Ann Page"),                     # a surname, no job
+])
+def test_a_job_title_or_beat_after_a_comma_is_not_another_author(declared, author):
+    assert fields(page(f'<meta name="author" content="{declared}">'))["author"] == author
+
+
+def test_a_byline_under_the_headline_naming_another_person_wins_over_the_declared_author():
+    head = '<meta name="author" content="Ann Editor">'
+    byline = "<p>March 3, 2026 By: Jane Doe Share</p>"
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
+    byline = "<p>By Ann Editor and Jane Doe · March 3, 2026</p>"  # more people: declared stands
+    head = '<meta name="author" content="Ann Editor, Jane Doe">'
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Ann Editor, Jane Doe"
+    byline = "<p>Medically reviewed by Joe Doctor · March 3, 2026</p>"  # a reviewer
+    head = '<meta name="author" content="Ann Editor">'
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Ann Editor"
+
+
 # --- published day -----------------------------------------------------------------
 
 def test_a_date_without_time_is_stored_as_the_day():
