@@ -398,7 +398,8 @@ _DATE_FORMS = [re.compile(p, re.IGNORECASE) for p in (
     r"\b(?P<a>[0-3]?\d)(?P<sep>/)(?P<b>[0-3]?\d)/(?P<y>\d\d)\b(?![/.]\d)",  # 11/13/19
 )]
 # A day in the URL's path: /2025/12/18/ or /2025-12-18-.
-_URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-]([01]?\d)[/-]([0-3]?\d)(?:[/-]|\.html?|$)")
+_URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-]([01]?\d|[a-z]{3,9})[/-]([0-3]?\d)(?:[/-]|\.html?|$)",
+                       re.IGNORECASE)  # ... or /2023/october/03/
 # How far from the headline a dateline is looked for, in characters of text.
 DATELINE_BEFORE, DATELINE_AFTER = 200, 600
 
@@ -510,7 +511,10 @@ def text_around(tree, element, before: int = DATELINE_BEFORE, after: int = DATEL
 
 def _url_day(url: str) -> date | None:
     match = _URL_DATE.search(urlsplit(url or "").path)
-    return _day(int(match[1]), int(match[2]), int(match[3])) if match else None
+    if not match:
+        return None
+    month = int(match[2]) if match[2].isdigit() else _MONTHS.get(match[2].lower())
+    return _day(int(match[1]), month, int(match[3])) if month else None
 
 
 def _declared_day(value: str | None) -> date | None:
@@ -520,14 +524,30 @@ def _declared_day(value: str | None) -> date | None:
         return None
 
 
-def _agrees(dateline: Dateline, day: date | None) -> bool:
+def _agrees(dateline: Dateline, day: date | None, declared: str | None = None) -> bool:
     """Whether the page's declared day stands beside the day it shows: the shown day is
-    an update's, or the other reading of an all-number date, or a day off (a UTC time
-    declared, the local day shown)."""
+    an update's, or the other reading of an all-number date, or a day off that a time
+    zone explains (a UTC time declared, the local day shown)."""
     if day is None:
         return False
     return dateline.updated or dateline.other_reading == day \
-        or abs((dateline.day - day).days) <= 1
+        or (abs((dateline.day - day).days) <= 1 and _zone_explains(dateline.day, declared))
+
+
+def _zone_explains(shown: date, declared: str | None) -> bool:
+    """Whether the declared time falls on the shown day somewhere on Earth (offsets -12 h
+    to +14 h): "2025-12-19T22:02Z" is the 19th everywhere but east of +02:00, where it is
+    the 20th, never the 18th. A declared day without a time: any day beside it."""
+    from datetime import datetime, timedelta
+
+    try:
+        moment = datetime.fromisoformat(declared.replace("Z", "+00:00")) if declared else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.utcoffset() is None or len(declared) <= 10:
+        return True
+    utc = moment - moment.utcoffset()
+    return (utc - timedelta(hours=12)).date() <= shown <= (utc + timedelta(hours=14)).date()
 
 
 # Body markup that marks a day as the publication's: <time pubdate>, microdata
@@ -549,6 +569,40 @@ def _update_shown_beside_marked_publication(signals: dict, dateline: Dateline,
                for e in signals["tree"].xpath(_MARKED_PUBLISHED))
 
 
+def _marked_publication_apart(signals: dict, day: date) -> date | None:
+    """Where the page declares one day as both its publication and its modification (a
+    template writing the last save into both), the day the body's markup marks as the
+    publication (`<time pubdate>`, `itemprop="datePublished"`), when it is another: more
+    than a day apart, which no time zone explains."""
+    if "tree" not in signals:
+        return None
+    for element in signals["tree"].xpath(_MARKED_PUBLISHED):
+        marked = _declared_day(element.get("datetime") or element.get("content"))
+        if marked:
+            return marked if abs((marked - day).days) > 1 else None
+    return None
+
+
+# A sentence naming the first publication, anywhere: "This article was originally
+# published on 26 Sep 2019 at 4:12pm but has been regularly updated".
+_ORIGINALLY = '//body//text()[contains(., "riginally published") or contains(., "irst published")]'
+
+
+def _said_originally_published(signals: dict) -> date | None:
+    """The day the page says it was originally (or first) published, where it declares no
+    publication (one XPath over the text, only on those pages)."""
+    if "tree" not in signals:
+        return None
+    month_first = signals.get("lang", "") in ("", "en-us", "en")
+    for text in signals["tree"].xpath(_ORIGINALLY):
+        start = re.search(r"(?:originally|first) published", text, re.IGNORECASE)
+        shown = parse_visible_date(text[start.end():start.end() + 60], month_first) \
+            if start else None
+        if shown:
+            return shown.day
+    return None
+
+
 def choose_published(signals: dict, declared: str | None, found: str | None,
                      dateline: Dateline | None = None, *more: Dateline) -> str | None:
     """The publication time: the page's declared one, unless the page shows another day.
@@ -566,9 +620,13 @@ def choose_published(signals: dict, declared: str | None, found: str | None,
     chosen = day
     if url_day:
         chosen = url_day
-    elif dateline and not any(_agrees(d, day) for d in (dateline, *more)) \
+    elif day is None and (said := _said_originally_published(signals)):
+        chosen = said
+    elif dateline and not any(_agrees(d, day, declared) for d in (dateline, *more)) \
             and not _update_shown_beside_marked_publication(signals, dateline, day):
         chosen = dateline.day
+    elif day and day == _declared_day(signals.get("modified")):
+        chosen = _marked_publication_apart(signals, day) or day
     if chosen is None:
         return found or None
     if day == chosen:

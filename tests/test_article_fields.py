@@ -365,6 +365,43 @@ def test_an_update_shown_unlabelled_gives_way_to_the_publication_the_markup_mark
     assert fields(html)["published"] == "2026-01-10T09:00:00+00:00"
 
 
+def test_a_day_shown_before_a_declared_utc_time_that_no_time_zone_explains_wins():
+    head = '<meta property="article:published_time" content="2025-12-19T22:02:58+00:00">'
+    dateline = "<p>Dec 18, 2025 · 6 min read</p>"
+    assert fields(page(head, dateline, headline="Harbour wall rebuilt"))["published"] == "2025-12-18"
+    head = '<meta property="article:published_time" content="2025-12-19T02:41:00+00:00">'
+    assert fields(page(head, dateline, headline="Harbour wall rebuilt"))["published"] \
+        == "2025-12-19T02:41:00+00:00"  # the 18th west of UTC: the declared time stands
+
+
+def test_a_month_name_in_the_urls_date_is_read():
+    dateline = "<p>03/10/2023</p>"  # 10 March month-first: the URL says 3 October
+    url = "https://news.example.org/blog/2023/october/03/harbour-wall-rebuilt/"
+    assert fields(page(before_body=dateline, headline="Harbour wall rebuilt"), url)["published"] \
+        == "2023-10-03"
+
+
+def test_the_publication_the_body_marks_wins_where_one_day_is_declared_published_and_modified():
+    head = ('<meta property="article:published_time" content="2025-11-29T12:28:31-05:00">'
+            '<meta property="article:modified_time" content="2025-11-29T12:28:31-05:00">')
+    marked = 'Published <time pubdate datetime="2025-08-13">August 13, 2025</time>'
+    html = page(head, headline="Harbour wall rebuilt").replace("<footer>", f"<p>{marked}</p><footer>")
+    assert fields(html)["published"] == "2025-08-13"
+    head = head.replace("modified_time\" content=\"2025-11-29", "modified_time\" content=\"2025-11-30")
+    html = page(head, headline="Harbour wall rebuilt").replace("<footer>", f"<p>{marked}</p><footer>")
+    assert fields(html)["published"] == "2025-11-29T12:28:31-05:00"  # modified apart: declared
+
+
+def test_a_page_saying_when_it_was_originally_published_names_its_day_where_none_is_declared():
+    dateline = "<p>September 30, 2022</p>"
+    note = "<p>This article was originally published on 26 Sep 2019 at 4:12pm but has been updated.</p>"
+    html = page(before_body=dateline, headline="Harbour wall rebuilt").replace("<footer>", note + "<footer>")
+    assert fields(html)["published"] == "2019-09-26"
+    head = '<meta property="article:published_time" content="2022-09-30T09:00:00+00:00">'
+    html = page(head, dateline, headline="Harbour wall rebuilt").replace("<footer>", note + "<footer>")
+    assert fields(html)["published"] == "2022-09-30T09:00:00+00:00"  # declared: not searched
+
+
 @pytest.mark.parametrize(("lang", "shown", "day"), [
     ("en-GB", "03/11/2026", "2026-11-03"),   # day-first outside US English
     ("en-US", "03/11/2026", "2026-03-11"),   # month-first in US English
