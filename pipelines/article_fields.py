@@ -90,7 +90,7 @@ def _page_signals(tree, url: str, page: dict) -> dict:
             if key and key not in meta and element.get("content"):
                 meta[key] = element.get("content")
         elif element.tag == "h1":
-            text = _clean(element.text_content())
+            text = _clean(_text_with_breaks(element))
             if text and len(text) <= _MAX_HEADLINE_CHARS:
                 h1s.append(text)
         elif title is None and element.getparent() is not None \
@@ -117,6 +117,22 @@ def _page_signals(tree, url: str, page: dict) -> dict:
             "organisations": [n for n in (_clean(x) for x in organisations) if n],
             "lang": (tree.get("lang") or "").strip().lower(),
             "ld_published": _json_ld_published(nodes)}
+
+
+def _text_with_breaks(element) -> str:
+    """An element's text with a space where a `<br>` breaks it: "WEEKEND<br>CODING" is two
+    words, which text_content() glues into one."""
+    if element.find(".//br") is None:
+        return element.text_content()
+    pieces = []
+    for node in element.iter():
+        if node.tag == "br":
+            pieces.append(" ")
+        elif node is not element or node.text:
+            pieces.append(node.text or "" if isinstance(node.tag, str) else "")
+        if node is not element:
+            pieces.append(node.tail or "")
+    return "".join(pieces)
 
 
 # Meta tags that name the author where `author` and JSON-LD do not: analytics tags
@@ -270,6 +286,14 @@ def strip_site_name(title: str | None, signals: dict, others: list[str] = ()) ->
     """
     if not title:
         return None
+    host = signals["host"]
+    if host and "." in host and len(title) > len(host) + 1:
+        # The address written before or after the headline, with no separator:
+        # "example.com Vibe Coding".
+        if title.casefold().startswith(host + " "):
+            title = title[len(host) + 1:].strip()
+        elif title.casefold().endswith(" " + host):
+            title = title[:-len(host) - 1].strip()
     if " | " in title:
         # A headline seldom holds a pipe; the pieces after the longest are the site's
         # name, its section, a tagline (those before it may be a kicker: kept).
@@ -364,9 +388,12 @@ def choose_title(signals: dict, declared: str | None, found: str | None) -> str 
         if _is_site_name(h1, signals):
             continue
         for title in titles + raw:
-            share = _overlap(h1, title)
-            if _overlap(title, h1) < H1_OVERLAP / 2:
+            if _words(h1) in (_words(piece) for piece in _SEPARATOR.split(title[:2000])):
+                share = 1.0  # a piece of a long title: "Headline | the blog's tagline"
+            elif _overlap(title, h1) < H1_OVERLAP / 2:
                 continue  # a word or two of the title: a section's name, "Reviews"
+            else:
+                share = _overlap(h1, title)
             if share > score:
                 best, score = h1, share
     if best and score >= H1_OVERLAP:

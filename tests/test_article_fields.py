@@ -99,6 +99,25 @@ def test_a_declared_headline_cut_off_mid_phrase_is_completed_from_the_title_tag(
     assert fields(page(head))["title"] == "Harbour wall rebuilt (with the council's money)"
 
 
+def test_an_h1_that_is_a_piece_of_a_title_holding_a_long_tagline_is_the_headline():
+    tagline = ("I write about harbours and the sea, slowly and with care, from the coast where I "
+               "live. It is meaningful. It is imperfect. So I lean on gratitude.")
+    head = f'<meta property="og:title" content="Harbour wall rebuilt | {tagline}">'
+    assert fields(page(head, headline="Harbour wall rebuilt"))["title"] == "Harbour wall rebuilt"
+
+
+def test_a_line_break_inside_the_h1_separates_its_words():
+    head = "<title>Harbour Wall Rebuilt | Coastal Gazette</title>"
+    assert fields(page(head, headline="HARBOUR<br>WALL<br><span>REBUILT</span>"))["title"] \
+        == "HARBOUR WALL REBUILT"
+
+
+def test_the_sites_address_before_the_headline_in_the_title_tag_goes():
+    url = "https://janedoe.example/archives/2025/12/16/harbour_wall.html"
+    head = "<title>janedoe.example Harbour wall rebuilt</title>"
+    assert fields(page(head, headline="janedoe.example"), url)["title"] == "Harbour wall rebuilt"
+
+
 def test_entities_escaped_twice_are_undone():
     head = '<meta property="og:title" content="The harbour&amp;#8217;s wall is rebuilt">'
     assert fields(page(head))["title"] == "The harbour’s wall is rebuilt"
