@@ -938,9 +938,10 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
         if not _weak_author(name, signals):
             return name, False
     unlabelled = unlabelled_byline(after, signals)
-    if unlabelled and weak and not _weak_author(weak) and not _weak_author(unlabelled, signals) \
+    site_named = bool(weak) and (not _weak_author(weak) or _is_site_name(weak, signals))
+    if unlabelled and site_named and not _weak_author(unlabelled, signals) \
             and not _extends(unlabelled, weak):
-        return unlabelled, False  # the site's name declared, a person's shown
+        return unlabelled, False  # the site's name declared ("Rapid7" too), a person's shown
     if weak:
         return weak, True
     shown = labelled or unlabelled
@@ -1115,5 +1116,25 @@ def fallback_author(tree, signals: dict) -> tuple[str | None, str | None]:
     trafilatura's byline search), and the person a one-person site is named after (after
     it)."""
     texts = _page_texts(tree)
-    return labelled_anywhere(texts, signals) or author_class_name(texts, signals), \
-        site_owner(texts, signals)
+    return labelled_anywhere(texts, signals) or author_class_name(texts, signals) \
+        or data_layer_author(tree, signals), site_owner(texts, signals)
+
+
+# The post's author as WordPress's Google Tag Manager plugin (GTM4WP) gives it to analytics
+# in the page's dataLayer: {"pagePostAuthor": "Jane Doe"}.
+_DATA_LAYER_AUTHOR = re.compile(r'"pagePostAuthor"\s*:\s*"([^"]{1,80})"')
+
+
+def data_layer_author(tree, signals: dict) -> str | None:
+    """The author an analytics dataLayer names (one XPath over the scripts, only where
+    nothing else named the author), when it is a name and not a login."""
+    for script in tree.xpath('//script[contains(., "pagePostAuthor")]/text()'):
+        match = _DATA_LAYER_AUTHOR.search(script)
+        try:
+            value = json.loads(f'"{match[1]}"') if match else None  # "\u00e9" escapes
+        except ValueError:
+            value = None
+        name = clean_author(value, signals["organisations"])
+        if name and not _weak_author(name, signals):
+            return name
+    return None

@@ -277,6 +277,21 @@ def test_an_author_name_box_names_the_author_but_not_its_date_or_the_sites_name(
     assert fields(html)["author"] == "Jane Doe"
 
 
+def test_the_analytics_data_layer_names_the_author_where_nothing_else_does():
+    script = ('<script>var dataLayer_content = {"pagePostType":"post",'
+              '"pagePostAuthor":"Jane D\\u00f8e"};</script>')
+    assert fields(page(script, headline="Harbour wall rebuilt"))["author"] == "Jane Døe"
+    login = script.replace("Jane D\\u00f8e", "jdoe42")
+    assert fields(page(login, headline="Harbour wall rebuilt"))["author"] is None
+
+
+def test_a_name_shown_under_the_headline_wins_over_the_sites_name_declared_like_a_login():
+    head = '<meta name="author" content="Harbour7">'
+    byline = "<p>Jane Doe Mar 3, 2026 | 4 min read</p>"
+    url = "https://www.harbour7.example/blog/harbour-wall-rebuilt"
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"), url)["author"] == "Jane Doe"
+
+
 def test_names_in_the_comments_or_after_a_photo_credit_are_not_the_author():
     extra = ('<p>Photo by</p><p>Joe Lens</p>'
              '<div id="comments"><p>Written by</p><p>Some Reader</p>'
