@@ -955,12 +955,13 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
 def _shown_instead(declared: str, after: str, signals: dict) -> str:
     """The byline under the headline where it labels another person than the one declared
     ("By: Jane Doe" on a page declaring the site's editor): what readers see. A byline
-    naming the declared people again ("A and B" for "A, B"), or one word, is not another."""
+    naming any of the declared people again ("A and B" for "A, B", "Dr Jane" for "Jane
+    Doe"), one word, or running into capitals ("Jane Doe JUMP TO") is not another."""
     shown = visible_byline(after, signals)
     if not shown or len(shown.split()) < 2 or _weak_author(shown, signals) \
-            or set(_words(shown)) - {"and"} <= set(_words(declared)) \
-            or _extends(shown, declared) or _extends(declared, shown):
-        return declared
+            or set(_words(shown)) & set(_words(declared)) - _TITLES \
+            or any(w.isupper() and len(w) > 2 for w in shown.split()):
+        return declared  # the same people, a piece of the name, or "Jane Doe JUMP TO"
     return shown
 
 
