@@ -738,6 +738,8 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
             break
         if bare in _JOB_WORDS and len(kept) - name_start >= 2:
             break
+        if bare in ("dr", "mr", "mrs", "ms", "prof") and len(kept) - name_start >= 2:
+            break  # the bio's first words: "Jane Doe Dr. Jane Doe is ..."
         if re.fullmatch(r"[^\W\d_]*[a-z][^\W\d_]+\.", word) and bare not in _TITLES:
             kept.append(word.rstrip("."))
             break  # a sentence ends: "by Jane Doe. Photos..."
@@ -855,6 +857,10 @@ _TWO_NAMES = rf"((?-i:{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?))"
 # and its section ("Dec 26, 2025 • Jane Doe in Harbours").
 _NAME_THEN_JOB = re.compile(rf"^{_TWO_NAMES}\s*[,|•·]?\s+(?:{'|'.join(sorted(_JOB_WORDS))})\b",
                             re.IGNORECASE)
+# ... or the same after the standfirst's last sentence: "... in 2025? Jane Doe Tech Writer".
+_NAME_THEN_JOB_AFTER_STANDFIRST = re.compile(
+    rf"(?<=[.?!] )((?-i:{_NAME_WORD}\s+{_NAME_WORD}))\s*[,|•·]?\s+"
+    rf"(?:{'|'.join(sorted(_JOB_WORDS))})\b", re.IGNORECASE)
 _DATE_THEN_NAME = re.compile(
     rf"^(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d{{1,2}},?\s+\d{{4}}"
     rf"\s*[|•·]\s*{_TWO_NAMES}\s+(?:in\b|on\b|[|•·])", re.IGNORECASE)
@@ -868,7 +874,8 @@ def unlabelled_byline(text: str, signals: dict) -> str | None:
     """A name that opens the text under the headline and is followed by a date or a job
     title, or follows its date."""
     match = _UNLABELLED.match(text) or _NAME_THEN_JOB.match(text) \
-        or _DATE_THEN_NAME.match(text) or _BYLINE_BAR.search(text[:300])
+        or _DATE_THEN_NAME.match(text) or _BYLINE_BAR.search(text[:300]) \
+        or _NAME_THEN_JOB_AFTER_STANDFIRST.search(text[:300])
     if not match:
         return None
     words = match.group(1).split()

@@ -236,6 +236,7 @@ def test_a_byline_a_word_longer_than_the_declared_name_keeps_the_declared_one():
     "<p>By Jane Doe Harbour walls are rebuilt every spring.</p>",  # the text's first word
     "<p>By Jane Doe Jane Doe is a reporter on the coast.</p>",     # the name twice
     "<p>By The Author · By Jane Doe · June 3, 2025</p>",   # a label with no name, then one
+    "<p>Written by Jane Doe Dr. Jane Doe is a marine engineer.</p>",  # her bio's first words
 ])
 def test_what_follows_the_names_of_a_byline_is_not_the_author(byline):
     assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
@@ -243,6 +244,7 @@ def test_what_follows_the_names_of_a_byline_is_not_the_author(byline):
 
 @pytest.mark.parametrize("byline", [
     "<p>Jane Doe Senior Reporter · Updated on 3 Mar 2026</p>",  # the name, then a job title
+    "<p>What will the harbour cost? Jane Doe Tech Writer Articles by Jane</p>",  # after the standfirst
     "<p>Jane Doe | Senior Writer | March 3, 2026</p>",
     "<p>Jane Doe Last Updated: March 3, 2026</p>",
     "<p>Mar 3, 2026 • Jane Doe in Harbours</p>",              # a date, then the name
