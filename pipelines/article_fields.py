@@ -596,15 +596,21 @@ def _update_shown_beside_marked_publication(signals: dict, dateline: Dateline,
                for e in signals["tree"].xpath(_MARKED_PUBLISHED))
 
 
+# The same marks on <time> elements only: a quarter of _MARKED_PUBLISHED's cost, run on
+# every page that declares one day as both its publication and its modification.
+_TIME_MARKED_PUBLISHED = ('//body//time[@datetime][@pubdate or @itemprop="datePublished" or '
+                          'contains(concat(" ", @class, " "), " published ")]')
+
+
 def _marked_publication_apart(signals: dict, day: date) -> date | None:
     """Where the page declares one day as both its publication and its modification (a
     template writing the last save into both), the day the body's markup marks as the
-    publication (`<time pubdate>`, `itemprop="datePublished"`), when it is another: more
-    than a day apart, which no time zone explains."""
+    publication (`<time pubdate>`, `<time itemprop="datePublished">`), when it is
+    another: more than a day apart, which no time zone explains."""
     if "tree" not in signals:
         return None
-    for element in signals["tree"].xpath(_MARKED_PUBLISHED):
-        marked = _declared_day(element.get("datetime") or element.get("content"))
+    for element in signals["tree"].xpath(_TIME_MARKED_PUBLISHED):
+        marked = _declared_day(element.get("datetime"))
         if marked:
             return marked if abs((marked - day).days) > 1 else None
     return None
@@ -612,7 +618,9 @@ def _marked_publication_apart(signals: dict, day: date) -> date | None:
 
 # A sentence naming the first publication, anywhere: "This article was originally
 # published on 26 Sep 2019 at 4:12pm but has been regularly updated".
-_ORIGINALLY = '//body//text()[contains(., "riginally published") or contains(., "irst published")]'
+# One contains() per text node, the phrase then checked in Python: half the XPath's cost.
+_ORIGINALLY = '//body//text()[contains(., "published")]'
+_ORIGINALLY_SAID = re.compile(r"(?:originally|first) published", re.IGNORECASE)
 
 
 def _said_originally_published(signals: dict) -> date | None:
@@ -622,7 +630,7 @@ def _said_originally_published(signals: dict) -> date | None:
         return None
     month_first = signals.get("lang", "") in ("", "en-us", "en")
     for text in signals["tree"].xpath(_ORIGINALLY):
-        start = re.search(r"(?:originally|first) published", text, re.IGNORECASE)
+        start = _ORIGINALLY_SAID.search(text)
         shown = parse_visible_date(text[start.end():start.end() + 60], month_first) \
             if start else None
         if shown:
