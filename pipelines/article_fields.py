@@ -90,7 +90,7 @@ def _page_signals(tree, url: str, page: dict) -> dict:
             if key and key not in meta and element.get("content"):
                 meta[key] = element.get("content")
         elif element.tag == "h1":
-            text = _clean(element.text_content())
+            text = _clean(_text_with_breaks(element))
             if text and len(text) <= _MAX_HEADLINE_CHARS:
                 h1s.append(text)
         elif title is None and element.getparent() is not None \
@@ -117,6 +117,22 @@ def _page_signals(tree, url: str, page: dict) -> dict:
             "organisations": [n for n in (_clean(x) for x in organisations) if n],
             "lang": (tree.get("lang") or "").strip().lower(),
             "ld_published": _json_ld_published(nodes)}
+
+
+def _text_with_breaks(element) -> str:
+    """An element's text with a space where a `<br>` breaks it: "WEEKEND<br>CODING" is two
+    words, which text_content() glues into one."""
+    if element.find(".//br") is None:
+        return element.text_content()
+    pieces = []
+    for node in element.iter():
+        if node.tag == "br":
+            pieces.append(" ")
+        elif node is not element or node.text:
+            pieces.append(node.text or "" if isinstance(node.tag, str) else "")
+        if node is not element:
+            pieces.append(node.tail or "")
+    return "".join(pieces)
 
 
 # Meta tags that name the author where `author` and JSON-LD do not: analytics tags
@@ -270,6 +286,14 @@ def strip_site_name(title: str | None, signals: dict, others: list[str] = ()) ->
     """
     if not title:
         return None
+    host = signals["host"]
+    if host and "." in host and len(title) > len(host) + 1:
+        # The address written before or after the headline, with no separator:
+        # "example.com Vibe Coding".
+        if title.casefold().startswith(host + " "):
+            title = title[len(host) + 1:].strip()
+        elif title.casefold().endswith(" " + host):
+            title = title[:-len(host) - 1].strip()
     if " | " in title:
         # A headline seldom holds a pipe; the pieces after the longest are the site's
         # name, its section, a tagline (those before it may be a kicker: kept).
@@ -364,9 +388,12 @@ def choose_title(signals: dict, declared: str | None, found: str | None) -> str 
         if _is_site_name(h1, signals):
             continue
         for title in titles + raw:
-            share = _overlap(h1, title)
-            if _overlap(title, h1) < H1_OVERLAP / 2:
+            if _words(h1) in (_words(piece) for piece in _SEPARATOR.split(title[:2000])):
+                share = 1.0  # a piece of a long title: "Headline | the blog's tagline"
+            elif _overlap(title, h1) < H1_OVERLAP / 2:
                 continue  # a word or two of the title: a section's name, "Reviews"
+            else:
+                share = _overlap(h1, title)
             if share > score:
                 best, score = h1, share
     if best and score >= H1_OVERLAP:
@@ -398,7 +425,8 @@ _DATE_FORMS = [re.compile(p, re.IGNORECASE) for p in (
     r"\b(?P<a>[0-3]?\d)(?P<sep>/)(?P<b>[0-3]?\d)/(?P<y>\d\d)\b(?![/.]\d)",  # 11/13/19
 )]
 # A day in the URL's path: /2025/12/18/ or /2025-12-18-.
-_URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-]([01]?\d)[/-]([0-3]?\d)(?:[/-]|\.html?|$)")
+_URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-]([01]?\d|[a-z]{3,9})[/-]([0-3]?\d)(?:[/-]|\.html?|$)",
+                       re.IGNORECASE)  # ... or /2023/october/03/
 # How far from the headline a dateline is looked for, in characters of text.
 DATELINE_BEFORE, DATELINE_AFTER = 200, 600
 
@@ -510,7 +538,10 @@ def text_around(tree, element, before: int = DATELINE_BEFORE, after: int = DATEL
 
 def _url_day(url: str) -> date | None:
     match = _URL_DATE.search(urlsplit(url or "").path)
-    return _day(int(match[1]), int(match[2]), int(match[3])) if match else None
+    if not match:
+        return None
+    month = int(match[2]) if match[2].isdigit() else _MONTHS.get(match[2].lower())
+    return _day(int(match[1]), month, int(match[3])) if month else None
 
 
 def _declared_day(value: str | None) -> date | None:
@@ -520,14 +551,30 @@ def _declared_day(value: str | None) -> date | None:
         return None
 
 
-def _agrees(dateline: Dateline, day: date | None) -> bool:
+def _agrees(dateline: Dateline, day: date | None, declared: str | None = None) -> bool:
     """Whether the page's declared day stands beside the day it shows: the shown day is
-    an update's, or the other reading of an all-number date, or a day off (a UTC time
-    declared, the local day shown)."""
+    an update's, or the other reading of an all-number date, or a day off that a time
+    zone explains (a UTC time declared, the local day shown)."""
     if day is None:
         return False
     return dateline.updated or dateline.other_reading == day \
-        or abs((dateline.day - day).days) <= 1
+        or (abs((dateline.day - day).days) <= 1 and _zone_explains(dateline.day, declared))
+
+
+def _zone_explains(shown: date, declared: str | None) -> bool:
+    """Whether the declared time falls on the shown day somewhere on Earth (offsets -12 h
+    to +14 h): "2025-12-19T22:02Z" is the 19th everywhere but east of +02:00, where it is
+    the 20th, never the 18th. A declared day without a time: any day beside it."""
+    from datetime import datetime, timedelta
+
+    try:
+        moment = datetime.fromisoformat(declared.replace("Z", "+00:00")) if declared else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.utcoffset() is None or len(declared) <= 10:
+        return True
+    utc = moment - moment.utcoffset()
+    return (utc - timedelta(hours=12)).date() <= shown <= (utc + timedelta(hours=14)).date()
 
 
 # Body markup that marks a day as the publication's: <time pubdate>, microdata
@@ -549,6 +596,48 @@ def _update_shown_beside_marked_publication(signals: dict, dateline: Dateline,
                for e in signals["tree"].xpath(_MARKED_PUBLISHED))
 
 
+# The same marks on <time> elements only: a quarter of _MARKED_PUBLISHED's cost, run on
+# every page that declares one day as both its publication and its modification.
+_TIME_MARKED_PUBLISHED = ('//body//time[@datetime][@pubdate or @itemprop="datePublished" or '
+                          'contains(concat(" ", @class, " "), " published ")]')
+
+
+def _marked_publication_apart(signals: dict, day: date) -> date | None:
+    """Where the page declares one day as both its publication and its modification (a
+    template writing the last save into both), the day the body's markup marks as the
+    publication (`<time pubdate>`, `<time itemprop="datePublished">`), when it is
+    another: more than a day apart, which no time zone explains."""
+    if "tree" not in signals:
+        return None
+    for element in signals["tree"].xpath(_TIME_MARKED_PUBLISHED):
+        marked = _declared_day(element.get("datetime"))
+        if marked:
+            return marked if abs((marked - day).days) > 1 else None
+    return None
+
+
+# A sentence naming the first publication, anywhere: "This article was originally
+# published on 26 Sep 2019 at 4:12pm but has been regularly updated".
+# One contains() per text node, the phrase then checked in Python: half the XPath's cost.
+_ORIGINALLY = '//body//text()[contains(., "published")]'
+_ORIGINALLY_SAID = re.compile(r"(?:originally|first) published", re.IGNORECASE)
+
+
+def _said_originally_published(signals: dict) -> date | None:
+    """The day the page says it was originally (or first) published, where it declares no
+    publication (one XPath over the text, only on those pages)."""
+    if "tree" not in signals:
+        return None
+    month_first = signals.get("lang", "") in ("", "en-us", "en")
+    for text in signals["tree"].xpath(_ORIGINALLY):
+        start = _ORIGINALLY_SAID.search(text)
+        shown = parse_visible_date(text[start.end():start.end() + 60], month_first) \
+            if start else None
+        if shown:
+            return shown.day
+    return None
+
+
 def choose_published(signals: dict, declared: str | None, found: str | None,
                      dateline: Dateline | None = None, *more: Dateline) -> str | None:
     """The publication time: the page's declared one, unless the page shows another day.
@@ -566,9 +655,13 @@ def choose_published(signals: dict, declared: str | None, found: str | None,
     chosen = day
     if url_day:
         chosen = url_day
-    elif dateline and not any(_agrees(d, day) for d in (dateline, *more)) \
+    elif day is None and (said := _said_originally_published(signals)):
+        chosen = said
+    elif dateline and not any(_agrees(d, day, declared) for d in (dateline, *more)) \
             and not _update_shown_beside_marked_publication(signals, dateline, day):
         chosen = dateline.day
+    elif day and day == _declared_day(signals.get("modified")):
+        chosen = _marked_publication_apart(signals, day) or day
     if chosen is None:
         return found or None
     if day == chosen:
@@ -653,6 +746,8 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
             break
         if bare in _JOB_WORDS and len(kept) - name_start >= 2:
             break
+        if bare in ("dr", "mr", "mrs", "ms", "prof") and len(kept) - name_start >= 2:
+            break  # the bio's first words: "Jane Doe Dr. Jane Doe is ..."
         if re.fullmatch(r"[^\W\d_]*[a-z][^\W\d_]+\.", word) and bare not in _TITLES:
             kept.append(word.rstrip("."))
             break  # a sentence ends: "by Jane Doe. Photos..."
@@ -665,7 +760,7 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
     if len(kept) > 2 and kept[0].isupper() and len(kept[0]) <= 3 \
             and kept[0] == "".join(w[0] for w in kept[1:len(kept[0]) + 1]):
         kept = kept[1:]  # the initials of an avatar: "CM Craig McCarthy"
-    value = " ".join(kept).strip(" ,;:-")
+    value = _co_authors_only(" ".join(kept).strip(" ,;:-"))
     if not value or not any(c.isalpha() for c in value) \
             or ("," not in value and len(value.split()) > _MAX_NAME_WORDS):
         return None  # nothing of a name left, or a sentence
@@ -676,6 +771,41 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
         return None
     if _squash(value) in {_squash(n) for n in organisations}:
         return None  # the site's or the publisher's name
+    return value
+
+
+# Job words that are also surnames ("Ann Page"): no job title in a co-author's place.
+_SURNAMES = frozenset(("page", "head", "lead", "writer", "marketing"))
+_SMALL_WORDS = frozenset(("and", "of", "the", "at", "for", "in", "on", "to", "&"))
+
+
+def _co_authors_only(value: str) -> str:
+    """The names of a byline without the job title, beat or organisation after a comma:
+    "Jane Doe, Trial Attorney, Example LLP", "Jane Doe , Privacy and Digital Security",
+    "Jane Doe, Ann Roe, Extension horticulture educators", "Jane Doe, South Carolina
+    Garden-based Learning Network". After a name of two words or more, a piece is cut
+    (with all after it) when it holds a job's word, a lower-case word, more than four
+    words (each side of an "and"), or a one-word side of an "and"; credentials ("MS, RD",
+    "Ph.D.") and a single word ("Dietitian") stay: the corpus's truth keeps them as often
+    as not."""
+    pieces = value.split(",")
+    if len(pieces) < 2 or len(pieces[0].split()) < 2:
+        return value  # one name, or "Doe, Jane"
+
+    def job_or_beat(piece: str) -> bool:
+        words = piece.split()
+        bare = {w.strip(".").casefold() for w in words}
+        sides = re.split(r"\s+(?:and|&)\s+", piece.strip())
+        if len(words) < 2:
+            return False  # "MD", "Dietitian"
+        return any(len(side.split()) > 4 for side in sides) \
+            or bool(bare & (_JOB_WORDS - _SURNAMES)) \
+            or any(w[:1].islower() and w.casefold() not in _SMALL_WORDS for w in words) \
+            or (len(sides) > 1 and any(len(side.split()) < 2 for side in sides))
+
+    for n, piece in enumerate(pieces[1:], start=1):
+        if job_or_beat(piece):
+            return ",".join(pieces[:n]).strip(" ,")
     return value
 
 
@@ -735,6 +865,10 @@ _TWO_NAMES = rf"((?-i:{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?))"
 # and its section ("Dec 26, 2025 • Jane Doe in Harbours").
 _NAME_THEN_JOB = re.compile(rf"^{_TWO_NAMES}\s*[,|•·]?\s+(?:{'|'.join(sorted(_JOB_WORDS))})\b",
                             re.IGNORECASE)
+# ... or the same after the standfirst's last sentence: "... in 2025? Jane Doe Tech Writer".
+_NAME_THEN_JOB_AFTER_STANDFIRST = re.compile(
+    rf"(?<=[.?!] )((?-i:{_NAME_WORD}\s+{_NAME_WORD}))\s*[,|•·]?\s+"
+    rf"(?:{'|'.join(sorted(_JOB_WORDS))})\b", re.IGNORECASE)
 _DATE_THEN_NAME = re.compile(
     rf"^(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d{{1,2}},?\s+\d{{4}}"
     rf"\s*[|•·]\s*{_TWO_NAMES}\s+(?:in\b|on\b|[|•·])", re.IGNORECASE)
@@ -748,7 +882,8 @@ def unlabelled_byline(text: str, signals: dict) -> str | None:
     """A name that opens the text under the headline and is followed by a date or a job
     title, or follows its date."""
     match = _UNLABELLED.match(text) or _NAME_THEN_JOB.match(text) \
-        or _DATE_THEN_NAME.match(text) or _BYLINE_BAR.search(text[:300])
+        or _DATE_THEN_NAME.match(text) or _BYLINE_BAR.search(text[:300]) \
+        or _NAME_THEN_JOB_AFTER_STANDFIRST.search(text[:300])
     if not match:
         return None
     words = match.group(1).split()
@@ -806,7 +941,7 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
         if not name:
             continue
         if not _weak_author(name, signals):
-            return name, False
+            return _shown_instead(name, after[:400], signals), False
         weak = weak or name
     labelled = visible_byline(after[:400], signals) or visible_byline(before[-120:], signals)
     if labelled:
@@ -818,9 +953,10 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
         if not _weak_author(name, signals):
             return name, False
     unlabelled = unlabelled_byline(after, signals)
-    if unlabelled and weak and not _weak_author(weak) and not _weak_author(unlabelled, signals) \
+    site_named = bool(weak) and (not _weak_author(weak) or _is_site_name(weak, signals))
+    if unlabelled and site_named and not _weak_author(unlabelled, signals) \
             and not _extends(unlabelled, weak):
-        return unlabelled, False  # the site's name declared, a person's shown
+        return unlabelled, False  # the site's name declared ("Rapid7" too), a person's shown
     if weak:
         return weak, True
     shown = labelled or unlabelled
@@ -829,6 +965,19 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
     # A link to an author's page, anywhere: weak, trafilatura's byline search comes first.
     linked = signals["author_link"]() if "author_link" in signals else None
     return linked, bool(linked)
+
+
+def _shown_instead(declared: str, after: str, signals: dict) -> str:
+    """The byline under the headline where it labels another person than the one declared
+    ("By: Jane Doe" on a page declaring the site's editor): what readers see. A byline
+    naming any of the declared people again ("A and B" for "A, B", "Dr Jane" for "Jane
+    Doe"), one word, or running into capitals ("Jane Doe JUMP TO") is not another."""
+    shown = visible_byline(after, signals)
+    if not shown or len(shown.split()) < 2 or _weak_author(shown, signals) \
+            or set(_words(shown)) & set(_words(declared)) - _TITLES \
+            or any(w.isupper() and len(w) > 2 for w in shown.split()):
+        return declared  # the same people, a piece of the name, or "Jane Doe JUMP TO"
+    return shown
 
 
 def searched_author(chosen: str | None, weak: bool, searched: str | None,
@@ -983,5 +1132,25 @@ def fallback_author(tree, signals: dict) -> tuple[str | None, str | None]:
     trafilatura's byline search), and the person a one-person site is named after (after
     it)."""
     texts = _page_texts(tree)
-    return labelled_anywhere(texts, signals) or author_class_name(texts, signals), \
-        site_owner(texts, signals)
+    return labelled_anywhere(texts, signals) or author_class_name(texts, signals) \
+        or data_layer_author(tree, signals), site_owner(texts, signals)
+
+
+# The post's author as WordPress's Google Tag Manager plugin (GTM4WP) gives it to analytics
+# in the page's dataLayer: {"pagePostAuthor": "Jane Doe"}.
+_DATA_LAYER_AUTHOR = re.compile(r'"pagePostAuthor"\s*:\s*"([^"]{1,80})"')
+
+
+def data_layer_author(tree, signals: dict) -> str | None:
+    """The author an analytics dataLayer names (one XPath over the scripts, only where
+    nothing else named the author), when it is a name and not a login."""
+    for script in tree.xpath('//script[contains(., "pagePostAuthor")]/text()'):
+        match = _DATA_LAYER_AUTHOR.search(script)
+        try:
+            value = json.loads(f'"{match[1]}"') if match else None  # "\u00e9" escapes
+        except ValueError:
+            value = None
+        name = clean_author(value, signals["organisations"])
+        if name and not _weak_author(name, signals):
+            return name
+    return None
