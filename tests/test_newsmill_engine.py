@@ -392,3 +392,38 @@ def test_a_paragraph_of_thousands_of_words_between_commas_is_extracted_in_good_t
             + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</article></body></html>")
     article = extract_article(html.encode(), "https://news.example.org/2024/05/long-line", {}, {})
     assert words[2999] in article["text"] and PARAGRAPHS[-1] in article["text"], article
+
+
+def discarded_body_page() -> tuple[str, list[str]]:
+    """A guide whose reviews sit in a container named as a template's part ("page-footer",
+    a word trafilatura discards), below a short lead, with readers' comments under it.
+    Returns the page and the article's lines."""
+    lead = [f"{distinct_words(f'lead/{n}', 30)}." for n in range(2)]
+    venues = [(distinct_words(f"venue/{n}", 3).title(), f"{distinct_words(f'review/{n}', 45)}.")
+              for n in range(5)]
+    reviews = "".join(f'<div class="venue"><h2>{name}</h2><p>{text}</p></div>' for name, text in venues)
+    comments = "".join(f'<li class="comment"><p>{distinct_words(f"comment/{n}", 60)}.</p></li>'
+                       for n in range(4))
+    page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>{TITLE}</title><meta property="og:type" content="article"></head><body>
+<nav><a href="/">Home</a></nav>
+<article class="post"><div class="page-lead"><h1>{TITLE}</h1>{"".join(f"<p>{p}</p>" for p in lead)}</div>
+<div class="page-footer">{reviews}</div></article>
+<section id="comments" class="comments"><ol class="commentlist">{comments}</ol></section>
+<footer class="site-footer"><p>Copyright The Example Gazette</p></footer></body></html>"""
+    return page, [*lead, *(line for venue in venues for line in venue)]
+
+
+def test_a_body_in_a_container_trafilatura_discards_as_a_footer_is_stored_without_comments():
+    import trafilatura
+
+    page, article = discarded_body_page()
+    url = "https://example.org/guides/where-to-eat.html"
+
+    found = extract_article(page.encode(), url, {}, {}, "utf-8")
+
+    assert found["text"] == "\n".join(article)
+    # trafilatura's recall and balanced modes, the engine's first two runs, keep the lead alone.
+    for mode in ({"favor_recall": True}, {}):
+        plain = trafilatura.extract(page, url=url, include_comments=False, **mode)
+        assert article[0] in plain and article[-1] not in plain, (mode, plain)
