@@ -25,6 +25,7 @@ import re
 from lxml import etree
 
 from pipelines.template_lines import drop_template_lines, link_texts
+from pipelines.trafilatura_modes import mode_text, prune_page
 
 # Below this many characters once cleaned, the recall mode's text may be a fragment of
 # the body (a box, a teaser) where the balanced mode finds the article: both are run and
@@ -109,11 +110,15 @@ def newsmill_text(tree, url: str, options: dict, titles: list[str]) -> str | Non
     extracted from twice unchanged.)
     """
     joined = join_split_body(tree)
-    text = clean_text(_trafilatura_text(joined, url, options, focus="recall"), titles)
+    # Pruned once for both runs where the page was not joined (pipelines/trafilatura_modes).
+    pruned = prune_page(joined, options.get("include_comments", False))
+    text = clean_text(_trafilatura_text(joined, url, options, "recall", pruned), titles)
     if len(text) < SECOND_MODE_CHARS:
         # On the page as it is: where the chunks joined were not one body, this run
         # still finds the article (a callers' tree joined already is joined no further).
-        balanced = clean_text(_trafilatura_text(tree, url, options, focus="balanced"), titles)
+        if joined is not tree and pruned is not None:
+            pruned = prune_page(tree, options.get("include_comments", False))
+        balanced = clean_text(_trafilatura_text(tree, url, options, "balanced", pruned), titles)
         if len(balanced) > len(text):
             text = balanced
         text = _text_of_discarded_body(tree, url, options, titles, text)
@@ -161,9 +166,14 @@ def _text_of_discarded_body(tree, url: str, options: dict, titles: list[str], te
     return found if len(found) > len(text) else text
 
 
-def _trafilatura_text(tree, url: str, options: dict, focus: str, fast: bool = False) -> str:
+def _trafilatura_text(tree, url: str, options: dict, focus: str, pruned=None,
+                      fast: bool = False) -> str:
+    """trafilatura's text of `tree` in the `focus` mode; from `pruned` (prune_page(tree))
+    where there is one (not with `fast`: no fallback extractors, bare_extraction's own)."""
     from trafilatura import bare_extraction
 
+    if pruned is not None and not fast and focus in ("recall", "balanced"):
+        return mode_text(pruned, url, focus, options.get("include_tables", True))
     document = bare_extraction(
         tree, url=url, with_metadata=False, fast=fast,
         favor_precision=focus == "precision", favor_recall=focus == "recall",

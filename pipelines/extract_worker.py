@@ -15,6 +15,7 @@ import unicodedata
 from datetime import UTC, datetime
 
 import charset_normalizer
+from lxml import etree
 from w3lib.encoding import html_to_unicode
 
 from pipelines.article_fields import choose_fields, searched_author
@@ -58,9 +59,18 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
             return {"listing": "a page of links"}
         declared, mostly_links = judged.declared, judged.mostly_links
     page = read_page_metadata(tree, url)
-    found = trafilatura_metadata(tree, url, page)
+    undated = not page.get("published")
+    found = trafilatura_metadata(tree, url, page, find_day=False, find_links=False)
     # The headline, author and day a reader of the page sees (pipelines.article_fields).
     page = choose_fields(tree, url, page, found)
+    if undated and not page.get("published"):
+        # htmldate's day (~5-40 ms where it searches the text) is what choose_published
+        # falls back on where the page declares no day and shows none under its headline
+        # nor in its URL: only then is it looked for. (choose_published returns it as it
+        # is in that case and reads found.date nowhere else; find_date copies the tree.)
+        found.date = _found_day(tree, url)
+        if found.date:
+            page["published"] = found.date
     # Before extraction, which prunes the tree it is given.
     signals = None if declared else read_signals(tree, url)
     min_words = options.get("min_words", 10)
@@ -102,11 +112,23 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
             mostly_links)):
         return {"not_article": reason}
 
+    # Only for a page that is an article: the category and tag links trafilatura searches
+    # for, where the page declares none.
+    hrefs = None
+    if not page.get("section") and not found.categories:
+        hrefs = _all_hrefs(tree)
+        found.categories = linked_categories("category", tree, hrefs)
+    if not page.get("tags") and not found.tags:
+        found.tags = linked_categories("tag", tree, _all_hrefs(tree) if hrefs is None else hrefs)
     if (not page.get("author") or page.get("author_is_weak")) and not found.author:
         # Last: it prunes the tree. It fills a missing author and replaces a login or the
-        # site's name with a person's (article_fields.searched_author).
+        # site's name with a person's (article_fields.searched_author). Not searched where
+        # searched_author takes another name first: no author chosen, and a labelled name
+        # or an author's name box found elsewhere on the page (fallback_author's first).
+        fallback = page.get("author_fallback") or (None, None)
+        searched = search_author(tree) if page.get("author") or not fallback[0] else None
         page["author"] = searched_author(page.get("author"), page.get("author_is_weak", False),
-                                         search_author(tree), page.get("organisations", []),
+                                         searched, page.get("organisations", []),
                                          page.get("author_fallback"))
     tags = page.get("tags") or _clean_list(found.tags)
     # The fingerprints dedup judges by, computed here as they cost CPU (MinHash: ~1 ms).
@@ -177,7 +199,8 @@ def undeclared_verdict(signals: dict, text: str, date: str | None, url: str,
     return verdict(signals, text, date, url, canonical, mostly_links)
 
 
-def trafilatura_metadata(tree, url: str, page: dict):
+def trafilatura_metadata(tree, url: str, page: dict, find_day: bool = True,
+                         find_links: bool = True):
     """trafilatura's metadata for what the page does not declare itself.
 
     The steps of trafilatura.metadata.extract_metadata, in its order, but each finder only
@@ -188,7 +211,6 @@ def trafilatura_metadata(tree, url: str, page: dict):
     search is left to search_author, run once nothing else reads the tree.
     Returns a trafilatura Document; `date` is htmldate's day, like trafilatura's.
     """
-    from htmldate import find_date
     from trafilatura.metadata import (
         examine_meta,
         extract_catstags,
@@ -209,13 +231,59 @@ def trafilatura_metadata(tree, url: str, page: dict):
     if missing("title") and not found.title:
         found.title = extract_title(tree)
     if missing("published"):
-        found.date = find_date(tree, url=url, **_date_search())
-    if missing("section") and not found.categories:
+        found.date = _found_day(tree, url) if find_day else None
+    if find_links and missing("section") and not found.categories:
         found.categories = extract_catstags("category", tree)
-    if missing("tags") and not found.tags:
+    if find_links and missing("tags") and not found.tags:
         found.tags = extract_catstags("tag", tree)
     found.clean_and_trim()
     return found
+
+
+_HREFS = etree.XPath("//@href")
+
+
+def _all_hrefs(tree) -> str:
+    """Every href of the page, one a line (for linked_categories)."""
+    return "\n".join(_HREFS(tree))
+
+
+def linked_categories(metatype: str, tree, hrefs: str) -> list[str]:
+    """trafilatura's extract_catstags(metatype, tree): the texts of category ("category")
+    or tag ("tag") links in the page's post-meta blocks.
+
+    Its XPath expressions test every element's class with EXSLT regular expressions
+    (Python callbacks: ~1-2 ms a page for each kind), and keep only the links whose href
+    has "/category/" or "/tag/" (its pattern, searched in each href). Where no href of the
+    page has it (`hrefs`: _all_hrefs, one a line, which the pattern cannot span), they
+    can keep nothing, so they are not run: a tag search finds nothing, and a category
+    search only its fallback, the meta tags (as extract_catstags reads them).
+    """
+    from trafilatura.metadata import extract_catstags
+    from trafilatura.utils import line_processing
+
+    if re.search("/" + metatype.rstrip("y") + "(?:y|ies|s)?/", hrefs):
+        return extract_catstags(metatype, tree)
+    if metatype != "category":
+        return []
+    results = [element.attrib["content"] for element in _SECTION_META(tree)]
+    return [r for r in dict.fromkeys(line_processing(x) for x in results if x) if r]
+
+
+# extract_catstags's category fallback.
+_SECTION_META = etree.XPath(
+    './/head//meta[@property="article:section" or contains(@name, "subject")][@content]')
+
+
+def _found_day(tree, url: str) -> str | None:
+    """htmldate's day for the page, as trafilatura finds it and trims it."""
+    from html import unescape
+
+    from htmldate import find_date
+    from trafilatura.utils import line_processing
+
+    day = find_date(tree, url=url, **_date_search())
+    return line_processing(unescape(day)) if isinstance(day, str) else day
 
 
 def search_author(tree) -> str | None:

@@ -85,6 +85,81 @@ def test_workers_plain_html_elements_change_no_extracted_field():
     assert result["same"]
 
 
+@pytest.mark.corpus
+def test_both_modes_from_one_pruning_give_bare_extractions_text_on_every_corpus_page():
+    """The newsmill engine's two trafilatura runs start from one pruned copy of the page
+    (pipelines/trafilatura_modes.py, trafilatura's steps written out): each mode's text is
+    bare_extraction's own, on every corpus page, and the pruned copy is left as it was
+    for the second run."""
+    from lxml import etree
+    from trafilatura import bare_extraction
+
+    from benchmarks.article_site import load_corpus
+    from pipelines.extract_worker import parse_page
+    from pipelines.trafilatura_modes import mode_text, prune_page
+
+    compared = 0
+    for n, page in enumerate(load_corpus()):
+        url = f"https://example.org/{n}.html"
+        tree = parse_page(page.encode(), "utf-8")
+        pruned = prune_page(tree, include_comments=False)
+        if pruned is None:
+            continue  # a forum thread: bare_extraction itself
+        before = etree.tostring(pruned)
+        for focus in ("recall", "balanced"):
+            document = bare_extraction(tree, url=url, favor_recall=focus == "recall",
+                                       include_comments=False, include_tables=True)
+            theirs = (document.text or "") if document is not None else ""
+            assert mode_text(pruned, url, focus) == theirs, (n, focus)
+            assert etree.tostring(pruned) == before, (n, focus)
+        compared += 1
+    assert compared >= 110
+    assert prune_page(tree, include_comments=True) is None  # comments: bare_extraction
+
+
+@pytest.mark.corpus
+def test_category_and_tag_links_are_trafilaturas_on_every_corpus_page():
+    """linked_categories skips trafilatura's category and tag searches (EXSLT, ~1-2 ms
+    each) where no href could pass their test: the same lists as extract_catstags."""
+    from trafilatura.metadata import extract_catstags
+
+    from benchmarks.article_site import load_corpus
+    from pipelines.extract_worker import _all_hrefs, linked_categories, parse_page
+
+    skipped = found = 0
+    for n, page in enumerate(load_corpus()):
+        tree = parse_page(page.encode(), "utf-8")
+        for kind in ("category", "tag"):
+            theirs = extract_catstags(kind, tree)
+            assert linked_categories(kind, tree, _all_hrefs(tree)) == theirs, (n, kind)
+            found += bool(theirs)
+            skipped += "/" + kind.rstrip("y") not in _all_hrefs(tree)
+    assert found >= 20 and skipped >= 100, (found, skipped)
+
+
+def test_an_undated_page_gets_htmldates_day_only_where_nothing_else_dates_it(monkeypatch):
+    """htmldate runs after the fields are chosen, only where they found no day: a page
+    whose URL has its day keeps it, and htmldate is not run; one dated nowhere but in its
+    footer gets htmldate's day."""
+    from pipelines import extract_worker
+
+    searched = []
+    found_day = extract_worker._found_day
+    monkeypatch.setattr(extract_worker, "_found_day",
+                        lambda tree, url: searched.append(url) or found_day(tree, url))
+    body = "".join(f"<p>Paragraph {n} of a story about the harbour ferry and its new engine, "
+                   f"which the operator says will run until the end of the decade.</p>"
+                   for n in range(6))
+    page = (f"<html><head><title>Ferry back</title></head><body><article><h1>Ferry back</h1>"
+            f"{body}</article><footer><p>Last changed 2021-03-03</p></footer></body></html>")
+    dated = "https://example.org/2024/05/06/ferry-back.html"
+    assert extract_worker.extract_article(page, dated, {}, {})["published"] == "2024-05-06"
+    assert searched == []
+    undated = "https://example.org/news/ferry-back.html"
+    assert extract_worker.extract_article(page, undated, {}, {})["published"] == "2021-03-03"
+    assert searched == [undated]
+
+
 def test_workers_start_with_a_first_crawl_and_not_for_an_unchanged_recrawl(site, newsmill):
     """A first crawl extracts nearly every page: its workers start (and warm up) while
     robots.txt and the feed download. A re-crawl that finds nothing changed starts none."""
