@@ -58,7 +58,7 @@ def test_body_that_never_ends_is_cut_at_the_size_limit(site, newsmill):
 def test_a_source_run_stops_at_its_time_budget(site, newsmill):
     paths = [f"/slow/{i}.html" for i in range(60)]
     for i, path in enumerate(paths):
-        site.add(path, article_html(f"Slow {i}"), delay=0.5)
+        site.add(path, article_html(f"Slow {i}"), delay=3)
     site.add("/slow.xml", rss_feed(site, [(p, p) for p in paths]), "application/rss+xml")
     sources = f"""
 [[sources]]
@@ -66,9 +66,9 @@ name = "slow"
 urls = ["{site.url('/slow.xml')}"]
 timeout = "8s"
 """
-    # 60 articles of 0.5 s one after the other need 30 s; the budget starts with the run, so
-    # it leaves time for the feed and a first article on a loaded machine (3 s did not, at
-    # load 15: nothing stored).
+    # 60 articles of 3 s need far more than 8 s even fetched several at a time (the run's
+    # concurrency, not one at a time); the budget leaves time for the feed and a first
+    # article on a loaded machine (3 s did not, at load 15: nothing stored).
     result = newsmill.crawl("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", sources=sources)
     assert result.returncode == 1
     stored = newsmill.count("articles")
