@@ -12,7 +12,7 @@ are those of trafilatura 2.3.1's bare_extraction and trafilatura_sequence for th
 the engine passes (text only, comments off, no metadata, formatting, language or
 deduplication) on a page that is no forum thread. Any other case, and any other trafilatura
 version, goes through bare_extraction itself (prune_page returns None).
-tests/test_newsmill_engine.py holds the two equal on the corpus pages.
+tests/test_extraction_workers.py holds the two equal on the corpus pages.
 """
 
 from __future__ import annotations
