@@ -54,19 +54,15 @@ def mode_text(pruned, url: str, focus: str, include_tables: bool = True) -> str:
     prune_page(tree). `focus` is "recall" or "balanced"; `pruned` is left as it was."""
     from trafilatura.core import (
         DEFAULT_CONFIG,
-        ESCALATION_ACCEPT_RATIO,
-        ESCALATION_JUSTEXT_RATIO,
         ESCALATION_MAX_LENGTH,
         ESCALATION_PAGE_SHARE,
         Extractor,
         _prepare_tree,
-        _recall_retry,
         baseline,
         compare_extraction,
         copy,
         extract_content,
         html2txt,
-        justext_rescue,
         strip_tags,
         xmltotxt,
     )
@@ -94,9 +90,7 @@ def mode_text(pruned, url: str, focus: str, include_tables: bool = True) -> str:
                 postbody, temp_text = b_body, b_text
         if (options.focus == "balanced" and 0 < len(temp_text) < ESCALATION_MAX_LENGTH
                 and len(temp_text) < ESCALATION_PAGE_SHARE * len(html2txt(tree))):
-            postbody, temp_text = _escalated(tree, options, url, postbody, temp_text,
-                                             copy, _recall_retry, justext_rescue,
-                                             ESCALATION_JUSTEXT_RATIO, ESCALATION_ACCEPT_RATIO)
+            postbody, temp_text = _escalated(tree, options, url, postbody, temp_text)
         # bare_extraction, after trafilatura_sequence (no comments: their length is 0)
         if options.max_tree_size:
             if len(postbody) > options.max_tree_size:
@@ -110,15 +104,22 @@ def mode_text(pruned, url: str, focus: str, include_tables: bool = True) -> str:
     return xmltotxt(postbody, options.formatting) or ""
 
 
-def _escalated(tree, options, url, postbody, temp_text, copy, recall_retry, justext_rescue,
-               justext_ratio, accept_ratio):
+def _escalated(tree, options, url, postbody, temp_text):
     """trafilatura_sequence's recall escalation in balanced mode (comments off: the
     escalation's input is the pruned page itself)."""
+    from trafilatura.core import (
+        ESCALATION_ACCEPT_RATIO,
+        ESCALATION_JUSTEXT_RATIO,
+        _recall_retry,
+        copy,
+        justext_rescue,
+    )
+
     r_options = copy(options)
     r_options.focus = "recall"
     r_text = ""
     try:
-        r_body, r_text = recall_retry(tree, r_options, url)
+        r_body, r_text = _recall_retry(tree, r_options, url)
     except Exception as err:  # as trafilatura does
         logger.debug("recall retry failed: %s %s", err, url)
     j_text = ""
@@ -127,8 +128,8 @@ def _escalated(tree, options, url, postbody, temp_text, copy, recall_retry, just
     except Exception as err:
         logger.debug("justext candidate failed: %s %s", err, url)
     len_text, r_len, j_len = len(temp_text), len(r_text), len(j_text)
-    if j_len > r_len and j_len > justext_ratio * len_text:
+    if j_len > r_len and j_len > ESCALATION_JUSTEXT_RATIO * len_text:
         return j_body, j_text
-    if r_len >= options.min_extracted_size and r_len > accept_ratio * len_text:
+    if r_len >= options.min_extracted_size and r_len > ESCALATION_ACCEPT_RATIO * len_text:
         return r_body, r_text
     return postbody, temp_text
