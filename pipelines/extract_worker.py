@@ -24,6 +24,7 @@ from pipelines.field_bounds import bound_fields
 from pipelines.fingerprints import content_hash, fingerprints, word_count
 from pipelines.page_metadata import read_page_metadata
 from pipelines.recognition import read_signals
+from pipelines.trafilatura_xpaths import faster_pruning
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,19 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     reextract): if the text hashes the same, its near-duplicate keys, which only a changed
     text is judged by, are not worked out (MinHash, ~1 ms a page) and are empty.
     Returns the `Article` fields as a dict, {"not_article": reason}, or {"listing": reason}.
+
+    trafilatura's pruning expressions are tested in Python meanwhile: the same elements,
+    about a tenth of the extraction's CPU less (pipelines/trafilatura_xpaths.py).
     """
+    with faster_pruning():
+        return _extract_article(html, url, hints, options, encoding, declared, mostly_links,
+                                judge, stored_hash)
+
+
+def _extract_article(html: str | bytes, url: str, hints: dict, options: dict,
+                     encoding: str | None, declared: bool, mostly_links: bool, judge: bool,
+                     stored_hash: str | None) -> dict:
+    """extract_article's work, trafilatura's pruning in Python meanwhile."""
     from trafilatura import bare_extraction
     from trafilatura.utils import normalize_unicode
 
