@@ -26,6 +26,7 @@ trafilatura, so another version's are translated, or run as they are.)
 from __future__ import annotations
 
 import re
+import threading
 from contextlib import contextmanager
 from functools import cache
 
@@ -267,10 +268,32 @@ def _faster(expressions: list) -> list:
 _REPLACED: dict[int, tuple[list, list]] = {}
 
 
+# faster_pruning() blocks running now (nested, or on other threads): the lists are put
+# back when the last one ends.
+_USERS = {"count": 0, "saved": []}
+_LOCK = threading.Lock()
+
+
 @contextmanager
 def faster_pruning():
     """While the block runs, trafilatura's PRUNING_LISTS hold the Python tests in place of
     the expressions they stand for (trafilatura's modules share those list objects)."""
+    with _LOCK:
+        if _USERS["count"] == 0:
+            _USERS["saved"] = _swap()
+        _USERS["count"] += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _USERS["count"] -= 1
+            if _USERS["count"] == 0:
+                for expressions, original in _USERS["saved"]:
+                    expressions[:] = original
+
+
+def _swap() -> list[tuple[list, list]]:
+    """Put the Python tests in trafilatura's lists; each list with what it held."""
     from trafilatura import xpaths
 
     saved = []
@@ -285,8 +308,4 @@ def faster_pruning():
             _REPLACED[id(expressions)] = original, replaced
         saved.append((expressions, original))
         expressions[:] = replaced
-    try:
-        yield
-    finally:
-        for expressions, original in saved:
-            expressions[:] = original
+    return saved

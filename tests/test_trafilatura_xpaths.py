@@ -101,6 +101,30 @@ def test_faster_pruning_puts_trafilaturas_lists_back_even_after_an_error():
     assert {name: list(getattr(xpaths, name)) for name in PRUNING_LISTS} == before
 
 
+def test_nested_and_threaded_blocks_put_the_lists_back_once_the_last_ends():
+    import threading
+
+    before = list(xpaths.OVERALL_DISCARD_XPATH)
+    inside, release = threading.Event(), threading.Event()
+
+    def other():
+        with faster_pruning():
+            inside.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other)
+    with faster_pruning():
+        thread.start()
+        assert inside.wait(10)
+        with faster_pruning():
+            pass
+        assert xpaths.OVERALL_DISCARD_XPATH != before  # the inner block ended: still swapped
+    assert xpaths.OVERALL_DISCARD_XPATH != before  # the other thread's block still runs
+    release.set()
+    thread.join(10)
+    assert xpaths.OVERALL_DISCARD_XPATH == before
+
+
 @pytest.mark.corpus
 def test_every_python_test_gives_trafilaturas_elements_on_every_corpus_page(monkeypatch):
     """Through the whole extraction of each corpus page (as a page judged in the worker,
