@@ -678,7 +678,7 @@ _BYLINE = re.compile(
     re.IGNORECASE)
 # One name: capitalised words, initials, particles ("van der", "de"), hyphens, apostrophes.
 _PARTICLES = "van|von|der|den|de|del|della|da|di|du|la|le|bin|al|ibn|ter"
-_NAME_WORD = rf"(?:[A-ZÀ-ÖØ-ÞĀ-ſ][\w'’.\-]*|(?:{_PARTICLES})(?=\s+[A-ZÀ-Þ]))"
+_NAME_WORD = rf"(?:[A-ZÀ-ÖØ-ÞĀ-ſ][\w'’.\-]*|(?:{_PARTICLES})(?=\s+(?:(?:{_PARTICLES})\s+)?[A-ZÀ-Þ]))"
 _NAME = rf"{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}}"
 _NAMES = re.compile(rf"({_NAME}(?:\s*(?:,|&|\band\b)\s*{_NAME})*)")
 # Words that end a byline's names: dates, reading times, labels, the buttons beside it.
@@ -777,6 +777,7 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
 # Job words that are also surnames ("Ann Page"): no job title in a co-author's place.
 _SURNAMES = frozenset(("page", "head", "lead", "writer", "marketing"))
 _SMALL_WORDS = frozenset(("and", "of", "the", "at", "for", "in", "on", "to", "&"))
+_PARTICLE_WORDS = frozenset(_PARTICLES.split("|"))  # "Erik van Vulpen" is a name
 
 
 def _co_authors_only(value: str) -> str:
@@ -800,11 +801,15 @@ def _co_authors_only(value: str) -> str:
             return False  # "MD", "Dietitian"
         return any(len(side.split()) > 4 for side in sides) \
             or bool(bare & (_JOB_WORDS - _SURNAMES)) \
-            or any(w[:1].islower() and w.casefold() not in _SMALL_WORDS for w in words) \
+            or any(w[:1].islower() and w.casefold() not in _SMALL_WORDS | _PARTICLE_WORDS
+                   for w in words) \
             or (len(sides) > 1 and any(len(side.split()) < 2 for side in sides))
 
     for n, piece in enumerate(pieces[1:], start=1):
-        if job_or_beat(piece):
+        # A one-word job ("Head") with more pieces after it is a title written in pieces:
+        # "Jane Doe; Head; Community Development" (trafilatura's joiner).
+        titled = piece.strip().casefold() in _JOB_WORDS and n + 1 < len(pieces)
+        if job_or_beat(piece) or titled:
             return ",".join(pieces[:n]).strip(" ,")
     return value
 
@@ -853,9 +858,11 @@ def visible_byline(text: str, signals: dict) -> str | None:
 
 
 # A name alone under the headline, then its date or reading time: "Jane Doe · 3 min read"
-# (not a number that opens a phrase: "Video Production 101: ...").
+# (not a number that opens a phrase: "Video Production 101: ..."); several names too,
+# between commas: "Jane Doe, Ann C. Roe, John Major 24 Apr 2000".
 _UNLABELLED = re.compile(
-    rf"^(?:[^\w\s]\s*)?((?-i:{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?))\s*(?:[|•·,—–-]\s*)?"
+    rf"^(?:[^\w\s]\s*)?((?-i:{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?"
+    rf"(?:\s*,\s*{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?){{0,5}}))\s*(?:[|•·,—–-]\s*)?"
     rf"(?=(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d|\d(?!\d*:\s)|"
     rf"(?:updated|published|posted|last updated)\b)", re.IGNORECASE)
 
@@ -941,10 +948,17 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
         if not name:
             continue
         if not _weak_author(name, signals):
-            return _shown_instead(name, after[:400], signals), False
+            shown = _shown_instead(name, after[:400], signals)
+            return _with_co_authors(shown, after[:400], signals) if shown == name else shown, False
         weak = weak or name
     labelled = visible_byline(after[:400], signals) or visible_byline(before[-120:], signals)
     if labelled:
+        if len(labelled.split()) == 1 and "byline_markup" in signals:
+            # One word, the byline's name cut at a small word ("By Ask the Doctors"): the
+            # body's byline markup gives it whole.
+            markup = signals["byline_markup"]()
+            labelled = next((m for m in (clean_author(c, organisations) for c in markup)
+                             if m and _extends(m, labelled)), labelled)
         if not _weak_author(labelled, signals) and not _extends(labelled, weak):
             return labelled, False
         return weak or labelled, True  # the site's name shown as the byline
@@ -952,6 +966,8 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
     for name in filter(None, (clean_author(c, organisations) for c in markup)):
         if not _weak_author(name, signals):
             return name, False
+        if _is_site_name(name, signals) and not _weak_author(name):
+            weak = weak or name  # a one-person site named after its author marks it up
     unlabelled = unlabelled_byline(after, signals)
     site_named = bool(weak) and (not _weak_author(weak) or _is_site_name(weak, signals))
     if unlabelled and site_named and not _weak_author(unlabelled, signals) \
@@ -978,6 +994,32 @@ def _shown_instead(declared: str, after: str, signals: dict) -> str:
             or any(w.isupper() and len(w) > 2 for w in shown.split()):
         return declared  # the same people, a piece of the name, or "Jane Doe JUMP TO"
     return shown
+
+
+_DESKS = frozenset("desk staff team bureau newsroom editors editorial".split())
+
+
+def _with_co_authors(declared: str, after: str, signals: dict) -> str:
+    """The declared name with the co-authors the text under the headline lists after it
+    ("Jane Doe , Ann Roe & John Major Nov 25th" where only "Jane Doe" is declared), and the
+    "Dr" before it there: the byline readers see. Only for one declared name of two words
+    or more, shown followed by a comma, "&" or "and" and another name."""
+    if "," in declared or len(declared.split()) < 2:
+        return declared
+    at = after.find(declared)
+    end = at + len(declared)
+    if at < 0 or not re.match(r"\s*(?:,|&|and\b)\s*[A-ZÀ-Þ]", after[end:end + 8]):
+        return declared
+    match = _NAMES.match(after, at)
+    listed = " ".join(match.group(1).replace(" , ", ", ").split()) if match else ""
+    names = clean_author(listed, signals["organisations"])
+    if not names or len(_words(names)) <= len(_words(declared)) \
+            or _words(names)[:len(_words(declared))] != _words(declared) \
+            or any(len(n.split()) < 2 or set(_words(n)) & _DESKS or _is_site_name(n, signals)
+                   for n in re.split(r"\s*(?:,|&|\band\b)\s*", names)):
+        return declared  # "Jane Doe, Global Desk", "Jane Doe, Example Farmer" (the site)
+    title = re.search(r"\b(?:Dr|Prof)\.?\s+$", after[max(0, at - 6):at])
+    return title.group(0) + names if title else names
 
 
 def searched_author(chosen: str | None, weak: bool, searched: str | None,

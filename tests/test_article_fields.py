@@ -351,6 +351,51 @@ def test_a_byline_under_the_headline_naming_another_person_wins_over_the_declare
         assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Ann Editor"
 
 
+
+def test_co_authors_shown_after_the_declared_author_are_authors_too():
+    head = '<meta name="author" content="Marna van der Merwe">'
+    byline = ("<p>Written by Dr Marna van der Merwe , Dr Dieter Roe , Erik van Vulpen "
+              "Reviewed by Joe Checker</p>")
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] \
+        == "Dr Marna van der Merwe, Dr Dieter Roe, Erik van Vulpen"
+    head = '<meta name="author" content="Jane Doe">'
+    byline = "<p>Curated for you. Jane Doe , Ann Roe & John Major Nov 25th, 2025</p>"
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] \
+        == "Jane Doe, Ann Roe & John Major"
+    # a desk or the site's own name after the comma is no co-author
+    head += '<meta property="og:site_name" content="Harbour Farmer">'
+    for byline in ("<p>Jane Doe, Global Desk · Nov 25th, 2025</p>",
+                   "<p>Jane Doe, Harbour Farmer · Nov 25th, 2025</p>",
+                   "<p>Jane Doe and Ann · Nov 25th, 2025</p>"):  # one word: not a name
+        assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
+
+
+def test_several_names_then_a_date_under_the_headline_are_the_authors():
+    byline = "<p>Jane Doe, Ann C. Roe, John Major 24 Apr 2000 • 3 min read</p>"
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] \
+        == "Jane Doe, Ann C. Roe, John Major"
+
+
+def test_a_one_word_byline_cut_at_a_small_word_is_completed_by_the_byline_markup():
+    byline = ('<p>December 7, 2020 By <a rel="author" href="/a/">Ask the Doctors</a> '
+              '3 min read</p>')
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] \
+        == "Ask the Doctors"
+
+
+def test_a_job_title_in_pieces_after_the_name_is_not_another_author():
+    head = '<meta name="author" content="Jane Doe; Head; Community Development">'
+    assert fields(page(head))["author"] == "Jane Doe"
+
+
+def test_a_one_person_site_marking_up_its_author_keeps_the_author():
+    head = '<meta property="og:site_name" content="Kiersten Doe">'
+    html = page(head, headline="Harbour wall rebuilt").replace("</article>", (
+        '<footer><div class="entry-category-meta">Posted By: <a href="/author/kd/" rel="author">'
+        '<span class="entry-author-name">Kiersten</span></a></div></footer></article>'))
+    assert fields(html, "https://www.kierstendoe.example/bread-recipe/")["author"] == "Kiersten"
+
+
 # --- published day -----------------------------------------------------------------
 
 def test_a_date_without_time_is_stored_as_the_day():
