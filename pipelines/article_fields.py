@@ -56,8 +56,8 @@ def choose_fields(tree, url: str, page: dict, found) -> dict:
     else:
         chosen.pop("author", None)
     chosen["author_is_weak"] = weak
-    if not author:  # a search of the whole page, only where nothing named the author
-        chosen["author_fallback"] = fallback_author(tree, signals)
+    if not author or weak:  # a search of the whole page, only where no person was named
+        chosen["author_fallback"] = fallback_author(tree, signals, weak=bool(author))
     else:
         chosen["author_fallback"] = (None, None)
     if found is not None:
@@ -1030,9 +1030,11 @@ def searched_author(chosen: str | None, weak: bool, searched: str | None,
     author's name box comes before it (trafilatura takes the first text of any element
     classed "author", a date or the site's name as often), the site's owner after it."""
     name = clean_author(searched, organisations)
+    first, last = fallback or (None, None)
     if not chosen:
-        first, last = fallback or (None, None)
         return first or name or last
+    if weak and first and not _extends(first, chosen):
+        return first  # "Written by Jane Doe" at the foot, the site's name declared
     if weak and name and not _weak_author(name) and not _extends(name, chosen):
         return name
     return chosen
@@ -1168,14 +1170,52 @@ def site_owner(texts: list, signals: dict) -> str | None:
     return None
 
 
-def fallback_author(tree, signals: dict) -> tuple[str | None, str | None]:
+# The first sentence of an author's bio: "Jane Doe is a freelance travel writer ...".
+_BIO_START = re.compile(rf"^((?-i:{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?))\s+"
+                        r"(?:is|was)\s+(?:a|an|the|our)\b")
+
+
+_BIO_WORDS = frozenset("author freelance blogger teacher professor researcher scientist "
+                       "coach nurse doctor physician therapist designer engineer".split())
+
+
+_BUSINESS_WORDS = frozenset("company agency firm brand business platform provider service "
+                           "services software app tool studio shop store".split())
+
+
+def bio_name(texts: list, signals: dict) -> str | None:
+    """The person an author's bio is about: a text opening "Jane Doe is a freelance
+    writer ..." (a job's word soon after, no business's: not "Example Movers is a
+    licensed moving company") whose name the
+    page also shows alone (the bio's heading, the name beside its photo). A name written
+    only in a sentence is anyone the text mentions."""
+    alone = None
+    for text, _ in texts:
+        match = _BIO_START.match(text)
+        if not match:
+            continue
+        if alone is None:
+            alone = {t for t, _ in texts if len(t) <= 40}
+        said = set(_words(text[match.end():match.end() + 80]))
+        person = said & (_JOB_WORDS | _BIO_WORDS) and not said & _BUSINESS_WORDS
+        name = _person(match.group(1), signals) if person else None
+        if name and match.group(1) in alone:
+            return name
+    return None
+
+
+def fallback_author(tree, signals: dict, weak: bool = False) -> tuple[str | None, str | None]:
     """Where nothing near the headline or declared names the author: a byline label
     elsewhere on the page or an element classed as the author's name (taken before
     trafilatura's byline search), and the person a one-person site is named after (after
-    it)."""
+    it). Where only a weak name (a login, the site's name) was found: the author's bio
+    alone, which replaces it (a label or a name box elsewhere named other people as often
+    as the author on the corpus)."""
     texts = _page_texts(tree)
+    if weak:
+        return bio_name(texts, signals), None
     return labelled_anywhere(texts, signals) or author_class_name(texts, signals) \
-        or data_layer_author(tree, signals), site_owner(texts, signals)
+        or data_layer_author(tree, signals) or bio_name(texts, signals), site_owner(texts, signals)
 
 
 # The post's author as WordPress's Google Tag Manager plugin (GTM4WP) gives it to analytics

@@ -396,6 +396,24 @@ def test_a_one_person_site_marking_up_its_author_keeps_the_author():
     assert fields(html, "https://www.kierstendoe.example/bread-recipe/")["author"] == "Kiersten"
 
 
+
+def test_an_authors_bio_names_the_author_where_nothing_else_does():
+    bio = ('<div class="bio"><h3>Jane Doe</h3><p>Jane Doe is a freelance travel writer '
+           'who lives by the harbour.</p></div>')
+    html = page(headline="Harbour wall rebuilt").replace("<footer>", bio + "<footer>")
+    assert fields(html)["author"] == "Jane Doe"
+    # over the site's name declared as the author, too
+    head = '<meta name="author" content="Harbour Works">'
+    url = "https://www.harbourworks.example/blog/harbour-wall-rebuilt"
+    html = page(head, headline="Harbour wall rebuilt").replace("<footer>", bio + "<footer>")
+    assert fields(html, url)["author"] == "Jane Doe"
+    # a business described, or a name never shown alone, is not a bio
+    for box in ('<h3>Quay Movers</h3><p>Quay Movers is a licensed moving company in the port.</p>',
+                '<p>Jane Doe is a freelance travel writer who lives by the harbour.</p>'):
+        html = page(headline="Harbour wall rebuilt").replace("<footer>", box + "<footer>")
+        assert fields(html)["author"] is None
+
+
 # --- published day -----------------------------------------------------------------
 
 def test_a_date_without_time_is_stored_as_the_day():
