@@ -879,6 +879,15 @@ _NAME_THEN_JOB_AFTER_STANDFIRST = re.compile(
 _DATE_THEN_NAME = re.compile(
     rf"^(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d{{1,2}},?\s+\d{{4}}"
     rf"\s*[|•·]\s*{_TWO_NAMES}\s+(?:in\b|on\b|[|•·])", re.IGNORECASE)
+# ... or an ISO date, a bullet and the name before the text: "2025-12-17 · Jane Doe The ...";
+# or, after the standfirst's last sentence, a name then its date: "... geographies. Jane Doe
+# 23.07.2025 · 6 min read".
+_ISO_DATE_THEN_NAME = re.compile(
+    rf"^(?:19|20)\d\d-[01]\d-[0-3]\d\s*[|•·]\s*((?-i:{_NAME_WORD}\s+{_NAME_WORD}))"
+    rf"(?:\s+(?:[|•·]|[A-Z]\w*\b)|$)")
+_NAME_THEN_DATE_AFTER_STANDFIRST = re.compile(
+    rf"(?<=[.?!] )((?-i:{_NAME_WORD}\s+{_NAME_WORD}))\s*[|•·]?\s+"
+    rf"(?:[0-3]?\d[./][01]?\d[./](?:19|20)\d\d|(?:19|20)\d\d-[01]\d-[0-3]\d)\b")
 # ... or, anywhere under the headline, a byline bar: "Jane Doe Dec 19, 2025 • 12 min read".
 _BYLINE_BAR = re.compile(
     rf"(?<![\w,])\s*{_TWO_NAMES}\s+(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})"
@@ -890,7 +899,8 @@ def unlabelled_byline(text: str, signals: dict) -> str | None:
     title, or follows its date."""
     match = _UNLABELLED.match(text) or _NAME_THEN_JOB.match(text) \
         or _DATE_THEN_NAME.match(text) or _BYLINE_BAR.search(text[:300]) \
-        or _NAME_THEN_JOB_AFTER_STANDFIRST.search(text[:300])
+        or _NAME_THEN_JOB_AFTER_STANDFIRST.search(text[:300]) \
+        or _ISO_DATE_THEN_NAME.match(text) or _NAME_THEN_DATE_AFTER_STANDFIRST.search(text[:400])
     if not match:
         return None
     words = match.group(1).split()

@@ -414,6 +414,20 @@ def test_an_authors_bio_names_the_author_where_nothing_else_does():
         assert fields(html)["author"] is None
 
 
+
+@pytest.mark.parametrize("byline", [
+    "<p>2025-12-17 · Jane Doe</p><p>The harbour board met on Tuesday.</p>",
+    "<p>The wall is being rebuilt. Jane Doe</p><p>23.07.2025 · 6 min read</p>",
+])
+def test_a_name_beside_a_numeric_date_under_the_headline_is_the_author(byline):
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
+
+
+def test_a_place_beside_a_numeric_date_mid_sentence_is_not_the_author():
+    byline = "<p>The board met in Harbour Town 23.07.2025 and agreed.</p>"
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] is None
+
+
 # --- published day -----------------------------------------------------------------
 
 def test_a_date_without_time_is_stored_as_the_day():
