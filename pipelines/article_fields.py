@@ -888,7 +888,11 @@ _ISO_DATE_THEN_NAME = re.compile(
 _NAME_THEN_DATE_AFTER_STANDFIRST = re.compile(
     rf"(?<=[.?!] )((?-i:{_NAME_WORD}\s+{_NAME_WORD}))\s*[|•·]?\s+"
     rf"(?:[0-3]?\d[./][01]?\d[./](?:19|20)\d\d|(?:19|20)\d\d-[01]\d-[0-3]\d)\b")
-# ... or, anywhere under the headline, a byline bar: "Jane Doe Dec 19, 2025 • 12 min read".
+# ... or, anywhere under the headline, a byline bar: "Jane Doe Dec 19, 2025 • 12 min read"
+# (opening the text, a first name alone: "Jane March 5, 2026 9 min read").
+_FIRST_NAME_BAR = re.compile(
+    rf"^((?-i:[A-ZÀ-Þ][a-zà-ÿ]+))\s+(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})"
+    rf"\.?\s+\d{{1,2}},?\s+\d{{4}}\s*[|•·]?\s*\d+\s*min(?:ute)?s?\s+read", re.IGNORECASE)
 _BYLINE_BAR = re.compile(
     rf"(?<![\w,])\s*{_TWO_NAMES}\s+(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})"
     rf"\.?\s+\d{{1,2}},?\s+\d{{4}}\s*[|•·]\s*\d+\s*min(?:ute)?s?\s+read", re.IGNORECASE)
@@ -897,7 +901,7 @@ _BYLINE_BAR = re.compile(
 def unlabelled_byline(text: str, signals: dict) -> str | None:
     """A name that opens the text under the headline and is followed by a date or a job
     title, or follows its date."""
-    match = _UNLABELLED.match(text) or _NAME_THEN_JOB.match(text) \
+    match = _FIRST_NAME_BAR.match(text) or _UNLABELLED.match(text) or _NAME_THEN_JOB.match(text) \
         or _DATE_THEN_NAME.match(text) or _BYLINE_BAR.search(text[:300]) \
         or _NAME_THEN_JOB_AFTER_STANDFIRST.search(text[:300]) \
         or _ISO_DATE_THEN_NAME.match(text) or _NAME_THEN_DATE_AFTER_STANDFIRST.search(text[:400])
@@ -969,6 +973,14 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
             markup = signals["byline_markup"]()
             labelled = next((m for m in (clean_author(c, organisations) for c in markup)
                              if m and _extends(m, labelled)), labelled)
+        elif len(labelled.split()) >= 4 and "byline_markup" in signals:
+            # Four words or more: the label's links ("By Wedding Checklists Just Engaged
+            # Jane Doe"), the marked-up name just after them is the author.
+            at = after.find(labelled)
+            near = after[at:at + len(labelled) + 60] if at >= 0 else ""
+            markup = signals["byline_markup"]()
+            labelled = next((m for m in (clean_author(c, organisations) for c in markup)
+                             if m and len(m.split()) >= 2 and m in near), labelled)
         if not _weak_author(labelled, signals) and not _extends(labelled, weak):
             return labelled, False
         return weak or labelled, True  # the site's name shown as the byline

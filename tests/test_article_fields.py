@@ -428,6 +428,20 @@ def test_a_place_beside_a_numeric_date_mid_sentence_is_not_the_author():
     assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] is None
 
 
+
+def test_a_long_byline_gives_way_to_the_marked_up_name_just_after_it():
+    byline = ('<p>By <a href="/c/">Wedding Checklists</a> <a href="/c2/">Just Engaged</a> '
+              '<a rel="author" href="/a/jane/">Jane Doe</a> Planning your wedding can be stressful.</p>')
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
+
+
+def test_a_first_name_alone_in_the_byline_bar_wins_over_the_sites_name_declared():
+    head = '<meta name="author" content="Harbour Works Team">'
+    byline = "<p>Stefan March 5, 2026 9 min read</p>"
+    url = "https://www.harbourworks.example/blog/harbour-wall-rebuilt"
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"), url)["author"] == "Stefan"
+
+
 # --- published day -----------------------------------------------------------------
 
 def test_a_date_without_time_is_stored_as_the_day():
