@@ -1185,10 +1185,12 @@ def site_owner(texts: list, signals: dict) -> str | None:
                 or set(_words(name)) & (_MONTH_WORDS | _NOT_NAME | _JOB_WORDS):
             continue
         words = [w for w in _words(name) if len(w) >= 4]
-        if _words(name)[0] != "the" and any(label.startswith(w) for w in words[:1]
+        # the first name, or its first five letters ("Cassidy" on cassidoo.example)
+        starts = [w if len(w) < 5 else w[:5] for w in words[:1]]
+        if _words(name)[0] != "the" and any(label.startswith(w) for w in starts
                                             for label in labels) \
                 and _squash(name) not in labels:
-            return name  # a first name the host starts with: not "Example Online"
+            return name.rstrip(".")  # a first name the host starts with: not "Example Online"
     return None
 
 

@@ -442,6 +442,16 @@ def test_a_first_name_alone_in_the_byline_bar_wins_over_the_sites_name_declared(
     assert fields(page(head, byline, headline="Harbour wall rebuilt"), url)["author"] == "Stefan"
 
 
+
+@pytest.mark.parametrize("url, author", [
+    ("https://cassidoo.example/post/harbour-wall", "Cassidy Doe"),  # her first name's start
+    ("https://cassandra.example/post/harbour-wall", None),          # four letters only
+])
+def test_a_site_named_after_its_authors_nickname_names_the_author(url, author):
+    html = page(headline="Harbour wall rebuilt").replace("About us", "&copy; 2025 Cassidy Doe.")
+    assert fields(html, url)["author"] == author
+
+
 # --- published day -----------------------------------------------------------------
 
 def test_a_date_without_time_is_stored_as_the_day():
