@@ -1207,23 +1207,34 @@ _BUSINESS_WORDS = frozenset("company agency firm brand business platform provide
                            "services software app tool studio shop store".split())
 
 
-def bio_name(texts: list, signals: dict) -> str | None:
+_BIO_XPATH = '//body//text()[contains(., " is ")]'
+_ALONE_XPATH = '//body//*[normalize-space(text()) = $name]'
+
+
+def bio_name(texts: list, signals: dict, shown_alone=None) -> str | None:
     """The person an author's bio is about: a text opening "Jane Doe is a freelance
     writer ..." (a job's word soon after, no business's: not "Example Movers is a
     licensed moving company") whose name the
     page also shows alone (the bio's heading, the name beside its photo). A name written
-    only in a sentence is anyone the text mentions."""
+    only in a sentence is anyone the text mentions. `shown_alone(name)`, where `texts`
+    are only the sentences: whether the page shows the name alone."""
     alone = None
     for text, _ in texts:
         match = _BIO_START.match(text)
         if not match:
             continue
-        if alone is None:
-            alone = {t for t, _ in texts if len(t) <= 40}
         said = set(_words(text[match.end():match.end() + 80]))
         person = said & (_JOB_WORDS | _BIO_WORDS) and not said & _BUSINESS_WORDS
         name = _person(match.group(1), signals) if person else None
-        if name and match.group(1) in alone:
+        if not name:
+            continue
+        if shown_alone is not None:
+            if shown_alone(match.group(1)):
+                return name
+            continue
+        if alone is None:
+            alone = {t for t, _ in texts if len(t) <= 40}
+        if match.group(1) in alone:
             return name
     return None
 
@@ -1235,9 +1246,11 @@ def fallback_author(tree, signals: dict, weak: bool = False) -> tuple[str | None
     it). Where only a weak name (a login, the site's name) was found: the author's bio
     alone, which replaces it (a label or a name box elsewhere named other people as often
     as the author on the corpus)."""
+    if weak:  # one XPath for the bio's sentence, not the whole page's texts (~2.4 ms)
+        starts = [(" ".join(t.split()), None) for t in tree.xpath(_BIO_XPATH)]
+        found = bio_name(starts, signals, lambda name: bool(tree.xpath(_ALONE_XPATH, name=name)))
+        return found, None
     texts = _page_texts(tree)
-    if weak:
-        return bio_name(texts, signals), None
     return labelled_anywhere(texts, signals) or author_class_name(texts, signals) \
         or data_layer_author(tree, signals) or bio_name(texts, signals), site_owner(texts, signals)
 
