@@ -1011,6 +1011,8 @@ def _shown_instead(declared: str, after: str, signals: dict) -> str:
     naming any of the declared people again ("A and B" for "A, B", "Dr Jane" for "Jane
     Doe"), one word, or running into capitals ("Jane Doe JUMP TO") is not another."""
     shown = visible_byline(after, signals)
+    if shown and re.match(r",\s*[A-Z]{2,5}\b", shown[len(shown.split(",")[0]):]):
+        shown = shown.split(",")[0]  # the name before its credentials: "Jane Doe, MS, RDN"
     if not shown or len(shown.split()) < 2 or _weak_author(shown, signals) \
             or set(_words(shown)) & set(_words(declared)) - _TITLES \
             or any(w.isupper() and len(w) > 2 for w in shown.split()):

@@ -345,6 +345,8 @@ def test_a_byline_under_the_headline_naming_another_person_wins_over_the_declare
     head = '<meta name="author" content="Ann Editor, Jane Doe">'
     assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Ann Editor, Jane Doe"
     head = '<meta name="author" content="Ann Editor">'
+    byline = "<p>By Jane Doe, MS, RDN, LD All of us have heard nutrition advice.</p>"
+    assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe"
     for byline in ("<p>Medically reviewed by Joe Doctor · March 3, 2026</p>",  # a reviewer
                    "<p>By Dr Ann · March 3, 2026</p>",                         # a piece of her name
                    "<p>Written by Harbour Works JUMP TO: Costs</p>"):          # a menu after it
