@@ -835,8 +835,8 @@ def visible_byline(text: str, signals: dict) -> str | None:
         word = label.group(0).strip()
         if _NOT_BYLINE.search(before) and word.lower().startswith("by"):
             continue
-        if word.startswith("by") and re.search(r"[A-Za-z]\w*\s*$", before):
-            continue
+        if word.startswith("by") and re.search(r"(?:[A-Za-z]\w*|\d,)\s*$", before):
+            continue  # "acquired by", a caption's "August 12, 1898, by Jane Doe"
         rest = text[label.end():label.end() + 200]
         match = _NAMES.match(rest)
         if not match:
@@ -893,6 +893,10 @@ _NAME_THEN_DATE_AFTER_STANDFIRST = re.compile(
 _FIRST_NAME_BAR = re.compile(
     rf"^((?-i:[A-ZÀ-Þ][a-zà-ÿ]+))\s+(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})"
     rf"\.?\s+\d{{1,2}},?\s+\d{{4}}\s*[|•·]?\s*\d+\s*min(?:ute)?s?\s+read", re.IGNORECASE)
+# ... or, just above the headline, a date then the name: "Dec 17, 2025 Jane K. Doe".
+_DATE_THEN_NAME_ABOVE = re.compile(
+    rf"(?:^|[\s|•·])(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d{{1,2}},?"
+    rf"\s+\d{{4}}\s*[|•·]?\s*{_TWO_NAMES}$", re.IGNORECASE)
 _BYLINE_BAR = re.compile(
     rf"(?<![\w,])\s*{_TWO_NAMES}\s+(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})"
     rf"\.?\s+\d{{1,2}},?\s+\d{{4}}\s*[|•·]\s*\d+\s*min(?:ute)?s?\s+read", re.IGNORECASE)
@@ -991,6 +995,8 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
         if _is_site_name(name, signals) and not _weak_author(name):
             weak = weak or name  # a one-person site named after its author marks it up
     unlabelled = unlabelled_byline(after, signals)
+    if not unlabelled and (above := _DATE_THEN_NAME_ABOVE.search(before[-80:])):
+        unlabelled = clean_author(above.group(1), organisations)
     site_named = bool(weak) and (not _weak_author(weak) or _is_site_name(weak, signals))
     if unlabelled and site_named and not _weak_author(unlabelled, signals) \
             and not _extends(unlabelled, weak):

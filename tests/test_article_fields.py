@@ -454,6 +454,15 @@ def test_a_site_named_after_its_authors_nickname_names_the_author(url, author):
     assert fields(html, url)["author"] == author
 
 
+
+def test_a_date_then_a_name_above_the_headline_is_the_author_not_a_captions_painter():
+    html = page(headline="Harbour wall rebuilt").replace(
+        "<h1>", "<p>Dec 17, 2025</p><p>Jane K. Doe</p><h1>").replace(
+        "</h1>", "</h1><figure><figcaption>The old harbour, August 12, 1898, by Theobald "
+                 "Painter.</figcaption></figure>")
+    assert fields(html)["author"] == "Jane K. Doe"
+
+
 # --- published day -----------------------------------------------------------------
 
 def test_a_date_without_time_is_stored_as_the_day():
