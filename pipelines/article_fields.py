@@ -1065,8 +1065,9 @@ def searched_author(chosen: str | None, weak: bool, searched: str | None,
         return first or name or last
     if weak and first and not _extends(first, chosen):
         return first  # "Written by Jane Doe" at the foot, the site's name declared
-    if weak and name and not _weak_author(name) and not _extends(name, chosen):
-        return name
+    if weak and name and not _weak_author(name) and not _extends(name, chosen) \
+            and (len(name.split()) > 1 or len(chosen.split()) == 1):
+        return name  # not one word ("Fullysecret") over a name of two ("Sir Nuno" on sirnuno.com)
     return chosen
 
 

@@ -463,6 +463,15 @@ def test_a_date_then_a_name_above_the_headline_is_the_author_not_a_captions_pain
     assert fields(html)["author"] == "Jane K. Doe"
 
 
+
+def test_one_word_found_by_the_byline_search_does_not_replace_a_two_word_name():
+    head = '<meta name="author" content="Sir Harbour">'
+    html = page(head, headline="Harbour wall rebuilt").replace(
+        "<footer>", '<div class="author">Fullysecret</div><footer>')
+    url = "https://sirharbour.example/2025/06/20/harbour-wall-rebuilt/"
+    assert fields(html, url)["author"] == "Sir Harbour"
+
+
 # --- published day -----------------------------------------------------------------
 
 def test_a_date_without_time_is_stored_as_the_day():
