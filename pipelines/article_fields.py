@@ -711,6 +711,9 @@ _PLACEHOLDER = re.compile(r"[\w-]+(?:\.[\w-]+){2,}")
 _ADDRESS = re.compile(r"https?://|\bwww\b|@|\.(?:com|org|net|io|co\.uk)\b", re.IGNORECASE)
 
 
+_CREDIT = re.compile(r"(?:^|[,;]\s*)[a-z]+:\s")
+
+
 def clean_author(value: str | None, organisations: list[str]) -> str | None:
     """A person's name from what a page gives as its author, or None.
 
@@ -720,8 +723,8 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
     publisher's own name: a page's organisation is not its author.
     """
     value = _clean(value)
-    if not value:
-        return None
+    if not value or len(_CREDIT.findall(value)) >= 2:
+        return None  # a credits list: "content: Example, design: Jane Doe, code: Ann Roe"
     parts = re.split(r"\s*[;,|]\s*", value)
     kept_parts = [p for p in parts if p and not _ADDRESS.search(p)
                   and _squash(p) not in {_squash(n) for n in organisations}]
@@ -960,8 +963,9 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
     kept = clean_author(declared, organisations)
     for candidate in (declared, found, *signals.get("marked_authors", ())):
         if candidate is found and declared and _squash(found or "") == _squash(declared) \
-                and kept and _weak_author(kept, signals):
+                and ((kept and _weak_author(kept, signals)) or _CREDIT.search(declared)):
             continue  # trafilatura's reading of a login: "andrew.keaveney" made "Andrew Keaveney"
+            # (or of a credits list, refused)
         name = clean_author(candidate, organisations)
         if not name:
             continue

@@ -472,6 +472,15 @@ def test_one_word_found_by_the_byline_search_does_not_replace_a_two_word_name():
     assert fields(html, url)["author"] == "Sir Harbour"
 
 
+
+def test_a_credits_list_declared_as_the_author_is_no_author():
+    head = '<meta name="author" content="content: Harbour Works, design: Ann Roe, code: Joe Bloggs">'
+    assert fields(page(head, headline="Harbour wall rebuilt"))["author"] is None
+    html = page(head, headline="Harbour wall rebuilt").replace(
+        "<footer>", '<div class="author">Jane Doe; Senior Director; Content</div><footer>')
+    assert fields(html)["author"] == "Jane Doe"
+
+
 # --- published day -----------------------------------------------------------------
 
 def test_a_date_without_time_is_stored_as_the_day():
