@@ -1082,7 +1082,7 @@ def searched_author(chosen: str | None, weak: bool, searched: str | None,
 # A label that stands alone before a name anywhere on the page: "Written by", "Article
 # by", "Author:", "Contributors:", "By" (its own text, then a link), in an author box or a
 # footer; "Photo by" and "Reviewed by" are not it (see _NOT_BYLINE).
-_LABEL_ALONE = re.compile(r"(?:written|article|posted|words|story)\s+by|by|authors?|"
+_LABEL_ALONE = re.compile(r"(?:written|article|posted|words|story)\s+by|by|authors?|author\(s\)|"
                           r"contributors?|about the author", re.IGNORECASE)
 _LABEL_START = re.compile(r"^(?:written|article)\s+by\s*[:\-–]?\s+", re.IGNORECASE)
 # An element named as the author's, its first text the name: class="author-name",
@@ -1158,8 +1158,26 @@ def labelled_anywhere(texts: list, signals: dict) -> str | None:
                 continue
             name = _person(texts[n + 1][0], signals)
             if name:
-                return name
+                return ", ".join([name, *_listed_after(texts, n + 1, signals)])
     return None
+
+
+def _listed_after(texts: list, n: int, signals: dict) -> list[str]:
+    """The names after the n-th text when each is a list item ("Author(s)" then
+    <li>Jane Doe</li><li>Ann Roe</li>): the co-authors; a name outside a list is not."""
+    def in_item(element) -> bool:
+        return element.tag == "li" or (element.getparent() is not None
+                                       and element.getparent().tag == "li")
+
+    names: list[str] = []
+    if not in_item(texts[n][1]):
+        return names
+    for text, element in texts[n + 1:n + 10]:
+        name = _person(text, signals) if in_item(element) else None
+        if not name:
+            break
+        names.append(name)
+    return names
 
 
 def author_class_name(texts: list, signals: dict) -> str | None:

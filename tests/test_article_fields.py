@@ -481,6 +481,17 @@ def test_a_credits_list_declared_as_the_author_is_no_author():
     assert fields(html)["author"] == "Jane Doe"
 
 
+
+def test_authors_listed_after_a_label_away_from_the_headline_are_all_the_authors():
+    box = ('<div><h6>Author(s)</h6><ul><li><a href="/l/?a=1">Jane A. Doe</a></li>'
+           '<li><a href="/l/?a=2">Ann C. Roe</a></li></ul></div>')
+    html = page(headline="Harbour wall rebuilt").replace("<footer>", box + "<footer>")
+    assert fields(html)["author"] == "Jane A. Doe, Ann C. Roe"
+    box = '<div><h6>Written by</h6><p>Jane A. Doe</p><p>Ann C. Roe</p></div>'  # not a list
+    html = page(headline="Harbour wall rebuilt").replace("<footer>", box + "<footer>")
+    assert fields(html)["author"] == "Jane A. Doe"
+
+
 # --- published day -----------------------------------------------------------------
 
 def test_a_date_without_time_is_stored_as_the_day():
