@@ -353,7 +353,6 @@ def test_a_byline_under_the_headline_naming_another_person_wins_over_the_declare
         assert fields(page(head, byline, headline="Harbour wall rebuilt"))["author"] == "Ann Editor"
 
 
-
 def test_co_authors_shown_after_the_declared_author_are_authors_too():
     head = '<meta name="author" content="Marna van der Merwe">'
     byline = ("<p>Written by Dr Marna van der Merwe , Dr Dieter Roe , Erik van Vulpen "
@@ -398,7 +397,6 @@ def test_a_one_person_site_marking_up_its_author_keeps_the_author():
     assert fields(html, "https://www.kierstendoe.example/bread-recipe/")["author"] == "Kiersten"
 
 
-
 def test_an_authors_bio_names_the_author_where_nothing_else_does():
     bio = ('<div class="bio"><h3>Jane Doe</h3><p>Jane Doe is a freelance travel writer '
            'who lives by the harbour.</p></div>')
@@ -416,7 +414,6 @@ def test_an_authors_bio_names_the_author_where_nothing_else_does():
         assert fields(html)["author"] is None
 
 
-
 @pytest.mark.parametrize("byline", [
     "<p>2025-12-17 · Jane Doe</p><p>The harbour board met on Tuesday.</p>",
     "<p>The wall is being rebuilt. Jane Doe</p><p>23.07.2025 · 6 min read</p>",
@@ -428,7 +425,6 @@ def test_a_name_beside_a_numeric_date_under_the_headline_is_the_author(byline):
 def test_a_place_beside_a_numeric_date_mid_sentence_is_not_the_author():
     byline = "<p>The board met in Harbour Town 23.07.2025 and agreed.</p>"
     assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] is None
-
 
 
 def test_a_long_byline_gives_way_to_the_marked_up_name_just_after_it():
@@ -444,7 +440,6 @@ def test_a_first_name_alone_in_the_byline_bar_wins_over_the_sites_name_declared(
     assert fields(page(head, byline, headline="Harbour wall rebuilt"), url)["author"] == "Stefan"
 
 
-
 @pytest.mark.parametrize("url, author", [
     ("https://cassidoo.example/post/harbour-wall", "Cassidy Doe"),  # her first name's start
     ("https://cassandra.example/post/harbour-wall", None),          # four letters only
@@ -452,7 +447,6 @@ def test_a_first_name_alone_in_the_byline_bar_wins_over_the_sites_name_declared(
 def test_a_site_named_after_its_authors_nickname_names_the_author(url, author):
     html = page(headline="Harbour wall rebuilt").replace("About us", "&copy; 2025 Cassidy Doe.")
     assert fields(html, url)["author"] == author
-
 
 
 def test_a_date_then_a_name_above_the_headline_is_the_author_not_a_captions_painter():
@@ -463,7 +457,6 @@ def test_a_date_then_a_name_above_the_headline_is_the_author_not_a_captions_pain
     assert fields(html)["author"] == "Jane K. Doe"
 
 
-
 def test_one_word_found_by_the_byline_search_does_not_replace_a_two_word_name():
     head = '<meta name="author" content="Sir Harbour">'
     html = page(head, headline="Harbour wall rebuilt").replace(
@@ -472,14 +465,12 @@ def test_one_word_found_by_the_byline_search_does_not_replace_a_two_word_name():
     assert fields(html, url)["author"] == "Sir Harbour"
 
 
-
 def test_a_credits_list_declared_as_the_author_is_no_author():
     head = '<meta name="author" content="content: Harbour Works, design: Ann Roe, code: Joe Bloggs">'
     assert fields(page(head, headline="Harbour wall rebuilt"))["author"] is None
     html = page(head, headline="Harbour wall rebuilt").replace(
         "<footer>", '<div class="author">Jane Doe; Senior Director; Content</div><footer>')
     assert fields(html)["author"] == "Jane Doe"
-
 
 
 def test_authors_listed_after_a_label_away_from_the_headline_are_all_the_authors():
@@ -626,7 +617,7 @@ def accuracy():
 # What newsmill reached when these rules were written (benchmarks/README.md, "Fields"),
 # less four or five pages: a change that loses more fails here. "author (person)" leaves
 # out the pages whose truth is the site's or publisher's own name.
-HELD = {"title": 0.890, "author": 0.846, "published": 0.890, "author (person)": 0.861}
+HELD = {"title": 0.890, "author": 0.875, "published": 0.890, "author (person)": 0.894}
 # The targets (#28), not reached: benchmarks/README.md, "Fields", says what stands
 # in the way. Strict: the day one is reached, its test fails until it moves to HELD.
 TARGETS = {"title": 0.95, "author": 0.90, "published": 0.95}
