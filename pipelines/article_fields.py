@@ -767,8 +767,10 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
     if not value or not any(c.isalpha() for c in value) \
             or ("," not in value and len(value.split()) > _MAX_NAME_WORDS):
         return None  # nothing of a name left, or a sentence
-    if _PLACEHOLDER.fullmatch(value) or _BYLINE.fullmatch(value + " "):
-        return None  # a placeholder, or a label with no name after it
+    if _PLACEHOLDER.fullmatch(value) or _BYLINE.fullmatch(value + " ") \
+            or any(w.count("-") >= 3 for w in value.split()):
+        return None  # a placeholder, a label with no name after it, or a class name
+        # ("Wp-Block-Co-Authors-Plus-Coauthors" of an element trafilatura's search read)
     if value.casefold() in ("the author", "author") or "author" in _words(value)[1:] \
             or value.split()[0].casefold() in ("admin", "administrator"):
         return None

@@ -483,6 +483,14 @@ def test_authors_listed_after_a_label_away_from_the_headline_are_all_the_authors
     assert fields(html)["author"] == "Jane A. Doe"
 
 
+
+def test_a_class_name_read_as_a_byline_is_no_author():
+    html = page(headline="Harbour wall rebuilt").replace(
+        "<footer>", '<div class="author">Wp-Block-Co-Authors-Plus-Coauthors Is-Layout-Flow</div>'
+                    "<footer>")
+    assert fields(html)["author"] is None
+
+
 # --- published day -----------------------------------------------------------------
 
 def test_a_date_without_time_is_stored_as_the_day():
