@@ -153,7 +153,7 @@ def speeds(corpus: Path = CORPUS, rounds: int = 2, limit: int | None = None) -> 
     "trafilatura" is trafilatura.extract(page) with its defaults (what extract_baseline.py
     times), "favor_precision" the same in its precision mode, "newsmill" the newsmill
     engine's text step (parse, page_titles, newsmill_text, which joins a split body and
-    reads the page's links). The worker
+    reads the page's links), trafilatura's pruning in Python as in extract_article. The worker
     figures are extract_article (text, metadata, fingerprints) with each EXTRACT_ENGINE.
     """
     import time
@@ -164,6 +164,7 @@ def speeds(corpus: Path = CORPUS, rounds: int = 2, limit: int | None = None) -> 
     from pipelines.article_text import newsmill_text, page_titles
     from pipelines.extract_worker import extract_article, prepare_worker
     from pipelines.page_metadata import read_page_metadata
+    from pipelines.trafilatura_xpaths import faster_pruning
 
     prepare_worker()  # as in a worker process
     kinds = page_types(corpus)
@@ -173,7 +174,8 @@ def speeds(corpus: Path = CORPUS, rounds: int = 2, limit: int | None = None) -> 
 
     def newsmill_step(page: str, url: str) -> None:
         tree = load_html(page)
-        newsmill_text(tree, url, {}, page_titles(tree, read_page_metadata(tree, url).get("title")))
+        with faster_pruning():  # as extract_article runs it
+            newsmill_text(tree, url, {}, page_titles(tree, read_page_metadata(tree, url).get("title")))
 
     steps = {
         "trafilatura": lambda page, url: trafilatura.extract(page.decode(), url=url),
