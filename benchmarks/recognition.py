@@ -24,10 +24,18 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import sys
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
+
+if __name__ == "__main__":
+    # One thread for numpy/scikit-learn's OpenMP unless the caller chose: the machine's
+    # cores are shared, and training with a thread per core slows every other process on
+    # it. (Set before anything imports numpy: OpenMP reads it once, when it starts. Only
+    # when run: the tests import this module and keep their own environment.)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

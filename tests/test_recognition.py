@@ -261,3 +261,28 @@ def test_the_benchmark_judges_as_extraction_does(web_content):
         found = extract_article(body, record["url"], {}, {"min_words": 10}, declared=False,
                                 mostly_links=record["mostly_links"])
         assert ("not_article" not in found) == kept_by(record), (key, record["url"], found.get("not_article"))
+
+
+
+@pytest.mark.parametrize("given, expected", [(None, "1"), ("2", "2")])
+def test_the_benchmark_trains_on_one_thread_unless_told(given, expected):
+    """Run as a script, benchmarks/recognition.py sets OMP_NUM_THREADS=1 (the machine's
+    cores are shared) unless its caller chose a number."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "recognition.py"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    if given:
+        env["OMP_NUM_THREADS"] = given
+    # The script run as users run it, with --help (argparse exits before any corpus is read).
+    code = ("import os, runpy, sys\n"
+            f"sys.argv = [{str(script)!r}, '--help']\n"
+            "try:\n"
+            f"    runpy.run_path({str(script)!r}, run_name='__main__')\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "print(os.environ.get('OMP_NUM_THREADS'))\n")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.split()[-1] == expected
