@@ -17,10 +17,11 @@ in the element's source order, as lxml's `re:test` reads it.
 
 `faster_pruning()` puts those functions in trafilatura's lists while a block runs (the
 extraction worker's), so trafilatura's own steps use them. tests/test_trafilatura_xpaths.py
-holds each one equal to trafilatura's expression on the trees the extraction of every
-corpus page gives it. (A hand-written copy of the library's expressions, for speed alone:
-lxml has no faster way to run `re:test`; the expressions are read from the installed
-trafilatura, so another version's are translated, or run as they are.)
+holds each one equal to trafilatura's expression on the trees the extraction of every news
+corpus page gives it (both corpora's 1,618 pages, once: benchmarks/README.md, import-warc).
+(A hand-written copy of the library's expressions, for speed alone: lxml has no faster way
+to run `re:test`; the expressions are read from the installed trafilatura, so another
+version's are translated, or run as they are.)
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from contextlib import contextmanager
 from functools import cache
 
 # The lists whose expressions are tested in Python while faster_pruning() runs: those a
-# newsmill extraction spends most in (BODY_XPATH's "[1]" is read by article_text itself).
+# newsmill extraction spends most in (the pruning, the body's container, the byline search).
 PRUNING_LISTS = ("RAW_TREE_PRUNE_XPATH", "REMOVE_COMMENTS_AND_LISTS_XPATH", "REMOVE_COMMENTS_XPATH",
                  "OVERALL_DISCARD_XPATH", "BODY_XPATH", "AUTHOR_DISCARD_XPATHS", "AUTHOR_XPATHS")
 
