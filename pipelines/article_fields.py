@@ -369,6 +369,21 @@ def _without_dateline(h1: str, titles: list[str]) -> str:
     return h1
 
 
+_LABEL = re.compile(r"^\w+:\s+")
+
+
+def _without_label(h1: str, titles: list[str]) -> str:
+    """The `<h1>` less a one-word label before a colon ("Blog: ...") when every title
+    tag's headline is the rest: the section's name, which no copy of the headline keeps."""
+    label = _LABEL.match(h1)
+    if not label or not titles:
+        return h1
+    rest = h1[label.end():]
+    if all(_words(title) == _words(rest) for title in titles):
+        return rest
+    return h1
+
+
 # Characters a wrong decoding leaves where one character stood: "?" or U+FFFD for a
 # character the encoding lacks, "â\x80\x99" for a UTF-8 right quote (U+2019) read as Latin-1.
 _GARBLED = re.compile(r"â[\x80-\x9f].|[?\ufffd]")
@@ -437,6 +452,7 @@ def _chosen_title(signals: dict, declared: str | None, found: str | None) -> str
     if best and score >= H1_OVERLAP:
         best = strip_site_name(best, signals) or best  # its own site name, not others' ends
         best = _ungarbled(best, titles) or best
+        best = _without_label(best, titles)
         return _without_dateline(best, titles)
     if titles:
         return _completed(titles[0], titles)
