@@ -369,7 +369,60 @@ def _without_dateline(h1: str, titles: list[str]) -> str:
     return h1
 
 
+_LABEL = re.compile(r"^\w+:\s+")
+
+
+def _without_label(h1: str, titles: list[str]) -> str:
+    """The `<h1>` less a one-word label before a colon ("Blog: ...") when every title
+    tag's headline is the rest: the section's name, which no copy of the headline keeps."""
+    label = _LABEL.match(h1)
+    if not label or not titles:
+        return h1
+    rest = h1[label.end():]
+    if all(_words(title) == _words(rest) for title in titles):
+        return rest
+    return h1
+
+
+# Characters a wrong decoding leaves where one character stood: "?" or U+FFFD for a
+# character the encoding lacks, "â\x80\x99" for a UTF-8 right quote (U+2019) read as Latin-1.
+_GARBLED = re.compile(r"â[\x80-\x9f].|[?\ufffd]")
+
+
+def _ungarbled(h1: str, titles: list[str]) -> str | None:
+    """The title tag an `<h1>` is a mis-decoded copy of ("Beginner? Guide" where the tags
+    say "Beginner's Guide"), else None. Hand-written: the `<h1>` lost the characters, so
+    no repair of it alone (ftfy) can restore a "?"; the tags still hold them."""
+    if not _GARBLED.search(h1.rstrip("?")):
+        return None  # a question's own mark
+    pattern = re.compile("".join(
+        "[^?]{1,2}" if piece and _GARBLED.fullmatch(piece) else re.escape(piece)
+        for piece in re.split(f"({_GARBLED.pattern})", h1)), re.IGNORECASE)
+    for title in titles:
+        if title != h1 and pattern.fullmatch(title):
+            return title
+    return None
+
+
+def _mojibake_mended(title: str | None) -> str | None:
+    """UTF-8 read as Latin-1 or cp1252 ("Investorâ€™s" for "Investor\u2019s") decoded again, when
+    every copy of the headline on the page is garbled the same way; unchanged otherwise."""
+    if not title or "â" not in title:
+        return title
+    for misread in ("latin-1", "cp1252"):  # how the page was decoded: "â\x80\x99", "â€™"
+        try:
+            return title.encode(misread).decode("utf-8")
+        except UnicodeError:
+            continue  # not a clean round trip: real Latin-1 text, left as written
+    return title
+
+
 def choose_title(signals: dict, declared: str | None, found: str | None) -> str | None:
+    """The headline as the page shows it, mis-decoded UTF-8 mended (see `_chosen_title`)."""
+    return _mojibake_mended(_chosen_title(signals, declared, found))
+
+
+def _chosen_title(signals: dict, declared: str | None, found: str | None) -> str | None:
     """The headline as the page shows it.
 
     The visible headline, an `<h1>`, is taken when it is the headline the page's title
@@ -398,6 +451,8 @@ def choose_title(signals: dict, declared: str | None, found: str | None) -> str 
                 best, score = h1, share
     if best and score >= H1_OVERLAP:
         best = strip_site_name(best, signals) or best  # its own site name, not others' ends
+        best = _ungarbled(best, titles) or best
+        best = _without_label(best, titles)
         return _without_dateline(best, titles)
     if titles:
         return _completed(titles[0], titles)

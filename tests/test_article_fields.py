@@ -112,6 +112,42 @@ def test_a_line_break_inside_the_h1_separates_its_words():
         == "HARBOUR WALL REBUILT"
 
 
+def test_an_h1_that_lost_its_apostrophe_to_a_question_mark_yields_to_the_title_tags():
+    head = "<meta property=\"og:title\" content=\"Harbour wall: the council's plan\">"
+    assert fields(page(head, headline="Harbour wall? the council? plan"))["title"] \
+        == "Harbour wall: the council's plan"
+
+
+def test_a_question_in_the_h1_is_not_taken_for_a_lost_character():
+    head = '<meta property="og:title" content="Will the harbour wall hold!">'
+    assert fields(page(head, headline="Will the harbour wall hold?"))["title"] \
+        == "Will the harbour wall hold?"
+
+
+def test_a_utf8_headline_on_a_page_served_as_latin1_is_decoded_again():
+    headline = "The council\u2019s harbour wall plan"
+    html = page(f'<meta property="og:title" content="{headline}"><title>{headline}</title>',
+                headline=headline)
+    article = extract_article(html.encode(), "https://news.example.org/local/wall", {}, {},
+                              "iso-8859-1")  # what the server declared: every copy garbled
+    assert article["title"] == headline
+
+
+def test_a_section_label_before_the_h1_that_no_title_tag_keeps_goes():
+    head = ('<meta property="og:title" content="Harbour wall rebuilt | Coastal Gazette">'
+            "<title>Harbour wall rebuilt | Coastal Gazette</title>"
+            '<meta property="og:site_name" content="Coastal Gazette">')
+    assert fields(page(head, headline="Blog: Harbour wall rebuilt"))["title"] \
+        == "Harbour wall rebuilt"
+
+
+def test_a_label_that_a_title_tag_keeps_stays_in_the_headline():
+    head = ('<meta property="og:title" content="Review: Harbour wall rebuilt">'
+            "<title>Harbour wall rebuilt | Coastal Gazette</title>")
+    assert fields(page(head, headline="Review: Harbour wall rebuilt"))["title"] \
+        == "Review: Harbour wall rebuilt"
+
+
 def test_the_sites_address_before_the_headline_in_the_title_tag_goes():
     url = "https://janedoe.example/archives/2025/12/16/harbour_wall.html"
     head = "<title>janedoe.example Harbour wall rebuilt</title>"
@@ -625,7 +661,7 @@ def accuracy():
 # What newsmill reached when these rules were written (benchmarks/README.md, "Fields"),
 # less four or five pages: a change that loses more fails here. "author (person)" leaves
 # out the pages whose truth is the site's or publisher's own name.
-HELD = {"title": 0.890, "author": 0.875, "published": 0.890, "author (person)": 0.894}
+HELD = {"title": 0.892, "author": 0.875, "published": 0.890, "author (person)": 0.894}
 # The targets (#28), not reached: benchmarks/README.md, "Fields", says what stands
 # in the way. Strict: the day one is reached, its test fails until it moves to HELD.
 TARGETS = {"title": 0.95, "author": 0.90, "published": 0.95}
