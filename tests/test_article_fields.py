@@ -306,6 +306,15 @@ def test_a_labelled_name_away_from_the_headline_names_the_author_where_nothing_e
     assert fields(html)["author"] == "Jane Doe"
 
 
+def test_a_label_after_a_hostile_run_of_letters_is_read_in_good_time():
+    """A page of 400,000 letters with no space, then a label alone and a name: the test of
+    what stands before a label ("Photo by", "Edited by") read the whole run for each of its
+    letters, ~25 minutes of CPU here (80,000 letters: a minute); it reads the run's end."""
+    box = '<div><span>' + "a" * 400_000 + '</span><span>By</span><span>Jane Doe</span></div>'
+    html = page(headline="Harbour wall rebuilt").replace("<footer>", box + "<footer>")
+    assert fields(html)["author"] == "Jane Doe"
+
+
 def test_an_author_name_box_names_the_author_but_not_its_date_or_the_sites_name():
     head = '<meta property="og:site_name" content="Harbour Works">'
     box = ('<div class="post-header_author-text">March 3, 2026</div>'
