@@ -315,6 +315,19 @@ def test_a_label_after_a_hostile_run_of_letters_is_read_in_good_time():
     assert fields(html)["author"] == "Jane Doe"
 
 
+@pytest.mark.parametrize("where", ["meta", "json-ld"])
+def test_a_hostile_declared_author_of_letters_alone_is_cut_in_good_time(where):
+    """A declared author of 300,000 letters with no space: the test of a name's last word
+    ending a sentence ("Doe.") cost such a word its length squared (30,000 letters: 13 s).
+    Stored cut to its bound, as any long field."""
+    run = "a" * 300_000
+    head = (f'<meta name="author" content="{run}">' if where == "meta" else
+            '<script type="application/ld+json">{"@type": "NewsArticle", "author": {"name": "'
+            + run + '"}}</script>')
+    author = fields(page(head, headline="Harbour wall rebuilt"))["author"]
+    assert author.startswith("aaa") and len(author) <= 500
+
+
 def test_an_author_name_box_names_the_author_but_not_its_date_or_the_sites_name():
     head = '<meta property="og:site_name" content="Harbour Works">'
     box = ('<div class="post-header_author-text">March 3, 2026</div>'
