@@ -118,6 +118,15 @@ def test_an_h1_that_lost_its_apostrophe_to_a_question_mark_yields_to_the_title_t
         == "Harbour wall: the council's plan"
 
 
+def test_an_h1_of_question_marks_is_compared_with_the_title_tags_in_good_time():
+    """A headline whose 60 characters all became "?" (a CJK headline decoded with the wrong
+    charset), beside title tags it is no copy of: each "?" stands for one or two characters,
+    and a regular expression tried every way to split the tag (30 of them: 10 s)."""
+    head = '<meta property="og:title" content="Harbour wall ' + "ab" * 60 + 'c plan">'
+    headline = "Harbour wall " + "?" * 60 + " plan"
+    assert fields(page(head, headline=headline))["title"] == headline
+
+
 def test_a_question_in_the_h1_is_not_taken_for_a_lost_character():
     head = '<meta property="og:title" content="Will the harbour wall hold!">'
     assert fields(page(head, headline="Will the harbour wall hold?"))["title"] \
