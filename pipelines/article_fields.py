@@ -759,6 +759,8 @@ _NAMES = re.compile(rf"({_NAME}(?:\s*(?:,|&|\band\b)\s*{_NAME})*)")
 _MONTH_WORDS = frozenset(
     "jan january feb february mar march apr april may jun june jul july aug august sep sept "
     "september oct october nov november dec december".split())
+# The month words as one alternation, longest first ("september" before "sep").
+_MONTH_ALTERNATION = "|".join(sorted(_MONTH_WORDS, key=len, reverse=True))
 _ALSO_NAMES = frozenset(("may", "april", "june", "august"))
 _NOT_NAME = frozenset(
     "mon monday tue tuesday wed wednesday thu thursday fri friday sat saturday sun sunday "
@@ -954,7 +956,7 @@ def visible_byline(text: str, signals: dict) -> str | None:
 _UNLABELLED = re.compile(
     rf"^(?:[^\w\s]\s*)?((?-i:{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?"
     rf"(?:\s*,\s*{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?){{0,5}}))\s*(?:[|•·,—–-]\s*)?"
-    rf"(?=(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d|\d(?!\d*:\s)|"
+    rf"(?=(?:{_MONTH_ALTERNATION})\.?\s+\d|\d(?!\d*:\s)|"
     rf"(?:updated|published|posted|last updated)\b)", re.IGNORECASE)
 
 
@@ -968,7 +970,7 @@ _NAME_THEN_JOB_AFTER_STANDFIRST = re.compile(
     rf"(?<=[.?!] )((?-i:{_NAME_WORD}\s+{_NAME_WORD}))\s*[,|•·]?\s+"
     rf"(?:{'|'.join(sorted(_JOB_WORDS))})\b", re.IGNORECASE)
 _DATE_THEN_NAME = re.compile(
-    rf"^(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d{{1,2}},?\s+\d{{4}}"
+    rf"^(?:{_MONTH_ALTERNATION})\.?\s+\d{{1,2}},?\s+\d{{4}}"
     rf"\s*[|•·]\s*{_TWO_NAMES}\s+(?:in\b|on\b|[|•·])", re.IGNORECASE)
 # ... or an ISO date, a bullet and the name before the text: "2025-12-17 · Jane Doe The ...";
 # or, after the standfirst's last sentence, a name then its date: "... geographies. Jane Doe
@@ -982,14 +984,14 @@ _NAME_THEN_DATE_AFTER_STANDFIRST = re.compile(
 # ... or, anywhere under the headline, a byline bar: "Jane Doe Dec 19, 2025 • 12 min read"
 # (opening the text, a first name alone: "Jane March 5, 2026 9 min read").
 _FIRST_NAME_BAR = re.compile(
-    rf"^((?-i:[A-ZÀ-Þ][a-zà-ÿ]+))\s+(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})"
+    rf"^((?-i:[A-ZÀ-Þ][a-zà-ÿ]+))\s+(?:{_MONTH_ALTERNATION})"
     rf"\.?\s+\d{{1,2}},?\s+\d{{4}}\s*[|•·]?\s*\d+\s*min(?:ute)?s?\s+read", re.IGNORECASE)
 # ... or, just above the headline, a date then the name: "Dec 17, 2025 Jane K. Doe".
 _DATE_THEN_NAME_ABOVE = re.compile(
-    rf"(?:^|[\s|•·])(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})\.?\s+\d{{1,2}},?"
+    rf"(?:^|[\s|•·])(?:{_MONTH_ALTERNATION})\.?\s+\d{{1,2}},?"
     rf"\s+\d{{4}}\s*[|•·]?\s*{_TWO_NAMES}$", re.IGNORECASE)
 _BYLINE_BAR = re.compile(
-    rf"(?<![\w,])\s*{_TWO_NAMES}\s+(?:{'|'.join(sorted(_MONTH_WORDS, key=len, reverse=True))})"
+    rf"(?<![\w,])\s*{_TWO_NAMES}\s+(?:{_MONTH_ALTERNATION})"
     rf"\.?\s+\d{{1,2}},?\s+\d{{4}}\s*[|•·]\s*\d+\s*min(?:ute)?s?\s+read", re.IGNORECASE)
 
 
