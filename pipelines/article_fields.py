@@ -961,14 +961,17 @@ _UNLABELLED = re.compile(
 
 
 _TWO_NAMES = rf"((?-i:{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?))"
+# Two name words exactly; and they opening a line after the standfirst's last sentence.
+_TWO_WORDS_NAME = rf"((?-i:{_NAME_WORD}\s+{_NAME_WORD}))"
+_NAME_AFTER_SENTENCE = rf"(?<=[.?!] ){_TWO_WORDS_NAME}"
+_JOB_ALTERNATION = "|".join(sorted(_JOB_WORDS))
 # ... or a name then its job title ("Jane Doe Senior Reporter"), or a date then the name
 # and its section ("Dec 26, 2025 • Jane Doe in Harbours").
-_NAME_THEN_JOB = re.compile(rf"^{_TWO_NAMES}\s*[,|•·]?\s+(?:{'|'.join(sorted(_JOB_WORDS))})\b",
+_NAME_THEN_JOB = re.compile(rf"^{_TWO_NAMES}\s*[,|•·]?\s+(?:{_JOB_ALTERNATION})\b",
                             re.IGNORECASE)
 # ... or the same after the standfirst's last sentence: "... in 2025? Jane Doe Tech Writer".
 _NAME_THEN_JOB_AFTER_STANDFIRST = re.compile(
-    rf"(?<=[.?!] )((?-i:{_NAME_WORD}\s+{_NAME_WORD}))\s*[,|•·]?\s+"
-    rf"(?:{'|'.join(sorted(_JOB_WORDS))})\b", re.IGNORECASE)
+    rf"{_NAME_AFTER_SENTENCE}\s*[,|•·]?\s+(?:{_JOB_ALTERNATION})\b", re.IGNORECASE)
 _DATE_THEN_NAME = re.compile(
     rf"^(?:{_MONTH_ALTERNATION})\.?\s+\d{{1,2}},?\s+\d{{4}}"
     rf"\s*[|•·]\s*{_TWO_NAMES}\s+(?:in\b|on\b|[|•·])", re.IGNORECASE)
@@ -976,10 +979,10 @@ _DATE_THEN_NAME = re.compile(
 # or, after the standfirst's last sentence, a name then its date: "... geographies. Jane Doe
 # 23.07.2025 · 6 min read".
 _ISO_DATE_THEN_NAME = re.compile(
-    rf"^(?:19|20)\d\d-[01]\d-[0-3]\d\s*[|•·]\s*((?-i:{_NAME_WORD}\s+{_NAME_WORD}))"
+    rf"^(?:19|20)\d\d-[01]\d-[0-3]\d\s*[|•·]\s*{_TWO_WORDS_NAME}"
     rf"(?:\s+(?:[|•·]|[A-Z]\w*\b)|$)")
 _NAME_THEN_DATE_AFTER_STANDFIRST = re.compile(
-    rf"(?<=[.?!] )((?-i:{_NAME_WORD}\s+{_NAME_WORD}))\s*[|•·]?\s+"
+    rf"{_NAME_AFTER_SENTENCE}\s*[|•·]?\s+"
     rf"(?:[0-3]?\d[./][01]?\d[./](?:19|20)\d\d|(?:19|20)\d\d-[01]\d-[0-3]\d)\b")
 # ... or, anywhere under the headline, a byline bar: "Jane Doe Dec 19, 2025 • 12 min read"
 # (opening the text, a first name alone: "Jane March 5, 2026 9 min read").
