@@ -732,7 +732,7 @@ def accuracy():
 # What newsmill reached when these rules were written (benchmarks/README.md, "Fields"),
 # less four or five pages: a change that loses more fails here. "author (person)" leaves
 # out the pages whose truth is the site's or publisher's own name.
-HELD = {"title": 0.892, "author": 0.875, "published": 0.890, "author (person)": 0.894}
+HELD = {"title": 0.892, "author": 0.875, "published": 0.894, "author (person)": 0.894}
 # The targets (#28), not reached: benchmarks/README.md, "Fields", says what stands
 # in the way. Strict: the day one is reached, its test fails until it moves to HELD.
 TARGETS = {"title": 0.95, "author": 0.90, "published": 0.95}
