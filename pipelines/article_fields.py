@@ -513,15 +513,20 @@ def _day(year: int, month: int, day: int) -> date | None:
 
 
 class Dateline(NamedTuple):
-    """A day shown on the page: the day, whether its label calls it an update, and the
-    other reading of an all-number date that could be read both ways (else None)."""
+    """A day shown on the page: the day, whether its label calls it an update, the other
+    reading of an all-number date that could be read both ways (else None), and whether
+    a sentence runs into it ("... for most Americans is April 15, 2025": prose, not a
+    dateline)."""
 
     day: date
     updated: bool
     other_reading: date | None
+    in_prose: bool = False
 
 
 _UPDATE_LABEL = re.compile(r"(?:updated|modified|revised|edited)\W*(?:on|at)?\W*$", re.IGNORECASE)
+# A verb or preposition of a sentence just before a day: no dateline's label reads so.
+_PROSE_BEFORE = re.compile(r"\b(?:is|was|are|were|until|till|before|after|since|through|than)\s+$")
 
 
 def parse_visible_date(text: str, month_first: bool = True) -> Dateline | None:
@@ -553,7 +558,8 @@ def parse_visible_date(text: str, month_first: bool = True) -> Dateline | None:
                     other = _day(year, a, b) if day_first else _day(year, b, a)
             if found:
                 updated = bool(_UPDATE_LABEL.search(text[max(0, match.start() - 25):match.start()]))
-                best = (match.start(), Dateline(found, updated, other))
+                prose = bool(_PROSE_BEFORE.search(text[max(0, match.start() - 10):match.start()]))
+                best = (match.start(), Dateline(found, updated, other, prose))
                 break
     return best[1] if best else None
 
@@ -712,6 +718,76 @@ def _said_originally_published(signals: dict) -> date | None:
     return None
 
 
+# An update's label after a day, in one short block: "December 3, 2025. Updated: December 7,
+# 2025" (a foot's or a byline box's "published, then updated" pair).
+_UPDATED_TEXT = '//body//text()[contains(., "pdated")]'
+_UPDATE_AFTER_DAY = re.compile(r"\b(?:last\s+)?updated\b", re.IGNORECASE)
+_PAIR_BLOCK_CHARS = 300  # a block holding the pair; longer ones are prose or the whole page
+
+
+def _short_text(element, limit: int) -> str | None:
+    """The element's text, spaces collapsed, or None past `limit` characters: read piece by
+    piece and stopped there, so that many small nodes in one huge block cost the limit
+    each, not the block's size (text_content() would read it all each time)."""
+    pieces, size = [], 0
+    for piece in element.itertext():
+        size += len(piece)
+        if size > limit * 4:
+            return None
+        pieces.append(piece)
+    text = " ".join(" ".join(pieces).split())
+    return text if len(text) <= limit else None
+
+
+def _published_before_update(signals: dict) -> date | None:
+    """Where the page declares no publication and shows none beside its headline, the day
+    written just before an "Updated" label followed by a later (or the same) day, anywhere
+    on the page: the first day of a "published, then updated" pair (one XPath over the
+    text, only on those pages)."""
+    if "tree" not in signals:
+        return None
+    month_first = signals.get("lang", "") in ("", "en-us", "en")
+    read = set()  # each block once, however many labels it holds
+    for text in signals["tree"].xpath(_UPDATED_TEXT):
+        element = text.getparent()
+        if element is None:
+            continue
+        if text.is_tail:
+            element = element.getparent()
+        for block in (element, element.getparent() if element is not None else None):
+            if block is None:
+                break
+            if block in read:
+                continue
+            read.add(block)
+            content = _short_text(block, _PAIR_BLOCK_CHARS)
+            if content is None:
+                break
+            for label in _UPDATE_AFTER_DAY.finditer(content):
+                first = parse_visible_date(content[max(0, label.start() - 40):label.start()],
+                                           month_first)
+                then = parse_visible_date(content[label.end():label.end() + 40], month_first)
+                if first and then and not first.updated and first.day <= then.day:
+                    return first.day
+    return None
+
+
+def _datetime_of_shown_time(signals: dict, shown: date) -> date | None:
+    """The `datetime` of the `<time>` whose text shows `shown`, where it names another day
+    (more than a day apart, which no time zone explains): a script renders the text from
+    the attribute, and the server's text is a stale copy (benchmarks/README.md, "Fields")."""
+    if "tree" not in signals:
+        return None
+    month_first = signals.get("lang", "") in ("", "en-us", "en")
+    for element in signals["tree"].xpath("//body//time[@datetime]"):
+        text = _short_text(element, 60)
+        written = parse_visible_date(text, month_first) if text else None
+        if written and written.day == shown:
+            marked = _declared_day(element.get("datetime"))
+            return marked if marked and abs((marked - shown).days) > 1 else None
+    return None
+
+
 def choose_published(signals: dict, declared: str | None, found: str | None,
                      dateline: Dateline | None = None, *more: Dateline) -> str | None:
     """The publication time: the page's declared one, unless the page shows another day.
@@ -725,15 +801,18 @@ def choose_published(signals: dict, declared: str | None, found: str | None,
     """
     declared = declared or signals.get("ld_published")
     day = _declared_day(declared)
+    dateline, *more = [d for d in (dateline, *more) if d and not d.in_prose] or [None]
     url_day = _url_day(signals["url"])
     chosen = day
     if url_day:
         chosen = url_day
     elif day is None and (said := _said_originally_published(signals)):
         chosen = said
+    elif day is None and dateline is None and (first := _published_before_update(signals)):
+        chosen = first
     elif dateline and not any(_agrees(d, day, declared) for d in (dateline, *more)) \
             and not _update_shown_beside_marked_publication(signals, dateline, day):
-        chosen = dateline.day
+        chosen = _datetime_of_shown_time(signals, dateline.day) or dateline.day
     elif day and day == _declared_day(signals.get("modified")):
         chosen = _marked_publication_apart(signals, day) or day
     if chosen is None:
