@@ -157,6 +157,49 @@ def test_a_label_that_a_title_tag_keeps_stays_in_the_headline():
         == "Review: Harbour wall rebuilt"
 
 
+def test_an_h1_whose_headline_and_subtitle_ran_together_yields_to_the_title_tags():
+    """Two lines the style sheet sets apart, glued in the text ("RebuiltHow the ...")."""
+    head = ('<meta property="og:title" content="Harbour Wall Rebuilt: The Council\'s Plan">'
+            "<title>Harbour Wall Rebuilt: The Council's Plan | Coastal Gazette</title>")
+    headline = "Harbour Wall Rebuilt<span>How the council plans the work for the boats</span>"
+    assert fields(page(head, headline=headline))["title"] \
+        == "Harbour Wall Rebuilt: The Council's Plan"
+
+
+def test_a_word_split_by_an_inline_element_in_the_h1_stays_one_word():
+    head = '<meta property="og:title" content="Cycle lanes on the harbour wall">'
+    assert fields(page(head, headline="C<i>ycle</i> lanes on the harbour wall"))["title"] \
+        == "Cycle lanes on the harbour wall"
+
+
+def test_a_kicker_line_before_the_h1s_headline_that_no_title_tag_keeps_goes():
+    head = ('<meta property="og:title" content="Harbour wall rebuilt | Coastal Gazette">'
+            "<title>Harbour wall rebuilt | Coastal Gazette</title>"
+            '<meta property="og:site_name" content="Coastal Gazette">')
+    headline = "<div>Read the story</div> <span>Harbour wall rebuilt</span>"
+    assert fields(page(head, headline=headline))["title"] == "Harbour wall rebuilt"
+
+
+def test_a_subtitle_after_the_h1s_headline_stays_where_the_title_tags_keep_the_headline():
+    head = "<title>Harbour wall rebuilt | Coastal Gazette</title>"
+    headline = "<span>Harbour wall rebuilt</span> <span>The council's plan for the boats</span>"
+    assert fields(page(head, headline=headline))["title"] \
+        == "Harbour wall rebuilt The council's plan for the boats"
+
+
+def test_the_day_beside_an_h1_with_a_line_break_is_read_beside_it():
+    """headline_element reads an `<h1>` as the title is read ("WEEKEND<br>CODING" is two
+    words): it finds the headline's own `<h1>`, not the page's first (a logo's)."""
+    head = ('<title>Weekend Coding | Coastal Gazette</title>'
+            '<meta property="og:site_name" content="Coastal Gazette">')
+    html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">' + head + "</head><body>"
+            "<header><h1>Coastal Gazette</h1><p>Published 3 March 2021</p></header><article>"
+            "<h1>WEEKEND<br>CODING</h1><p>By Jane Doe, 5 June 2024</p>" + PARAGRAPHS
+            + "</article></body></html>")
+    got = fields(html)
+    assert (got["title"], got["published"][:10]) == ("WEEKEND CODING", "2024-06-05")
+
+
 def test_the_sites_address_before_the_headline_in_the_title_tag_goes():
     url = "https://janedoe.example/archives/2025/12/16/harbour_wall.html"
     head = "<title>janedoe.example Harbour wall rebuilt</title>"
