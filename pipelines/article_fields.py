@@ -625,9 +625,14 @@ def headline_element(tree, headline: str | None):
     """The <h1> (or <h2>) that shows the headline, else the page's first <h1>. Its text is
     read as _page_signals reads an `<h1>`: "WEEKEND<br>CODING" is two words."""
     target = _words(headline)
+    squashed = "".join(target)
     first = None
     for element in tree.iter("h1", "h2"):
-        if target and _words(_text_with_breaks(element)[0]) == target:
+        text = element.text_content()
+        # Spaces at its breaks change no letter: only an element whose letters are the
+        # headline's is read again with them.
+        if target and _squash(text) == squashed and (
+                _words(text) == target or _words(_text_with_breaks(element)[0]) == target):
             return element
         if first is None and element.tag == "h1":
             first = element

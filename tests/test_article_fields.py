@@ -187,6 +187,17 @@ def test_a_subtitle_after_the_h1s_headline_stays_where_the_title_tags_keep_the_h
         == "Harbour wall rebuilt The council's plan for the boats"
 
 
+def test_h1s_and_h2s_of_many_glued_elements_are_read_in_good_time():
+    """An `<h1>` of 100,000 elements whose texts run together, and 2,000 `<h2>`s of 50:
+    each is read once in a walk of its elements (headline_element reads every heading the
+    way the title does), none kept as a headline: too long."""
+    head = '<meta property="og:title" content="Harbour wall rebuilt">'
+    glued = "<span>aB</span>" * 100_000
+    h2s = ("<h2>" + "<b>cD</b>" * 50 + "</h2>") * 2_000
+    html = page(head, before_body=h2s, headline=glued)
+    assert fields(html)["title"] == "Harbour wall rebuilt"
+
+
 def test_the_day_beside_an_h1_with_a_line_break_is_read_beside_it():
     """headline_element reads an `<h1>` as the title is read ("WEEKEND<br>CODING" is two
     words): it finds the headline's own `<h1>`, not the page's first (a logo's)."""
@@ -735,7 +746,7 @@ def accuracy():
 # What newsmill reached when these rules were written (benchmarks/README.md, "Fields"),
 # less four or five pages: a change that loses more fails here. "author (person)" leaves
 # out the pages whose truth is the site's or publisher's own name.
-HELD = {"title": 0.892, "author": 0.875, "published": 0.890, "author (person)": 0.894}
+HELD = {"title": 0.896, "author": 0.875, "published": 0.890, "author (person)": 0.894}
 # The issue's targets (#28), not reached: benchmarks/README.md, "Fields", says what stands
 # in the way. Strict: the day one is reached, its test fails until it moves to HELD.
 TARGETS = {"title": 0.95, "author": 0.90, "published": 0.95}
