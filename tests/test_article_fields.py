@@ -150,6 +150,12 @@ def test_a_section_label_before_the_h1_that_no_title_tag_keeps_goes():
         == "Harbour wall rebuilt"
 
 
+def test_a_label_glued_to_the_h1_by_its_colon_that_no_title_tag_keeps_goes():
+    head = '<meta property="og:title" content="Harbour wall rebuilt">'
+    headline = '<span class="descriptor">Title:</span>Harbour wall rebuilt'
+    assert fields(page(head, headline=headline))["title"] == "Harbour wall rebuilt"
+
+
 def test_a_label_that_a_title_tag_keeps_stays_in_the_headline():
     head = ('<meta property="og:title" content="Review: Harbour wall rebuilt">'
             "<title>Harbour wall rebuilt | Coastal Gazette</title>")
