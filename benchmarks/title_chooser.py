@@ -188,8 +188,8 @@ def models() -> dict:
 
     return {"logistic C=0.03": logistic(0.03), "logistic C=0.1": logistic(0.1),
             "logistic C=1": logistic(1.0),
-            "tree depth 2": lambda: DecisionTreeClassifier(max_depth=2, min_samples_leaf=5),
-            "tree depth 3": lambda: DecisionTreeClassifier(max_depth=3, min_samples_leaf=5),
+            "tree depth 2": lambda: DecisionTreeClassifier(max_depth=2, min_samples_leaf=5, random_state=0),
+            "tree depth 3": lambda: DecisionTreeClassifier(max_depth=3, min_samples_leaf=5, random_state=0),
             # not small: for reference, whether any combination of the features separates
             "boosted trees (100)": lambda: GradientBoostingClassifier(
                 n_estimators=100, max_depth=2, random_state=0)}
