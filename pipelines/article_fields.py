@@ -83,6 +83,8 @@ def _page_signals(tree, url: str, page: dict) -> dict:
     host = (urlsplit(url or "").hostname or "").removeprefix("www.")
     meta: dict = {}
     h1s: list[str] = []
+    kickers: dict[str, str] = {}  # an <h1>'s text -> the line its first child element sets
+    run_together: set[str] = set()  # <h1>s whose lines ran together ("AlternativesTop")
     title = None
     for element in tree.iter("meta", "h1", "title"):
         if element.tag == "meta":
@@ -90,9 +92,15 @@ def _page_signals(tree, url: str, page: dict) -> dict:
             if key and key not in meta and element.get("content"):
                 meta[key] = element.get("content")
         elif element.tag == "h1":
-            text = _clean(_text_with_breaks(element))
+            raw, glued = _text_with_breaks(element)
+            text = _clean(raw)
             if text and len(text) <= _MAX_HEADLINE_CHARS:
                 h1s.append(text)
+                if glued:
+                    run_together.add(text)
+                kicker = _kicker(element)
+                if kicker:
+                    kickers[text] = kicker
         elif title is None and element.getparent() is not None \
                 and element.getparent().tag == "head":
             title = _clean(element.text_content())
@@ -109,6 +117,7 @@ def _page_signals(tree, url: str, page: dict) -> dict:
     people = {_squash(n) for n in _json_ld_people(nodes)}
     organisations = [n for n in organisations if n and _squash(n) not in people]
     return {"url": url, "host": host, "meta": meta, "h1s": h1s, "title": title,
+            "h1_kickers": kickers, "h1_run_together": run_together,
             "marked_authors": _marked_authors(tree, meta),
             # read only where nothing declared names the author: each walks the whole tree
             "byline_markup": lambda: _byline_markup(tree),
@@ -119,24 +128,50 @@ def _page_signals(tree, url: str, page: dict) -> dict:
             "ld_published": _json_ld_published(nodes)}
 
 
-def _text_with_breaks(element) -> str:
-    """An element's text with a space where a `<br>` breaks it: "WEEKEND<br>CODING" is two
-    words, which text_content() glues into one."""
-    if element.find(".//br") is None:
-        return element.text_content()
-    pieces = []
+def _text_with_breaks(element) -> tuple[str, bool]:
+    """An element's text with a space where a `<br>` breaks it ("WEEKEND<br>CODING" is two
+    words, which text_content() glues into one) or where a child element's text starts
+    with a capital right after a lower-case letter: a headline and its subtitle set on two
+    lines by the style sheet ("Alternatives<span>Top ..."), not "C<i>ycle</i>". Also
+    whether the latter happened: those lines ran together."""
+    if element.find(".//*") is None:
+        return element.text_content(), False
+    pieces: list[str] = []
+    glued = False
+
+    def add(text: str | None, boundary: bool) -> None:
+        nonlocal glued
+        if not text:
+            return
+        if boundary and pieces and pieces[-1][-1:].islower() and text[:1].isupper():
+            pieces.append(" ")
+            glued = True
+        pieces.append(text)
+
     for node in element.iter():
         if node.tag == "br":
             pieces.append(" ")
         elif node is not element or node.text:
-            pieces.append(node.text or "" if isinstance(node.tag, str) else "")
+            add(node.text if isinstance(node.tag, str) else "", node is not element)
         if node is not element:
-            pieces.append(node.tail or "")
-    return "".join(pieces)
+            add(node.tail, True)
+    return "".join(pieces), glued
 
 
-# Meta tags that name the author where `author` and JSON-LD do not: analytics tags
-# (Parse.ly, cXense, Sailthru) and the "Written by" pair SEO plugins give Twitter cards.
+def _kicker(element) -> str | None:
+    """The line an `<h1>`'s first child element sets before the rest of its text (a
+    kicker: "<div>Get that tech stack</div><span>Klatch Coffee</span>"), else None."""
+    if (element.text or "").strip():
+        return None
+    first = next((c for c in element if isinstance(c.tag, str)), None)
+    if first is None or first.tag == "br":
+        return None
+    kicker = _clean(first.text_content())
+    rest = (first.tail or "").strip() or any(isinstance(c.tag, str) and (c.text_content().strip())
+                                            for c in first.itersiblings())
+    return kicker if kicker and rest else None
+
+
 _AUTHOR_META = ("parsely-author", "cxenseparse:author", "sailthru.author")
 
 
@@ -369,18 +404,26 @@ def _without_dateline(h1: str, titles: list[str]) -> str:
     return h1
 
 
-_LABEL = re.compile(r"^\w+:\s+")
+_LABEL = re.compile(r"^\w+:\s*")
 
 
-def _without_label(h1: str, titles: list[str]) -> str:
-    """The `<h1>` less a one-word label before a colon ("Blog: ...") when every title
-    tag's headline is the rest: the section's name, which no copy of the headline keeps."""
-    label = _LABEL.match(h1)
-    if not label or not titles:
+def _without_label(h1: str, titles: list[str], kicker: str | None = None) -> str:
+    """The `<h1>` less a one-word label before a colon ("Blog: ...", "Title:...") or a
+    kicker line its first child element sets, when every title tag's headline is the
+    rest: the section's name or a teaser, which no copy of the headline keeps."""
+    if not titles:
         return h1
-    rest = h1[label.end():]
-    if all(_words(title) == _words(rest) for title in titles):
-        return rest
+    for label in (_LABEL.match(h1), kicker):
+        if isinstance(label, str):
+            if not h1.startswith(label):
+                continue
+            rest = h1[len(label):].strip()
+        elif label:
+            rest = h1[label.end():]
+        else:
+            continue
+        if rest and all(_words(title) == _words(rest) for title in titles):
+            return rest
     return h1
 
 
@@ -449,12 +492,28 @@ def _chosen_title(signals: dict, declared: str | None, found: str | None) -> str
     for search engines and append their name, the `<h1>` is what readers see. Otherwise the
     declared headline (JSON-LD, then og:title), else `<title>`, without the site's name.
     """
+    raw, titles = _title_tags(signals, declared, found)
+    h1 = _h1_headline(signals, raw, titles)
+    if h1:
+        return h1
+    if titles:
+        return _completed(titles[0], titles)
+    return signals["h1s"][0] if signals["h1s"] else None
+
+
+def _title_tags(signals: dict, declared: str | None, found: str | None) -> tuple[list, list]:
+    """The page's title tags as written (JSON-LD or declared, og:title, twitter:title,
+    `<title>`, trafilatura's), and their headlines without the site's name."""
     meta = signals["meta"]
     raw = [_clean(declared), _clean(meta.get("og:title")), _clean(meta.get("twitter:title")),
            signals["title"], _clean(found)]
     raw = [t for t in raw if t]
     titles = [strip_site_name(t, signals, [o for o in raw if o is not t]) for t in raw]
-    titles = [t for t in titles if t and not _is_site_name(t, signals)]
+    return raw, [t for t in titles if t and not _is_site_name(t, signals)]
+
+
+def _h1_headline(signals: dict, raw: list[str], titles: list[str]) -> str | None:
+    """The `<h1>` that is the headline the title tags speak of, cleaned, else None."""
     best, score = None, 0.0
     for h1 in signals["h1s"]:
         if _is_site_name(h1, signals):
@@ -468,17 +527,18 @@ def _chosen_title(signals: dict, declared: str | None, found: str | None) -> str
                 share = _overlap(h1, title)
             if share > score:
                 best, score = h1, share
-    if best and score >= H1_OVERLAP:
-        best = strip_site_name(best, signals) or best  # its own site name, not others' ends
-        best = _ungarbled(best, titles) or best
-        best = _without_label(best, titles)
-        return _without_dateline(best, titles)
-    if titles:
+    if not best or score < H1_OVERLAP:
+        return None
+    if best in signals["h1_run_together"] and titles:
+        # A headline and its subtitle set on two lines that ran together: the title tags
+        # say which words make the headline.
         return _completed(titles[0], titles)
-    return signals["h1s"][0] if signals["h1s"] else None
+    kicker = signals["h1_kickers"].get(best)
+    best = strip_site_name(best, signals) or best  # its own site name, not others' ends
+    best = _ungarbled(best, titles) or best
+    best = _without_label(best, titles, kicker)
+    return _without_dateline(best, titles)
 
-
-# --- published day -------------------------------------------------------------------
 
 _MONTHS = {m: n for n, names in enumerate((
     "jan january janvier januar enero", "feb february fevrier février februar febrero",
@@ -568,11 +628,17 @@ _NOT_READ = frozenset(("script", "style", "noscript", "template", "head", "svg",
 
 
 def headline_element(tree, headline: str | None):
-    """The <h1> (or <h2>) that shows the headline, else the page's first <h1>."""
+    """The <h1> (or <h2>) that shows the headline, else the page's first <h1>. Its text is
+    read as _page_signals reads an `<h1>`: "WEEKEND<br>CODING" is two words."""
     target = _words(headline)
+    squashed = "".join(target)
     first = None
     for element in tree.iter("h1", "h2"):
-        if target and _words(element.text_content()) == target:
+        text = element.text_content()
+        # Spaces at its breaks change no letter: only an element whose letters are the
+        # headline's is read again with them.
+        if target and _squash(text) == squashed and (
+                _words(text) == target or _words(_text_with_breaks(element)[0]) == target):
             return element
         if first is None and element.tag == "h1":
             first = element
