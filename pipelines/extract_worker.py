@@ -22,6 +22,7 @@ from pipelines.article_fields import choose_fields, searched_author
 from pipelines.article_text import newsmill_text, page_titles
 from pipelines.field_bounds import bound_fields
 from pipelines.fingerprints import content_hash, fingerprints, word_count
+from pipelines.mojibake import mend_mojibake, shows_mojibake
 from pipelines.page_metadata import read_page_metadata
 from pipelines.recognition import read_signals
 from pipelines.trafilatura_xpaths import faster_pruning
@@ -92,7 +93,8 @@ def _extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     if not plain:
         titles = page_titles(tree, page.get("title") or found.title) + [hints.get("title")]
         text = newsmill_text(tree, url, options, titles)
-        text = normalize_unicode(text) if text else None
+        # mend_mojibake here too: a page may write it as entities ("isn&acirc;&euro;&trade;t").
+        text = mend_mojibake(normalize_unicode(text)) if text else None
         words = word_count(text) if text else 0  # Chinese, Japanese, Thai by characters
         # Never less than plain trafilatura: where the newsmill engine finds no article
         # (nothing, or too few words once cleaned), trafilatura's own text is taken.
@@ -116,7 +118,7 @@ def _extract_article(html: str | bytes, url: str, hints: dict, options: dict,
         text = document.text
         if document.commentsbody is not None:
             text = f"{text}\n{document.comments}".strip()
-        text = normalize_unicode(text)
+        text = mend_mojibake(normalize_unicode(text))
         words = word_count(text)  # Chinese, Japanese, Thai counted by characters
     if words < min_words:
         return {"not_article": f"only {words} words of main text"}
@@ -156,13 +158,13 @@ def _extract_article(html: str | bytes, url: str, hints: dict, options: dict,
         "declares_article": page.get("declares_article", False),
         "publisher_url": page.get("publisher_url"),
         "publisher_is_site_name": page.get("publisher_is_site_name", False),
-        "title": page.get("title") or found.title or hints.get("title"),
-        "author": page.get("author") or found.author or hints.get("author"),
+        "title": _mended(page.get("title") or found.title or hints.get("title")),
+        "author": _mended(page.get("author") or found.author or hints.get("author")),
         "published": page.get("published") or found.date or hints.get("published"),
         "modified": page.get("modified") or hints.get("modified"),
         "sitename": page.get("sitename"),  # only as declared: see read_page_metadata
         "publisher": page.get("publisher"),
-        "description": page.get("description") or found.description,
+        "description": _mended(page.get("description") or found.description),
         "section": page.get("section") or next(iter(_clean_list(found.categories)), None),
         "tags": tags,
         "image": page.get("image") or found.image,
@@ -332,6 +334,11 @@ def _date_search() -> dict:
     allowed being today in UTC."""
     return {"original_date": True, "extensive_search": True,
             "max_date": datetime.now(UTC).strftime("%Y-%m-%d")}
+
+
+def _mended(value: str | None) -> str | None:
+    """A field with mojibake written as entities decoded again (pipelines/mojibake.py)."""
+    return mend_mojibake(value) if value else value
 
 
 def _clean_list(values) -> list[str]:
@@ -517,6 +524,8 @@ def parse_page(html: str | bytes, declared: str | None = None):
     machine; benchmarks/README.md, sixth session). Written here because load_html has no
     such path; any other page (another charset, forbidden characters, a doctype or
     <html/> it would rewrite) goes through load_html itself, decoded by decode_page.
+    Text that was UTF-8 read as latin-1 upstream ("Investorâ\\x80\\x99s") is decoded again
+    first (pipelines/mojibake.py), as the page meant it.
     tests/test_page_parsing.py holds the two equal on the corpus and on pages made to need
     each repair.
     """
@@ -524,13 +533,15 @@ def parse_page(html: str | bytes, declared: str | None = None):
     from trafilatura.utils import DOCTYPE_TAG, HTML_PARSER, load_html
 
     if isinstance(html, str):
-        return load_html(html)
+        return load_html(mend_mojibake(html))
     if not _utf8_or_undeclared(declared):
-        return load_html(decode_page(html, declared))
+        return load_html(mend_mojibake(decode_page(html, declared)))
     try:
         text = html.decode("utf-8-sig")  # as decode_page does first
     except UnicodeDecodeError:
-        return load_html(decode_page(html, declared))
+        return load_html(mend_mojibake(decode_page(html, declared)))
+    if shows_mojibake(html):
+        return load_html(mend_mojibake(text))
     body = html[3:] if html.startswith(_UTF8_BOM) else html
     if len(body.translate(None, _CONTROL_BYTES)) != len(body) \
             or "\ufffe" in text or "\uffff" in text:

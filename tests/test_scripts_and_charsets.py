@@ -236,3 +236,48 @@ def test_a_czech_page_under_a_template_lang_en_keeps_its_central_european_code_p
     page = western_page("en", "Nový most přes řeku", paragraphs).encode("cp1250")
     text = decode_page(page, "utf-8")
     assert all(p in text for p in paragraphs)
+
+
+def double_encoded_page(title: str, author: str, paragraphs: list[str]) -> str:
+    body = "\n".join(f"<p>{p}</p>" for p in paragraphs)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta property="og:type" content="article"><meta name="author" content="{author}">
+</head><body><article><h1>{title}</h1>
+<p class="byline">By {author}</p>
+{body}
+</article></body></html>"""
+
+
+MEANT_PARAGRAPHS = [
+    "The fund’s managers said the index “held up” through the quarter’s worst week.",
+    "Returns of 4–5 % a year are what most savers can count on — before fees of 0.2 %.",
+    "“Don’t chase last year’s winners,” the adviser told readers at the café in Zürich.",
+]
+OTHER_PARAGRAPHS = [
+    "The ferry’s new engines arrived on Tuesday, two months after the “last” delay.",
+    "Passengers who’d waited since spring were told the crossing restarts in May.",
+    "“It’s been a long winter for the island’s shops,” the harbour master said.",
+]
+
+
+def test_pages_whose_utf8_was_read_as_latin1_upstream_are_stored_as_meant(site, newsmill):
+    """A whole page garbled upstream (its bytes the UTF-8 of UTF-8 read as latin-1, as a
+    browser shows it: "fundâ\\x80\\x99s"), and one that writes the garbled characters as
+    entities ("isn&acirc;&euro;&trade;t"): both stored with the text the writer typed."""
+    title, author = "An Investor’s Guide to Index Funds", "Zoë Ångström"
+    meant = double_encoded_page(title, author, MEANT_PARAGRAPHS)
+    garbled = meant.encode("utf-8").decode("latin-1").encode("utf-8")
+    other = double_encoded_page("The Ferry’s Return", author, OTHER_PARAGRAPHS)
+    entities = other.replace("’", "&acirc;&euro;&trade;").replace("“", "&acirc;&euro;&oelig;")
+    urls = [site.add("/garbled.html", garbled, "text/html; charset=utf-8"),
+            site.add("/entities.html", entities.encode("utf-8"), "text/html; charset=utf-8")]
+
+    result = newsmill.crawl("--kind", "article", *urls)
+
+    assert result.returncode == 0, newsmill.explain(result)
+    rows = {r["url"]: r for r in newsmill.rows("select url, title, author, text from articles")}
+    assert rows[urls[0]]["title"] == title and rows[urls[0]]["author"] == author
+    assert rows[urls[1]]["title"] == "The Ferry’s Return"
+    for url, paragraphs in zip(urls, (MEANT_PARAGRAPHS, OTHER_PARAGRAPHS)):
+        assert all(p in rows[url]["text"] for p in paragraphs), rows[url]["text"]
