@@ -859,6 +859,8 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
             or any(w.count("-") >= 3 for w in value.split()):
         return None  # a placeholder, a label with no name after it, or a class name
         # ("Wp-Block-Co-Authors-Plus-Coauthors" of an element trafilatura's search read)
+    if len(value.rstrip(".")) < 2:
+        return None  # a letter: "Written By I dove into ..." (the text's first word)
     if value.casefold() in ("the author", "author") or "author" in _words(value)[1:] \
             or value.split()[0].casefold() in ("admin", "administrator"):
         return None
@@ -1029,6 +1031,13 @@ def _weak_author(name: str, signals: dict | None = None) -> bool:
     return signals is not None and _is_site_name(name, signals)
 
 
+def _piece_of(found: str, declared: str) -> bool:
+    """Whether trafilatura's reading `found` is the declared name with words lost: its
+    words, fewer, all among the declared's, none added."""
+    words, whole = _words(found), _words(declared)
+    return bool(words) and len(words) < len(whole) and set(words) <= set(whole)
+
+
 def _extends(name: str, weak: str | None) -> bool:
     """Whether `name` is `weak` with words after it: a byline read too far ("Jane Doe
     Sponsored"), not another author."""
@@ -1038,6 +1047,51 @@ def _extends(name: str, weak: str | None) -> bool:
 
 def choose_author(signals: dict, declared: str | None, found: str | None,
                   around: tuple[str, str]) -> tuple[str | None, bool]:
+    """The author (see _chosen_author), with the job title the byline writes in the same
+    text as the name (see _with_job_title); and whether the name is a weak one."""
+    author, weak = _chosen_author(signals, declared, found, around)
+    if author and not weak:
+        author = _with_job_title(author, around[1][:400], signals)
+    return author, weak
+
+
+# A job title's piece that is none: a date, a reading time.
+_NOT_JOB = re.compile(r"\d")
+
+
+def _with_job_title(name: str, after: str, signals: dict) -> str:
+    """The name with the job title after its comma where the page writes both in one text
+    ("Jane Doe, Shipping Expert", "by Jane Doe, CEO of Example"): the byline as a whole.
+    A title in an element of its own beside the name's link ("<a>Jane Doe</a><span>,
+    Senior Analyst</span>"), the corpus's truth leaves out, as it does a one-word one
+    ("Jane Doe, Contributor"), and one in a sentence after the byline ("Jane Doe 12 March
+    2025 ... Jane Doe, CEO of Example, delves into"). Only where the text under the headline
+    first shows the name with a comma after it (one XPath then)."""
+    base = name.split(",")[0]
+    at = after.find(base)
+    if len(base.split()) < 2 or at < 0 or after[at + len(base):at + len(base) + 1] != "," \
+            or "tree" not in signals:
+        return name  # where the name is first shown under the headline, a comma after it
+    for node in signals["tree"].xpath("//body//text()[contains(., $n)]", n=f"{base},")[:3]:
+        text = " ".join(str(node).split())
+        label = _BYLINE.match(text)
+        text = text[label.end():] if label else text
+        job = text[len(base) + 1:].strip()
+        words = job.split()
+        if not text.startswith(f"{base},") or len(text) > 120 or not 2 <= len(words) <= 8 \
+                or _NOT_JOB.search(job) or _ends_sentence(words[-1]) \
+                or _words(f"{base}, {job}")[:len(_words(name))] != _words(name):
+            continue  # a date, a sentence: "Jane Doe, MS, RD All of us have heard ..."
+        bare = [w.strip(".,").casefold() for w in words]
+        if words[0].strip(",").isupper() and bare[0] not in _JOB_WORDS:
+            continue  # credentials ("MS, RDN"), kept or cut by clean_author
+        if set(bare) & _JOB_WORDS or any(w[:1].islower() for w in words):
+            return f"{base}, {job}"
+    return name
+
+
+def _chosen_author(signals: dict, declared: str | None, found: str | None,
+                   around: tuple[str, str]) -> tuple[str | None, bool]:
     """The author the page declares, else the byline shown beside its headline; and
     whether the name is a weak one (see _weak_author).
 
@@ -1059,6 +1113,9 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
                 and ((kept and _weak_author(kept, signals)) or _CREDIT.search(declared)):
             continue  # trafilatura's reading of a login: "andrew.keaveney" made "Andrew Keaveney"
             # (or of a credits list, refused)
+        if candidate is found and declared and _piece_of(found, declared):
+            continue  # trafilatura's reading that lost words: "Center; Research" of
+            # "Center for Drug Evaluation and Research" (it splits at "for" and "and")
         name = clean_author(candidate, organisations)
         if not name:
             continue

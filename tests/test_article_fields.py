@@ -726,3 +726,35 @@ def test_web_content_articles_fields_reach_the_issues_targets(accuracy, field):
 def test_news_corpus_fields_are_filled_as_often_as_trafilaturas(accuracy, field):
     row = accuracy["news"][field]
     assert row["newsmill"] >= row["trafilatura"], (field, row)
+
+
+def test_trafilaturas_reading_that_lost_words_of_the_declared_author_does_not_replace_it():
+    # A department declared as the author (JSON-LD, Dublin Core): trafilatura reads
+    # "Center; Research" from the creator tag (it splits at "for" and "and").
+    head = (ld(author={"@type": "Organization", "name": "Center for Harbour Safety and Research"},
+               publisher={"@type": "Organization", "name": "HWA"})
+            + '<meta name="dcterms.creator" content="Center for Harbour Safety and Research">')
+    assert fields(page(head, headline="Harbour wall rebuilt"))["author"] \
+        == "Center for Harbour Safety and Research"
+
+
+def test_a_letter_after_a_byline_label_is_no_author():
+    byline = "<p>Jun 2 Written By I dove into the harbour's history in 2015 and never looked back.</p>"
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] is None
+
+
+@pytest.mark.parametrize("byline, author", [
+    # the job title in the name's own text: the byline as the page writes it
+    ('<div class="author">Jane Doe, Shipping Expert</div><div>•</div><time>May 2, 2025</time>',
+     "Jane Doe, Shipping Expert"),
+    ("<p><time>03/01/2017</time> by Jane Doe, Representative to the Harbour Committee</p>",
+     "Jane Doe, Representative to the Harbour Committee"),
+    ("<p><strong>By Jane Doe, CEO of Harbourworks</strong> Updated: May 2, 2025</p>",
+     "Jane Doe, CEO of Harbourworks"),
+    # the job title in an element of its own, or in a sentence after the byline
+    ('<p>By <a href="/author/jane-doe/">Jane Doe, </a><span>Senior Analyst</span></p>', "Jane Doe"),
+    ("<p>Jane Doe 12 March 2025</p><p><a>Jane Doe, CEO of Harbourworks</a> delves into it.</p>",
+     "Jane Doe"),
+])
+def test_a_job_title_written_in_the_names_own_text_stays_with_it(byline, author):
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] == author
