@@ -1000,9 +1000,27 @@ _BYLINE_BAR = re.compile(
     rf"\.?\s+\d{{1,2}},?\s+\d{{4}}\s*[|•·]\s*\d+\s*min(?:ute)?s?\s+read", re.IGNORECASE)
 
 
+# ... or a name then its role between brackets: "Jane Doe (Content Manager) Ann Roe
+# (Editor-in-Chief)": the first, with the role the page writes beside it.
+_NAME_THEN_ROLE = re.compile(rf"^{_TWO_NAMES}\s+\(([^()]{{3,40}})\)")
+
+
+def _name_with_role(text: str, signals: dict) -> str | None:
+    """"Jane Doe (Content Manager)" opening the text under the headline, its role holding
+    a job's word: the name and its role, as the byline writes them."""
+    match = _NAME_THEN_ROLE.match(text)
+    if not match or not set(_words(match.group(2))) & _JOB_WORDS:
+        return None
+    name = clean_author(match.group(1), signals["organisations"])
+    return f"{name} ({match.group(2).strip()})" if name == match.group(1) else None
+
+
 def unlabelled_byline(text: str, signals: dict) -> str | None:
     """A name that opens the text under the headline and is followed by a date or a job
-    title, or follows its date."""
+    title (between brackets too), or follows its date."""
+    with_role = _name_with_role(text, signals)
+    if with_role:
+        return with_role
     match = _FIRST_NAME_BAR.match(text) or _UNLABELLED.match(text) or _NAME_THEN_JOB.match(text) \
         or _DATE_THEN_NAME.match(text) or _BYLINE_BAR.search(text[:300]) \
         or _NAME_THEN_JOB_AFTER_STANDFIRST.search(text[:300]) \
@@ -1052,7 +1070,34 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
     author, weak = _chosen_author(signals, declared, found, around)
     if author and not weak:
         author = _with_job_title(author, around[1][:400], signals)
+        author = _all_cited(author, signals)
     return author, weak
+
+
+_CITATION = ("citation_author", "citation_authors")
+
+
+def _all_cited(author: str, signals: dict) -> str:
+    """A paper's authors as its citation tags list them, one tag each (Google Scholar's
+    `citation_author`, or `citation_authors` as some journals write it), where the author
+    chosen is the first of them alone or all of them as trafilatura reads them ("Roy;
+    Aniruddha; Patel; Jyoti"); "Doe, Jane" turned round to "Jane Doe", as the page shows
+    it. One XPath, only on a page with such a tag."""
+    if "tree" not in signals or not any(k in signals["meta"] for k in _CITATION):
+        return author
+    cited = []
+    for value in signals["tree"].xpath(
+            '//meta[@name="citation_author" or @name="citation_authors"]/@content')[:50]:
+        name = _clean(value)
+        if name and name.count(",") == 1:
+            last, first = name.split(",")
+            name = f"{first.strip()} {last.strip()}"  # "Doe, Jane"
+        if name and name not in cited:
+            cited.append(name)
+    chosen = _words(author)
+    if len(cited) < 2 or not (chosen == _words(cited[0]) or set(chosen) == set(_words(" ".join(cited)))):
+        return author
+    return clean_author(", ".join(cited), signals["organisations"]) or author
 
 
 # A job title's piece that is none: a date, a reading time.
@@ -1073,6 +1118,8 @@ def _with_job_title(name: str, after: str, signals: dict) -> str:
             or "tree" not in signals:
         return name  # where the name is first shown under the headline, a comma after it
     for node in signals["tree"].xpath("//body//text()[contains(., $n)]", n=f"{base},")[:3]:
+        if len(node) > 200:
+            continue  # a paragraph, not a byline
         text = " ".join(str(node).split())
         label = _BYLINE.match(text)
         text = text[label.end():] if label else text

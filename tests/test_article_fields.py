@@ -758,3 +758,28 @@ def test_a_letter_after_a_byline_label_is_no_author():
 ])
 def test_a_job_title_written_in_the_names_own_text_stays_with_it(byline, author):
     assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] == author
+
+
+@pytest.mark.parametrize("tag, names, author", [
+    ("citation_authors", ["Jane Doe", "Ann Roe", "Joe Bloggs"], "Jane Doe, Ann Roe, Joe Bloggs"),
+    ("citation_author", ["Doe, Jane", "Roe, Ann"], "Jane Doe, Ann Roe"),  # turned round
+])
+def test_a_papers_authors_are_all_its_citation_tags_name(tag, names, author):
+    head = "".join(f'<meta name="{tag}" content="{n}">' for n in names)
+    head += '<meta name="dc.creator" content="Jane Doe">'
+    assert fields(page(head, headline="Harbour wall rebuilt"))["author"] == author
+
+
+def test_a_name_then_its_role_between_brackets_under_the_headline_is_the_author():
+    byline = "<p>Jane Doe (Content Manager) Ann Roe (Editor-in-Chief) Joe Bloggs (Data Analyst)</p>"
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] \
+        == "Jane Doe (Content Manager)"
+    byline = "<p>Harbour Works (Southampton) rebuilt the wall in May.</p>"  # no job's word
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] is None
+
+
+@pytest.mark.parametrize("run", ["A" * 100_000, "Ab " * 33_000 + "(", "Jane Doe, " + "Ab " * 33_000])
+def test_a_hostile_run_under_the_headline_is_read_for_a_role_or_job_title_in_good_time(run):
+    # No timing: a backtracking expression would not finish at all on these runs.
+    for byline in (f"<p>{run}</p>", f"<p>{run} (Content Manager)</p>", f"<p>By {run}</p>"):
+        fields(page(before_body=byline, headline="Harbour wall rebuilt"))
