@@ -169,14 +169,36 @@ _NOT_AUTHOR_LINK = frozenset("login log sign member meet learn team our all".spl
 
 def _author_link(tree, organisations: list[str]) -> str | None:
     """The name of the first link to an author's page (/author/jane-doe): a person's name
-    of two words or more, not a menu's "Meet the team"."""
+    of two words or more, not a menu's "Meet the team"; and its co-authors', linked in the
+    same byline (see _byline_box)."""
+    names: list[str] = []
+    box = None
     for link in tree.iter("a"):
         if not _AUTHOR_PAGE.search(link.get("href") or ""):
             continue
         name = clean_author(link.text_content(), organisations)
-        if name and len(name.split()) in (2, 3, 4) \
-                and not _NOT_AUTHOR_LINK & set(_words(name)) and not _weak_author(name):
-            return name
+        if not (name and len(name.split()) in (2, 3, 4)
+                and not _NOT_AUTHOR_LINK & set(_words(name)) and not _weak_author(name)):
+            continue
+        if not names:
+            box = _byline_box(link)
+        elif box is None or _byline_box(link) is not box:
+            break  # another part of the page: a related post's author, a list of thanks
+        if name not in names:
+            names.append(name)
+    return ", ".join(names) or None
+
+
+def _byline_box(link):
+    """The element a byline's link to an author's page is shown in, where the link is
+    alone in an element of its own (<strong><a>Jane Doe</a></strong>): that element's
+    parent. Co-authors' links share it ("Written by <strong><a>Jane Doe</a></strong>,
+    ...<br><strong><a>Ann Roe</a></strong>, ..."); links in running text (a list of
+    thanks) have none."""
+    parent = link.getparent()
+    if parent is not None and len(parent) == 1 and not (parent.text or "").strip() \
+            and not (link.tail or "").strip():
+        return parent.getparent()
     return None
 
 
@@ -1267,7 +1289,8 @@ def searched_author(chosen: str | None, weak: bool, searched: str | None,
     if weak and first and not _extends(first, chosen):
         return first  # "Written by Jane Doe" at the foot, the site's name declared
     if weak and name and not _weak_author(name) and not _extends(name, chosen) \
-            and (len(name.split()) > 1 or len(chosen.split()) == 1):
+            and (len(name.split()) > 1 or len(chosen.split()) == 1) \
+            and not set(_words(name)) < set(_words(chosen)):  # one of the linked co-authors
         return name  # not one word ("Fullysecret") over a name of two ("Sir Nuno" on sirnuno.com)
     return chosen
 

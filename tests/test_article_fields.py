@@ -783,3 +783,15 @@ def test_a_hostile_run_under_the_headline_is_read_for_a_role_or_job_title_in_goo
     # No timing: a backtracking expression would not finish at all on these runs.
     for byline in (f"<p>{run}</p>", f"<p>{run} (Content Manager)</p>", f"<p>By {run}</p>"):
         fields(page(before_body=byline, headline="Harbour wall rebuilt"))
+
+
+def test_co_authors_linked_in_the_same_byline_box_are_all_the_authors():
+    box = ('<div class="byline"><strong>Written by</strong><br>'
+           '<strong><a href="/authors/jane-doe">Jane Doe</a></strong>, 4+ years covering harbours<br>'
+           '<strong><a href="/authors/ann-roe">Ann Roe</a></strong>, senior editor.</div>')
+    html = page(headline="Harbour wall rebuilt").replace("<footer>", box + "<footer>")
+    assert fields(html)["author"] == "Jane Doe, Ann Roe"
+    thanks = ('<p>Thanks to <a href="/authors/jane-doe">Jane Doe</a>, <a href="/staff/ann-roe">'
+              'Ann Roe</a> and others.</p>')  # links in running text: the first only
+    html = page(headline="Harbour wall rebuilt").replace("<footer>", thanks + "<footer>")
+    assert fields(html)["author"] == "Jane Doe"
