@@ -1426,13 +1426,16 @@ _COPYRIGHT = re.compile(r"(?:©|&copy;|\(c\)|copyright)\s*(?:\d{4}\s*(?:[-–]\s
 def site_owner(texts: list, signals: dict) -> str | None:
     """The person a one-person site is named after: its name (og:site_name, the title's
     last piece, the footer's "© 2025 Jane Doe") a person's, and a word of it the host's
-    ("Jane Doe" on janedoe.dev or jane.example.dev)."""
+    ("Jane Doe" on janedoe.dev or jane.example.dev); or the header's link home, where the
+    host is its surname ("Jane Doe" on doe.example)."""
     labels = [label for label in signals["host"].split(".")[:-1] if len(label) >= 4]
     pieces = _SEPARATOR.split(signals["title"] or "")
     candidates = [signals["meta"].get("og:site_name"), pieces[-1] if len(pieces) > 1 else None]
     candidates += [text[m.end():] for text, _ in texts[-60:]
                    for m in [_COPYRIGHT.match(text)] if m]
-    for candidate in candidates:
+    home = [text for text, element in texts[:40] if _home_link(element, signals)][:1]
+    main = signals["host"].split(".")[-2:-1]  # "doe" of blog.doe.example, not "blog"
+    for n, candidate in enumerate(candidates + home):
         name = _clean(candidate)
         if not name or not re.fullmatch(_NAME, name) or not 2 <= len(name.split()) <= 3 \
                 or set(_words(name)) & (_MONTH_WORDS | _NOT_NAME | _JOB_WORDS):
@@ -1440,11 +1443,25 @@ def site_owner(texts: list, signals: dict) -> str | None:
         words = [w for w in _words(name) if len(w) >= 4]
         # the first name, or its first five letters ("Cassidy" on cassidoo.example)
         starts = [w if len(w) < 5 else w[:5] for w in words[:1]]
+        if n >= len(candidates):  # the header's link home: a person's where it is the
+            # surname of two or three words the host is ("Jane Doe" on doe.example)
+            if len(_words(name)[-1]) >= 5 and _words(name)[-1:] == main:
+                return name
+            continue
         if _words(name)[0] != "the" and any(label.startswith(w) for w in starts
                                             for label in labels) \
                 and _squash(name) not in labels:
             return name.rstrip(".")  # a first name the host starts with: not "Example Online"
     return None
+
+
+def _home_link(element, signals: dict) -> bool:
+    """Whether an element is a link to the site's home page (the header's name)."""
+    if element.tag != "a":
+        return False
+    href = element.get("href") or ""
+    return href == "/" or urlsplit(href).path in ("", "/") and (
+        urlsplit(href).hostname or "").removeprefix("www.") == signals["host"]
 
 
 # The first sentence of an author's bio: "Jane Doe is a freelance travel writer ...".

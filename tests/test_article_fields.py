@@ -795,3 +795,13 @@ def test_co_authors_linked_in_the_same_byline_box_are_all_the_authors():
               'Ann Roe</a> and others.</p>')  # links in running text: the first only
     html = page(headline="Harbour wall rebuilt").replace("<footer>", thanks + "<footer>")
     assert fields(html)["author"] == "Jane Doe"
+
+
+@pytest.mark.parametrize("url, author", [
+    ("https://www.harbourne.dev/articles/harbour-wall", "Jane Harbourne"),  # her surname
+    ("https://janeblog.dev/articles/harbour-wall", None),  # the host is not her surname
+])
+def test_the_headers_link_home_names_the_author_of_a_site_named_after_her_surname(url, author):
+    html = page(headline="Harbour wall rebuilt").replace(
+        '<nav><a href="/">Home</a>', '<nav><a href="/">Jane Harbourne</a>')
+    assert fields(html, url)["author"] == author
