@@ -1460,8 +1460,9 @@ def _home_link(element, signals: dict) -> bool:
     if element.tag != "a":
         return False
     href = element.get("href") or ""
-    return href == "/" or urlsplit(href).path in ("", "/") and (
-        urlsplit(href).hostname or "").removeprefix("www.") == signals["host"]
+    parts = urlsplit(href)
+    return href == "/" or (parts.path in ("", "/")
+                           and (parts.hostname or "").removeprefix("www.") == signals["host"])
 
 
 # The first sentence of an author's bio: "Jane Doe is a freelance travel writer ...".
