@@ -1423,16 +1423,25 @@ _COPYRIGHT = re.compile(r"(?:©|&copy;|\(c\)|copyright)\s*(?:\d{4}\s*(?:[-–]\s
                         re.IGNORECASE)
 
 
+_SENTENCE_END = re.compile(r"(?<=[a-z])\.\s")
+
+
 def site_owner(texts: list, signals: dict) -> str | None:
     """The person a one-person site is named after: its name (og:site_name, the title's
-    last piece, the footer's "© 2025 Jane Doe") a person's, and a word of it the host's
-    ("Jane Doe" on janedoe.dev or jane.example.dev); or the header's link home, where the
-    host is its surname ("Jane Doe" on doe.example)."""
+    last piece, the footer's "© 2025 Jane Doe", the menu's "About Jane Doe") a person's,
+    and a word of it the host's ("Jane Doe" on jane.example.dev, cassidoo.example for
+    "Cassidy"); the name the host is whole ("Jane Doe" on janedoe.dev) only where the
+    footer or the menu signs it and the page speaks as one person (_first_person): a
+    business's name is its host as often; or the header's link home, where the host is
+    its surname ("Jane Doe" on doe.example)."""
     labels = [label for label in signals["host"].split(".")[:-1] if len(label) >= 4]
     pieces = _SEPARATOR.split(signals["title"] or "")
     candidates = [signals["meta"].get("og:site_name"), pieces[-1] if len(pieces) > 1 else None]
-    candidates += [text[m.end():] for text, _ in texts[-60:]
-                   for m in [_COPYRIGHT.match(text)] if m]
+    declared = len(candidates)  # the names the site gives itself, then those a person signs
+    candidates += [_SENTENCE_END.split(text[m.end():])[0] for text, _ in texts[-60:]
+                   for m in [_COPYRIGHT.match(text)] if m]  # "© 2025 Jane Doe. All rights ..."
+    candidates += [text[6:] for text, element in texts if element.tag == "a"
+                   and text.startswith("About ")][:1]  # the menu's "About Jane Doe"
     home = [text for text, element in texts[:40] if _home_link(element, signals)][:1]
     main = signals["host"].split(".")[-2:-1]  # "doe" of blog.doe.example, not "blog"
     for n, candidate in enumerate(candidates + home):
@@ -1450,9 +1459,22 @@ def site_owner(texts: list, signals: dict) -> str | None:
             continue
         if _words(name)[0] != "the" and any(label.startswith(w) for w in starts
                                             for label in labels) \
-                and _squash(name) not in labels:
+                and (_squash(name) not in labels or (n >= declared and _first_person(texts))):
             return name.rstrip(".")  # a first name the host starts with: not "Example Online"
     return None
+
+
+_I = frozenset(("i", "i'm", "i’m", "i've", "i’ve", "my", "me"))
+_WE = frozenset(("we", "our", "us", "we're", "we’re", "we've", "we’ve"))
+
+
+def _first_person(texts: list) -> bool:
+    """Whether the page speaks as one person ("I", "my") far more than as a company ("we",
+    "our"): a site named after its host whole ("Jane Doe" on janedoe.example) is then a
+    person's, not a business's ("Harbour Works" on harbourworks.example)."""
+    words = re.findall(r"[\w’']+", " ".join(t for t, _ in texts).casefold())
+    i = sum(w in _I for w in words)
+    return i >= 10 and i >= 3 * sum(w in _WE for w in words)
 
 
 def _home_link(element, signals: dict) -> bool:

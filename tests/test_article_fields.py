@@ -805,3 +805,31 @@ def test_the_headers_link_home_names_the_author_of_a_site_named_after_her_surnam
     html = page(headline="Harbour wall rebuilt").replace(
         '<nav><a href="/">Home</a>', '<nav><a href="/">Jane Harbourne</a>')
     assert fields(html, url)["author"] == author
+
+
+FIRST_PERSON = ("<p>I rebuilt my harbour wall myself: I say so because I think my readers "
+                "should know what I did, what I paid and what I would change. I learnt a lot, "
+                "my friends helped me, and I would do it again; my next post says how.</p>")
+
+
+@pytest.mark.parametrize("voice, signed, author", [
+    (FIRST_PERSON, "<footer>© 2025 Jane Doe. All rights reserved.</footer>", "Jane Doe"),
+    (FIRST_PERSON, '<nav><a href="/about/">About Jane Doe</a></nav>', "Jane Doe"),
+    # a company's voice, or only the site's declared name: the host's name is a business's
+    (FIRST_PERSON.replace("I ", "we ").replace("my ", "our "),
+     "<footer>© 2025 Jane Doe. All rights reserved.</footer>", None),
+    (FIRST_PERSON, '<meta property="og:site_name" content="Jane Doe">', None),
+])
+def test_a_site_whose_host_is_its_owners_name_whole_names_her_where_she_signs_it(voice, signed, author):
+    html = page(headline="Harbour wall rebuilt").replace("</article>", voice + "</article>")
+    html = html.replace("<footer>About us</footer>", signed) if "<meta" not in signed \
+        else html.replace("</head>", signed + "</head>")
+    assert fields(html, "https://janedoe.example/notes/harbour-wall")["author"] == author
+
+
+@pytest.mark.parametrize("run", ["a" * 100_000, "Ab. " * 25_000, "I my " * 20_000])
+def test_a_hostile_footer_is_read_for_the_sites_owner_in_good_time(run):
+    # No timing: a backtracking expression would not finish at all on these runs.
+    html = page(headline="Harbour wall rebuilt").replace(
+        "<footer>About us</footer>", f"<footer>© 2025 Jane Doe{run}</footer><footer>© {run}</footer>")
+    fields(html, "https://janedoe.example/notes/harbour-wall")
