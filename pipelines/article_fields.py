@@ -1037,12 +1037,23 @@ def _name_with_role(text: str, signals: dict) -> str | None:
     return f"{name} ({match.group(2).strip()})" if name == match.group(1) else None
 
 
+# ... or names each with its credentials, between semicolons: "Jane Doe, DVM, DACVB; Ann
+# Roe, BA, VTS (Behavior) & Joe Bloggs, DVM": each comma takes one credential.
+_CREDENTIALS = r"(?:,\s*(?:[A-Z]{2,6}|Ph\.?D\.?)(?![\w.]))+(?:\s*\([A-Z][a-z]+\))?"
+_CREDENTIALED = re.compile(
+    rf"^{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?{_CREDENTIALS}"
+    rf"(?:\s*(?:;|&)\s*{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?{_CREDENTIALS})+")
+
+
 def unlabelled_byline(text: str, signals: dict) -> str | None:
     """A name that opens the text under the headline and is followed by a date or a job
-    title (between brackets too), or follows its date."""
+    title (between brackets too), or follows its date; or names with their credentials."""
     with_role = _name_with_role(text, signals)
     if with_role:
         return with_role
+    credentialed = _CREDENTIALED.match(text)
+    if credentialed:  # as written: clean_author would take "; " for a name's end
+        return credentialed.group(0)
     match = _FIRST_NAME_BAR.match(text) or _UNLABELLED.match(text) or _NAME_THEN_JOB.match(text) \
         or _DATE_THEN_NAME.match(text) or _BYLINE_BAR.search(text[:300]) \
         or _NAME_THEN_JOB_AFTER_STANDFIRST.search(text[:300]) \

@@ -833,3 +833,17 @@ def test_a_hostile_footer_is_read_for_the_sites_owner_in_good_time(run):
     html = page(headline="Harbour wall rebuilt").replace(
         "<footer>About us</footer>", f"<footer>© 2025 Jane Doe{run}</footer><footer>© {run}</footer>")
     fields(html, "https://janedoe.example/notes/harbour-wall")
+
+
+def test_names_each_with_credentials_under_the_headline_are_the_authors_as_written():
+    byline = ("<p>Jane Doe, VMD, DACVB; Ann Roe, BA, LVT, VTS (Behavior); Joe Bloggs, DVM, DACVB "
+              "&amp; Max Mustermann, DVM Print Article</p>")
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] \
+        == "Jane Doe, VMD, DACVB; Ann Roe, BA, LVT, VTS (Behavior); Joe Bloggs, DVM, DACVB & Max Mustermann, DVM"
+
+
+@pytest.mark.parametrize("run", ["Jane Doe" + ", DVM" * 25_000, "Jane Doe, DVM; " * 7_000 + "x",
+                                 "A" * 100_000 + ", DVM; Ann Roe, BA"])
+def test_hostile_credentials_under_the_headline_are_read_in_good_time(run):
+    # No timing: a backtracking expression would not finish at all on these runs.
+    fields(page(before_body=f"<p>{run}</p>", headline="Harbour wall rebuilt"))
