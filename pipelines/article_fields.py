@@ -204,14 +204,36 @@ _NOT_AUTHOR_LINK = frozenset("login log sign member meet learn team our all".spl
 
 def _author_link(tree, organisations: list[str]) -> str | None:
     """The name of the first link to an author's page (/author/jane-doe): a person's name
-    of two words or more, not a menu's "Meet the team"."""
+    of two words or more, not a menu's "Meet the team"; and its co-authors', linked in the
+    same byline (see _byline_box)."""
+    names: list[str] = []
+    box = None
     for link in tree.iter("a"):
         if not _AUTHOR_PAGE.search(link.get("href") or ""):
             continue
         name = clean_author(link.text_content(), organisations)
-        if name and len(name.split()) in (2, 3, 4) \
-                and not _NOT_AUTHOR_LINK & set(_words(name)) and not _weak_author(name):
-            return name
+        if not (name and len(name.split()) in (2, 3, 4)
+                and not _NOT_AUTHOR_LINK & set(_words(name)) and not _weak_author(name)):
+            continue
+        if not names:
+            box = _byline_box(link)
+        elif box is None or _byline_box(link) is not box:
+            break  # another part of the page: a related post's author, a list of thanks
+        if name not in names:
+            names.append(name)
+    return ", ".join(names) or None
+
+
+def _byline_box(link):
+    """The element a byline's link to an author's page is shown in, where the link is
+    alone in an element of its own (<strong><a>Jane Doe</a></strong>): that element's
+    parent. Co-authors' links share it ("Written by <strong><a>Jane Doe</a></strong>,
+    ...<br><strong><a>Ann Roe</a></strong>, ..."); links in running text (a list of
+    thanks) have none."""
+    parent = link.getparent()
+    if parent is not None and len(parent) == 1 and not (parent.text or "").strip() \
+            and not (link.tail or "").strip():
+        return parent.getparent()
     return None
 
 
@@ -1004,6 +1026,8 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
             or any(w.count("-") >= 3 for w in value.split()):
         return None  # a placeholder, a label with no name after it, or a class name
         # ("Wp-Block-Co-Authors-Plus-Coauthors" of an element trafilatura's search read)
+    if len(value.rstrip(".")) < 2:
+        return None  # a letter: "Written By I dove into ..." (the text's first word)
     if value.casefold() in ("the author", "author") or "author" in _words(value)[1:] \
             or value.split()[0].casefold() in ("admin", "administrator"):
         return None
@@ -1143,9 +1167,38 @@ _BYLINE_BAR = re.compile(
     rf"\.?\s+\d{{1,2}},?\s+\d{{4}}\s*[|•·]\s*\d+\s*min(?:ute)?s?\s+read", re.IGNORECASE)
 
 
+# ... or a name then its role between brackets: "Jane Doe (Content Manager) Ann Roe
+# (Editor-in-Chief)": the first, with the role the page writes beside it.
+_NAME_THEN_ROLE = re.compile(rf"^{_TWO_NAMES}\s+\(([^()]{{3,40}})\)")
+
+
+def _name_with_role(text: str, signals: dict) -> str | None:
+    """"Jane Doe (Content Manager)" opening the text under the headline, its role holding
+    a job's word: the name and its role, as the byline writes them."""
+    match = _NAME_THEN_ROLE.match(text)
+    if not match or not set(_words(match.group(2))) & _JOB_WORDS:
+        return None
+    name = clean_author(match.group(1), signals["organisations"])
+    return f"{name} ({match.group(2).strip()})" if name == match.group(1) else None
+
+
+# ... or names each with its credentials, between semicolons: "Jane Doe, DVM, DACVB; Ann
+# Roe, BA, VTS (Behavior) & Joe Bloggs, DVM": each comma takes one credential.
+_CREDENTIALS = r"(?:,\s*(?:[A-Z]{2,6}|Ph\.?D\.?)(?![\w.]))+(?:\s*\([A-Z][a-z]+\))?"
+_CREDENTIALED = re.compile(
+    rf"^{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?{_CREDENTIALS}"
+    rf"(?:\s*(?:;|&)\s*{_NAME_WORD}\s+{_NAME_WORD}(?:\s+{_NAME_WORD})?{_CREDENTIALS})+")
+
+
 def unlabelled_byline(text: str, signals: dict) -> str | None:
     """A name that opens the text under the headline and is followed by a date or a job
-    title, or follows its date."""
+    title (between brackets too), or follows its date; or names with their credentials."""
+    with_role = _name_with_role(text, signals)
+    if with_role:
+        return with_role
+    credentialed = _CREDENTIALED.match(text)
+    if credentialed:  # as written: clean_author would take "; " for a name's end
+        return credentialed.group(0)
     match = _FIRST_NAME_BAR.match(text) or _UNLABELLED.match(text) or _NAME_THEN_JOB.match(text) \
         or _DATE_THEN_NAME.match(text) or _BYLINE_BAR.search(text[:300]) \
         or _NAME_THEN_JOB_AFTER_STANDFIRST.search(text[:300]) \
@@ -1174,6 +1227,13 @@ def _weak_author(name: str, signals: dict | None = None) -> bool:
     return signals is not None and _is_site_name(name, signals)
 
 
+def _piece_of(found: str, declared: str) -> bool:
+    """Whether trafilatura's reading `found` is the declared name with words lost: its
+    words, fewer, all among the declared's, none added."""
+    words, whole = _words(found), _words(declared)
+    return bool(words) and len(words) < len(whole) and set(words) <= set(whole)
+
+
 def _extends(name: str, weak: str | None) -> bool:
     """Whether `name` is `weak` with words after it: a byline read too far ("Jane Doe
     Sponsored"), not another author."""
@@ -1183,6 +1243,80 @@ def _extends(name: str, weak: str | None) -> bool:
 
 def choose_author(signals: dict, declared: str | None, found: str | None,
                   around: tuple[str, str]) -> tuple[str | None, bool]:
+    """The author (see _chosen_author), with the job title the byline writes in the same
+    text as the name (see _with_job_title); and whether the name is a weak one."""
+    author, weak = _chosen_author(signals, declared, found, around)
+    if author and not weak:
+        author = _with_job_title(author, around[1][:400], signals)
+        author = _all_cited(author, signals)
+    return author, weak
+
+
+_CITATION = ("citation_author", "citation_authors")
+
+
+def _all_cited(author: str, signals: dict) -> str:
+    """A paper's authors as its citation tags list them, one tag each (Google Scholar's
+    `citation_author`, or `citation_authors` as some journals write it), where the author
+    chosen is the first of them alone or all of them as trafilatura reads them ("Roy;
+    Aniruddha; Patel; Jyoti"); "Doe, Jane" turned round to "Jane Doe", as the page shows
+    it. One XPath, only on a page with such a tag."""
+    if "tree" not in signals or not any(k in signals["meta"] for k in _CITATION):
+        return author
+    cited = []
+    for value in signals["tree"].xpath(
+            '//meta[@name="citation_author" or @name="citation_authors"]/@content')[:50]:
+        name = _clean(value)
+        if name and name.count(",") == 1:
+            last, first = name.split(",")
+            name = f"{first.strip()} {last.strip()}"  # "Doe, Jane"
+        if name and name not in cited:
+            cited.append(name)
+    chosen = _words(author)
+    if len(cited) < 2 or not (chosen == _words(cited[0]) or set(chosen) == set(_words(" ".join(cited)))):
+        return author
+    return clean_author(", ".join(cited), signals["organisations"]) or author
+
+
+# A job title's piece that is none: a date, a reading time.
+_NOT_JOB = re.compile(r"\d")
+
+
+def _with_job_title(name: str, after: str, signals: dict) -> str:
+    """The name with the job title after its comma where the page writes both in one text
+    ("Jane Doe, Shipping Expert", "by Jane Doe, CEO of Example"): the byline as a whole.
+    A title in an element of its own beside the name's link ("<a>Jane Doe</a><span>,
+    Senior Analyst</span>"), the corpus's truth leaves out, as it does a one-word one
+    ("Jane Doe, Contributor"), and one in a sentence after the byline ("Jane Doe 12 March
+    2025 ... Jane Doe, CEO of Example, delves into"). Only where the text under the headline
+    first shows the name with a comma after it (one XPath then)."""
+    base = name.split(",")[0]
+    at = after.find(base)
+    if len(base.split()) < 2 or at < 0 or after[at + len(base):at + len(base) + 1] != "," \
+            or "tree" not in signals:
+        return name  # where the name is first shown under the headline, a comma after it
+    for node in signals["tree"].xpath("//body//text()[contains(., $n)]", n=f"{base},")[:3]:
+        if len(node) > 200:
+            continue  # a paragraph, not a byline
+        text = " ".join(str(node).split())
+        label = _BYLINE.match(text)
+        text = text[label.end():] if label else text
+        job = text[len(base) + 1:].strip()
+        words = job.split()
+        if not text.startswith(f"{base},") or len(text) > 120 or not 2 <= len(words) <= 8 \
+                or _NOT_JOB.search(job) or _ends_sentence(words[-1]) \
+                or _words(f"{base}, {job}")[:len(_words(name))] != _words(name):
+            continue  # a date, a sentence: "Jane Doe, MS, RD All of us have heard ..."
+        bare = [w.strip(".,").casefold() for w in words]
+        if words[0].strip(",").isupper() and bare[0] not in _JOB_WORDS:
+            continue  # credentials ("MS, RDN"), kept or cut by clean_author
+        if set(bare) & _JOB_WORDS or any(w[:1].islower() for w in words):
+            return f"{base}, {job}"
+    return name
+
+
+def _chosen_author(signals: dict, declared: str | None, found: str | None,
+                   around: tuple[str, str]) -> tuple[str | None, bool]:
     """The author the page declares, else the byline shown beside its headline; and
     whether the name is a weak one (see _weak_author).
 
@@ -1204,6 +1338,9 @@ def choose_author(signals: dict, declared: str | None, found: str | None,
                 and ((kept and _weak_author(kept, signals)) or _CREDIT.search(declared)):
             continue  # trafilatura's reading of a login: "andrew.keaveney" made "Andrew Keaveney"
             # (or of a credits list, refused)
+        if candidate is found and declared and _piece_of(found, declared):
+            continue  # trafilatura's reading that lost words: "Center; Research" of
+            # "Center for Drug Evaluation and Research" (it splits at "for" and "and")
         name = clean_author(candidate, organisations)
         if not name:
             continue
@@ -1308,7 +1445,8 @@ def searched_author(chosen: str | None, weak: bool, searched: str | None,
     if weak and first and not _extends(first, chosen):
         return first  # "Written by Jane Doe" at the foot, the site's name declared
     if weak and name and not _weak_author(name) and not _extends(name, chosen) \
-            and (len(name.split()) > 1 or len(chosen.split()) == 1):
+            and (len(name.split()) > 1 or len(chosen.split()) == 1) \
+            and not set(_words(name)) < set(_words(chosen)):  # one of the linked co-authors
         return name  # not one word ("Fullysecret") over a name of two ("Sir Nuno" on sirnuno.com)
     return chosen
 
@@ -1441,16 +1579,28 @@ _COPYRIGHT = re.compile(r"(?:©|&copy;|\(c\)|copyright)\s*(?:\d{4}\s*(?:[-–]\s
                         re.IGNORECASE)
 
 
+_SENTENCE_END = re.compile(r"(?<=[a-z])\.\s")
+
+
 def site_owner(texts: list, signals: dict) -> str | None:
     """The person a one-person site is named after: its name (og:site_name, the title's
-    last piece, the footer's "© 2025 Jane Doe") a person's, and a word of it the host's
-    ("Jane Doe" on janedoe.dev or jane.example.dev)."""
+    last piece, the footer's "© 2025 Jane Doe", the menu's "About Jane Doe") a person's,
+    and a word of it the host's ("Jane Doe" on jane.example.dev, cassidoo.example for
+    "Cassidy"); the name the host is whole ("Jane Doe" on janedoe.dev) only where the
+    footer or the menu signs it and the page speaks as one person (_first_person): a
+    business's name is its host as often; or the header's link home, where the host is
+    its surname ("Jane Doe" on doe.example)."""
     labels = [label for label in signals["host"].split(".")[:-1] if len(label) >= 4]
     pieces = _SEPARATOR.split(signals["title"] or "")
     candidates = [signals["meta"].get("og:site_name"), pieces[-1] if len(pieces) > 1 else None]
-    candidates += [text[m.end():] for text, _ in texts[-60:]
-                   for m in [_COPYRIGHT.match(text)] if m]
-    for candidate in candidates:
+    declared = len(candidates)  # the names the site gives itself, then those a person signs
+    candidates += [_SENTENCE_END.split(text[m.end():])[0] for text, _ in texts[-60:]
+                   for m in [_COPYRIGHT.match(text)] if m]  # "© 2025 Jane Doe. All rights ..."
+    candidates += [text[6:] for text, element in texts if element.tag == "a"
+                   and text.startswith("About ")][:1]  # the menu's "About Jane Doe"
+    home = [text for text, element in texts[:40] if _home_link(element, signals)][:1]
+    main = signals["host"].split(".")[-2:-1]  # "doe" of blog.doe.example, not "blog"
+    for n, candidate in enumerate(candidates + home):
         name = _clean(candidate)
         if not name or not re.fullmatch(_NAME, name) or not 2 <= len(name.split()) <= 3 \
                 or set(_words(name)) & (_MONTH_WORDS | _NOT_NAME | _JOB_WORDS):
@@ -1458,11 +1608,39 @@ def site_owner(texts: list, signals: dict) -> str | None:
         words = [w for w in _words(name) if len(w) >= 4]
         # the first name, or its first five letters ("Cassidy" on cassidoo.example)
         starts = [w if len(w) < 5 else w[:5] for w in words[:1]]
+        if n >= len(candidates):  # the header's link home: a person's where it is the
+            # surname of two or three words the host is ("Jane Doe" on doe.example)
+            if len(_words(name)[-1]) >= 5 and _words(name)[-1:] == main:
+                return name
+            continue
         if _words(name)[0] != "the" and any(label.startswith(w) for w in starts
                                             for label in labels) \
-                and _squash(name) not in labels:
+                and (_squash(name) not in labels or (n >= declared and _first_person(texts))):
             return name.rstrip(".")  # a first name the host starts with: not "Example Online"
     return None
+
+
+_I = frozenset(("i", "i'm", "i’m", "i've", "i’ve", "my", "me"))
+_WE = frozenset(("we", "our", "us", "we're", "we’re", "we've", "we’ve"))
+
+
+def _first_person(texts: list) -> bool:
+    """Whether the page speaks as one person ("I", "my") far more than as a company ("we",
+    "our"): a site named after its host whole ("Jane Doe" on janedoe.example) is then a
+    person's, not a business's ("Harbour Works" on harbourworks.example)."""
+    words = re.findall(r"[\w’']+", " ".join(t for t, _ in texts).casefold())
+    i = sum(w in _I for w in words)
+    return i >= 10 and i >= 3 * sum(w in _WE for w in words)
+
+
+def _home_link(element, signals: dict) -> bool:
+    """Whether an element is a link to the site's home page (the header's name)."""
+    if element.tag != "a":
+        return False
+    href = element.get("href") or ""
+    parts = urlsplit(href)
+    return href == "/" or (parts.path in ("", "/")
+                           and (parts.hostname or "").removeprefix("www.") == signals["host"])
 
 
 # The first sentence of an author's bio: "Jane Doe is a freelance travel writer ...".

@@ -792,10 +792,12 @@ def accuracy():
 # What newsmill reached when these rules were written (benchmarks/README.md, "Fields"),
 # less four or five pages: a change that loses more fails here. "author (person)" leaves
 # out the pages whose truth is the site's or publisher's own name.
-HELD = {"title": 0.896, "author": 0.875, "published": 0.894, "author (person)": 0.894}
-# The issue's targets (#28), not reached: benchmarks/README.md, "Fields", says what stands
-# in the way. Strict: the day one is reached, its test fails until it moves to HELD.
+HELD = {"title": 0.896, "author": 0.894, "published": 0.894, "author (person)": 0.911}
+# The issue's targets (#28): the author's is reached (0.903, sixteenth session) and held;
+# the others not yet: benchmarks/README.md, "Fields", says what stands in the way. Strict:
+# the day one is reached, its test fails until its xfail goes.
 TARGETS = {"title": 0.95, "author": 0.90, "published": 0.95}
+NOT_REACHED = pytest.mark.xfail(strict=True, reason="issue 28's field target is not reached yet")
 
 
 @pytest.mark.slow
@@ -812,8 +814,8 @@ def test_web_content_articles_fields_hold_their_accuracy_and_beat_trafilatura(ac
 @pytest.mark.slow
 @pytest.mark.corpus
 @pytest.mark.timeout(1800)
-@pytest.mark.xfail(strict=True, reason="issue 28's field targets are not reached yet")
-@pytest.mark.parametrize("field", sorted(TARGETS))
+@pytest.mark.parametrize("field", [pytest.param("title", marks=NOT_REACHED), "author",
+                                   pytest.param("published", marks=NOT_REACHED)])
 def test_web_content_articles_fields_reach_the_issues_targets(accuracy, field):
     row = accuracy["web-content"][field]
     assert row["newsmill"] / row["pages"] >= TARGETS[field], (field, row)
@@ -826,3 +828,124 @@ def test_web_content_articles_fields_reach_the_issues_targets(accuracy, field):
 def test_news_corpus_fields_are_filled_as_often_as_trafilaturas(accuracy, field):
     row = accuracy["news"][field]
     assert row["newsmill"] >= row["trafilatura"], (field, row)
+
+
+def test_trafilaturas_reading_that_lost_words_of_the_declared_author_does_not_replace_it():
+    # A department declared as the author (JSON-LD, Dublin Core): trafilatura reads
+    # "Center; Research" from the creator tag (it splits at "for" and "and").
+    head = (ld(author={"@type": "Organization", "name": "Center for Harbour Safety and Research"},
+               publisher={"@type": "Organization", "name": "HWA"})
+            + '<meta name="dcterms.creator" content="Center for Harbour Safety and Research">')
+    assert fields(page(head, headline="Harbour wall rebuilt"))["author"] \
+        == "Center for Harbour Safety and Research"
+
+
+def test_a_letter_after_a_byline_label_is_no_author():
+    byline = "<p>Jun 2 Written By I dove into the harbour's history in 2015 and never looked back.</p>"
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] is None
+
+
+@pytest.mark.parametrize("byline, author", [
+    # the job title in the name's own text: the byline as the page writes it
+    ('<div class="author">Jane Doe, Shipping Expert</div><div>•</div><time>May 2, 2025</time>',
+     "Jane Doe, Shipping Expert"),
+    ("<p><time>03/01/2017</time> by Jane Doe, Representative to the Harbour Committee</p>",
+     "Jane Doe, Representative to the Harbour Committee"),
+    ("<p><strong>By Jane Doe, CEO of Harbourworks</strong> Updated: May 2, 2025</p>",
+     "Jane Doe, CEO of Harbourworks"),
+    # the job title in an element of its own, or in a sentence after the byline
+    ('<p>By <a href="/author/jane-doe/">Jane Doe, </a><span>Senior Analyst</span></p>', "Jane Doe"),
+    ("<p>Jane Doe 12 March 2025</p><p><a>Jane Doe, CEO of Harbourworks</a> delves into it.</p>",
+     "Jane Doe"),
+])
+def test_a_job_title_written_in_the_names_own_text_stays_with_it(byline, author):
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] == author
+
+
+@pytest.mark.parametrize("tag, names, author", [
+    ("citation_authors", ["Jane Doe", "Ann Roe", "Joe Bloggs"], "Jane Doe, Ann Roe, Joe Bloggs"),
+    ("citation_author", ["Doe, Jane", "Roe, Ann"], "Jane Doe, Ann Roe"),  # turned round
+])
+def test_a_papers_authors_are_all_its_citation_tags_name(tag, names, author):
+    head = "".join(f'<meta name="{tag}" content="{n}">' for n in names)
+    head += '<meta name="dc.creator" content="Jane Doe">'
+    assert fields(page(head, headline="Harbour wall rebuilt"))["author"] == author
+
+
+def test_a_name_then_its_role_between_brackets_under_the_headline_is_the_author():
+    byline = "<p>Jane Doe (Content Manager) Ann Roe (Editor-in-Chief) Joe Bloggs (Data Analyst)</p>"
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] \
+        == "Jane Doe (Content Manager)"
+    byline = "<p>Harbour Works (Southampton) rebuilt the wall in May.</p>"  # no job's word
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] is None
+
+
+@pytest.mark.parametrize("run", ["A" * 100_000, "Ab " * 33_000 + "(", "Jane Doe, " + "Ab " * 33_000])
+def test_a_hostile_run_under_the_headline_is_read_for_a_role_or_job_title_in_good_time(run):
+    # No timing: a backtracking expression would not finish at all on these runs.
+    for byline in (f"<p>{run}</p>", f"<p>{run} (Content Manager)</p>", f"<p>By {run}</p>"):
+        fields(page(before_body=byline, headline="Harbour wall rebuilt"))
+
+
+def test_co_authors_linked_in_the_same_byline_box_are_all_the_authors():
+    box = ('<div class="byline"><strong>Written by</strong><br>'
+           '<strong><a href="/authors/jane-doe">Jane Doe</a></strong>, 4+ years covering harbours<br>'
+           '<strong><a href="/authors/ann-roe">Ann Roe</a></strong>, senior editor.</div>')
+    html = page(headline="Harbour wall rebuilt").replace("<footer>", box + "<footer>")
+    assert fields(html)["author"] == "Jane Doe, Ann Roe"
+    thanks = ('<p>Thanks to <a href="/authors/jane-doe">Jane Doe</a>, <a href="/staff/ann-roe">'
+              'Ann Roe</a> and others.</p>')  # links in running text: the first only
+    html = page(headline="Harbour wall rebuilt").replace("<footer>", thanks + "<footer>")
+    assert fields(html)["author"] == "Jane Doe"
+
+
+@pytest.mark.parametrize("url, author", [
+    ("https://www.harbourne.dev/articles/harbour-wall", "Jane Harbourne"),  # her surname
+    ("https://janeblog.dev/articles/harbour-wall", None),  # the host is not her surname
+])
+def test_the_headers_link_home_names_the_author_of_a_site_named_after_her_surname(url, author):
+    html = page(headline="Harbour wall rebuilt").replace(
+        '<nav><a href="/">Home</a>', '<nav><a href="/">Jane Harbourne</a>')
+    assert fields(html, url)["author"] == author
+
+
+FIRST_PERSON = ("<p>I rebuilt my harbour wall myself: I say so because I think my readers "
+                "should know what I did, what I paid and what I would change. I learnt a lot, "
+                "my friends helped me, and I would do it again; my next post says how.</p>")
+
+
+@pytest.mark.parametrize("voice, signed, author", [
+    (FIRST_PERSON, "<footer>© 2025 Jane Doe. All rights reserved.</footer>", "Jane Doe"),
+    (FIRST_PERSON, '<nav><a href="/about/">About Jane Doe</a></nav>', "Jane Doe"),
+    # a company's voice, or only the site's declared name: the host's name is a business's
+    (FIRST_PERSON.replace("I ", "we ").replace("my ", "our "),
+     "<footer>© 2025 Jane Doe. All rights reserved.</footer>", None),
+    (FIRST_PERSON, '<meta property="og:site_name" content="Jane Doe">', None),
+])
+def test_a_site_whose_host_is_its_owners_name_whole_names_her_where_she_signs_it(voice, signed, author):
+    html = page(headline="Harbour wall rebuilt").replace("</article>", voice + "</article>")
+    html = html.replace("<footer>About us</footer>", signed) if "<meta" not in signed \
+        else html.replace("</head>", signed + "</head>")
+    assert fields(html, "https://janedoe.example/notes/harbour-wall")["author"] == author
+
+
+@pytest.mark.parametrize("run", ["a" * 100_000, "Ab. " * 25_000, "I my " * 20_000])
+def test_a_hostile_footer_is_read_for_the_sites_owner_in_good_time(run):
+    # No timing: a backtracking expression would not finish at all on these runs.
+    html = page(headline="Harbour wall rebuilt").replace(
+        "<footer>About us</footer>", f"<footer>© 2025 Jane Doe{run}</footer><footer>© {run}</footer>")
+    fields(html, "https://janedoe.example/notes/harbour-wall")
+
+
+def test_names_each_with_credentials_under_the_headline_are_the_authors_as_written():
+    byline = ("<p>Jane Doe, VMD, DACVB; Ann Roe, BA, LVT, VTS (Behavior); Joe Bloggs, DVM, DACVB "
+              "&amp; Max Mustermann, DVM Print Article</p>")
+    assert fields(page(before_body=byline, headline="Harbour wall rebuilt"))["author"] \
+        == "Jane Doe, VMD, DACVB; Ann Roe, BA, LVT, VTS (Behavior); Joe Bloggs, DVM, DACVB & Max Mustermann, DVM"
+
+
+@pytest.mark.parametrize("run", ["Jane Doe" + ", DVM" * 25_000, "Jane Doe, DVM; " * 7_000 + "x",
+                                 "A" * 100_000 + ", DVM; Ann Roe, BA"])
+def test_hostile_credentials_under_the_headline_are_read_in_good_time(run):
+    # No timing: a backtracking expression would not finish at all on these runs.
+    fields(page(before_body=f"<p>{run}</p>", headline="Harbour wall rebuilt"))
