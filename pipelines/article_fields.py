@@ -667,6 +667,19 @@ def headline_element(tree, headline: str | None):
     return first
 
 
+def _end_item(out: list[str], begin: int) -> None:
+    """A comma after the text of a list item that another follows: items of one list are
+    apart ("Written by" <li>Jane Doe</li><li>Ann Roe</li> is two names, not one of four
+    words). `begin`: where the item's texts start in `out` (an item of icons alone has
+    none). Past a few blank texts (an item's line ends) only: each item looks back a few
+    texts at most, whatever the page."""
+    for n in range(len(out) - 1, max(begin - 1, len(out) - 4), -1):
+        if out[n].strip():
+            if not out[n].rstrip().endswith(","):
+                out[n] = out[n].rstrip() + ","
+            return
+
+
 def text_around(tree, element, before: int = DATELINE_BEFORE, after: int = DATELINE_AFTER):
     """The page's text just before `element` and just after it (not its own), where
     bylines and datelines are shown."""
@@ -675,6 +688,7 @@ def text_around(tree, element, before: int = DATELINE_BEFORE, after: int = DATEL
     head: list[str] = []
     tail: list[str] = []
     out: list[str] | None = head
+    items: dict = {}  # each list item open: the texts it adds to, and where they start
     skipped = 0
     size = 0
     for event, node in etree.iterwalk(tree, events=("start", "end")):
@@ -685,6 +699,8 @@ def text_around(tree, element, before: int = DATELINE_BEFORE, after: int = DATEL
             if tag in _NOT_READ:
                 skipped += 1
                 continue
+            if tag == "li" and out is not None:
+                items[node] = (out, len(out))
             if node is element:
                 out = None
             elif skipped == 0 and out is not None and node.text:
@@ -695,6 +711,10 @@ def text_around(tree, element, before: int = DATELINE_BEFORE, after: int = DATEL
                 skipped -= 1
             if node is element:
                 out = tail
+            opened = items.pop(node, None) if tag == "li" else None
+            if opened and opened[0] is out and skipped == 0 \
+                    and node.getnext() is not None and node.getnext().tag == "li":
+                _end_item(out, opened[1])
             if skipped == 0 and out is not None and node.tail:
                 out.append(node.tail)
                 size += len(node.tail) if out is tail else 0

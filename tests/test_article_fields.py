@@ -899,6 +899,24 @@ def test_co_authors_linked_in_the_same_byline_box_are_all_the_authors():
     assert fields(html)["author"] == "Jane Doe"
 
 
+def test_co_authors_in_items_of_one_list_under_the_headline_are_two_names():
+    # The list's commas are the style sheet's: its text has none ("Jane Doe Ann Roe").
+    meta = ('<div class="meta"><span>Written by: <ul class="comma-separated-list">'
+            '<li>\n <a href="/authors/jane-doe/">Jane Doe</a>\n</li>'
+            '<li><a href="/authors/ann-roe/">Ann Roe</a></li></ul></span>'
+            '<ul class="dates"><li>Published</li><li>March 3, 2025</li><li>4 min read</li></ul>'
+            '<ul class="share"><li><a href="/share"><svg></svg></a></li><li></li></ul></div>')
+    got = fields(page(headline="Harbour wall rebuilt", before_body=meta))
+    assert got["author"] == "Jane Doe, Ann Roe"
+    assert got["published"].startswith("2025-03-03")
+
+
+def test_a_list_of_twenty_thousand_items_around_the_headline_is_read_in_good_time():
+    items = "<ul>" + "<li>\n<a>Jane Doe</a>\n<i></i>\n</li>" * 20_000 + "</ul>"
+    assert fields(page(headline="Harbour wall rebuilt", before_body=items))["title"] \
+        == "Harbour wall rebuilt"
+
+
 @pytest.mark.parametrize("url, author", [
     ("https://www.harbourne.dev/articles/harbour-wall", "Jane Harbourne"),  # her surname
     ("https://janeblog.dev/articles/harbour-wall", None),  # the host is not her surname
