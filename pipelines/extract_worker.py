@@ -25,6 +25,7 @@ from pipelines.fingerprints import content_hash, fingerprints, word_count
 from pipelines.mojibake import mend_mojibake, shows_mojibake
 from pipelines.page_metadata import read_page_metadata
 from pipelines.recognition import read_signals
+from pipelines.trafilatura_bounds import bound_author_cleaning
 from pipelines.trafilatura_xpaths import faster_pruning
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     trafilatura's pruning expressions are tested in Python meanwhile: the same elements,
     about a tenth of the extraction's CPU less (pipelines/trafilatura_xpaths.py).
     """
+    bound_author_cleaning()  # once a process: trafilatura's is quadratic on a hostile author
     with faster_pruning():
         return _extract_article(html, url, hints, options, encoding, declared, mostly_links,
                                 judge, stored_hash)

@@ -397,6 +397,16 @@ def test_a_hostile_declared_author_of_letters_alone_is_cut_in_good_time(where):
     assert author.startswith("aaa") and len(author) <= 500
 
 
+def test_a_hostile_author_of_opening_brackets_is_read_in_good_time():
+    """trafilatura's nickname expression (an opening bracket, then lazily the nearest
+    closing one) costs a declared author of 300,000 "(" its length squared: ~9 minutes of a
+    worker (30,000: 5.5 s). newsmill cuts what it hands trafilatura
+    (pipelines/trafilatura_bounds.py)."""
+    run = "Jane Doe " + "(" * 300_000
+    html = page(f'<meta name="author" content="{run}">', headline="Harbour wall rebuilt")
+    assert fields(html)["title"] == "Harbour wall rebuilt"
+
+
 def test_an_author_name_box_names_the_author_but_not_its_date_or_the_sites_name():
     head = '<meta property="og:site_name" content="Harbour Works">'
     box = ('<div class="post-header_author-text">March 3, 2026</div>'
