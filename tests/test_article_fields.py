@@ -977,3 +977,24 @@ def test_names_each_with_credentials_under_the_headline_are_the_authors_as_writt
 def test_hostile_credentials_under_the_headline_are_read_in_good_time(run):
     # No timing: a backtracking expression would not finish at all on these runs.
     fields(page(before_body=f"<p>{run}</p>", headline="Harbour wall rebuilt"))
+
+
+def test_the_writer_signing_the_articles_end_replaces_a_desk_in_the_byline():
+    # A team signs the byline box under the headline; the article's end names its writer.
+    byline = '<p class="byline">By Team Harbour Gazette · March 3, 2026</p>'
+    signed = '<p>Written by <a href="/people/jane-doe">Jane Doe</a></p>'
+    html = page(headline="Harbour wall rebuilt", before_body=byline)
+    assert fields(html)["author"] == "Team Harbour Gazette"  # no writer named: the desk
+    assert fields(html.replace("</article>", signed + "</article>"))["author"] == "Jane Doe"
+    person = html.replace("Team Harbour Gazette", "Ann Roe")  # a person's byline stays
+    assert fields(person.replace("</article>", signed + "</article>"))["author"] == "Ann Roe"
+
+
+@pytest.mark.parametrize("run", ["written by " * 10_000, "Written by" + " " * 100_000 + ":",
+                                 "Written by " + "Jane " * 20_000])
+def test_a_hostile_run_after_a_desks_byline_is_read_for_its_writer_in_good_time(run):
+    # No timing: a backtracking expression would not finish at all on these runs.
+    byline = '<p class="byline">By Team Harbour Gazette · March 3, 2026</p>'
+    html = page(headline="Harbour wall rebuilt", before_body=byline)
+    got = fields(html.replace("</article>", f"<p>{run}</p><p>{run}</p></article>"))
+    assert got["author"] == "Team Harbour Gazette"
