@@ -51,6 +51,8 @@ def choose_fields(tree, url: str, page: dict, found) -> dict:
         chosen["published"] = published
     author, weak = choose_author(signals, page.get("author"), getattr(found, "author", None),
                                  (before, after))
+    if author and not weak:
+        author = writer_over_desk(tree, author, signals)
     if author:
         chosen["author"] = author
     else:
@@ -1451,6 +1453,31 @@ def _with_co_authors(declared: str, after: str, signals: dict) -> str:
     return title.group(0) + names if title else names
 
 
+_WRITTEN_BY = re.compile(r"(?:written|article)\s+by\s*[:\-–]?", re.IGNORECASE)
+
+
+def writer_over_desk(tree, author: str, signals: dict) -> str:
+    """The person a "Written by" names anywhere on the page where the byline chosen is a
+    desk's ("Team Example", "Example Staff"): a team signs the byline box under the
+    headline, its writer the article's end. Only the "Written by" / "Article by" label
+    (a bare "By" at the foot is as often a quote's or a photo's); the page's texts are
+    walked only for a desk's name (rare: ~2 ms)."""
+    if not set(_words(author)) & _DESKS:
+        return author
+    texts = _page_texts(tree)
+    for n, (text, _) in enumerate(texts):
+        start = _LABEL_START.match(text)
+        if start:
+            name = _person(text[start.end():], signals)
+        elif _WRITTEN_BY.fullmatch(text) and n + 1 < len(texts):
+            name = _person(texts[n + 1][0], signals)
+        else:
+            continue
+        if name and not set(_words(name)) & _DESKS:
+            return name
+    return author
+
+
 def searched_author(chosen: str | None, weak: bool, searched: str | None,
                     organisations: list[str], fallback: tuple | None = None) -> str | None:
     """The author to store once trafilatura's byline search (`searched`) has run: it fills
@@ -1718,10 +1745,33 @@ def fallback_author(tree, signals: dict, weak: bool = False) -> tuple[str | None
     if weak:  # one XPath for the bio's sentence, not the whole page's texts (~2.4 ms)
         starts = [(" ".join(t.split()), None) for t in tree.xpath(_BIO_XPATH)]
         found = bio_name(starts, signals, lambda name: bool(tree.xpath(_ALONE_XPATH, name=name)))
-        return found, None
+        return found or written_by_heading(tree, signals), None
     texts = _page_texts(tree)
-    return labelled_anywhere(texts, signals) or author_class_name(texts, signals) \
-        or data_layer_author(tree, signals) or bio_name(texts, signals), site_owner(texts, signals)
+    return labelled_anywhere(texts, signals) or written_by_heading(tree, signals) \
+        or author_class_name(texts, signals) or data_layer_author(tree, signals) \
+        or bio_name(texts, signals), site_owner(texts, signals)
+
+
+_WRITTEN_BY_XPATH = '//body//*[contains(text(), "ritten by")]'
+_WRITTEN_BY_HEADING = re.compile(r"(?:article\s+)?written\s+by\s*[:\-–]?", re.IGNORECASE)
+
+
+def written_by_heading(tree, signals: dict) -> str | None:
+    """The person named just after a "Written by:" / "Article written by:" standing alone
+    (an author box's heading at the article's foot), where only the site's name was
+    declared: the "written" label, not a bare "By" or "Author", which name other people
+    as often (see fallback_author). One XPath, read only on such pages."""
+    for element in tree.xpath(_WRITTEN_BY_XPATH):
+        if not _WRITTEN_BY_HEADING.fullmatch(" ".join((element.text or "").split())) \
+                or _skipped(element) or any(_skipped(a) for a in element.iterancestors()):
+            continue  # comments, sidebars, scripts: other people's names
+        following = element.xpath("following::text()[normalize-space()][1]")
+        if not following or following[0].getparent().tag == "a":
+            continue  # a link to an author's page: read with its co-authors' (_author_link)
+        name = _person(following[0], signals)
+        if name:
+            return name
+    return None
 
 
 # The post's author as WordPress's Google Tag Manager plugin (GTM4WP) gives it to analytics

@@ -802,8 +802,8 @@ def accuracy():
 # What newsmill reached when these rules were written (benchmarks/README.md, "Fields"),
 # less four or five pages: a change that loses more fails here. "author (person)" leaves
 # out the pages whose truth is the site's or publisher's own name.
-HELD = {"title": 0.896, "author": 0.894, "published": 0.894, "author (person)": 0.911}
-# The targets (#28): the author's is reached (0.903, sixteenth session) and held;
+HELD = {"title": 0.896, "author": 0.898, "published": 0.894, "author (person)": 0.915}
+# The targets (#28): the author's is reached (0.906, sixteenth session) and held;
 # the others not yet: benchmarks/README.md, "Fields", says what stands in the way. Strict:
 # the day one is reached, its test fails until its xfail goes.
 TARGETS = {"title": 0.95, "author": 0.90, "published": 0.95}
@@ -977,3 +977,41 @@ def test_names_each_with_credentials_under_the_headline_are_the_authors_as_writt
 def test_hostile_credentials_under_the_headline_are_read_in_good_time(run):
     # No timing: a backtracking expression would not finish at all on these runs.
     fields(page(before_body=f"<p>{run}</p>", headline="Harbour wall rebuilt"))
+
+
+def test_the_writer_signing_the_articles_end_replaces_a_desk_in_the_byline():
+    # A team signs the byline box under the headline; the article's end names its writer.
+    byline = '<p class="byline">By Team Harbour Gazette · March 3, 2026</p>'
+    signed = '<p>Written by <a href="/people/jane-doe">Jane Doe</a></p>'
+    html = page(headline="Harbour wall rebuilt", before_body=byline)
+    assert fields(html)["author"] == "Team Harbour Gazette"  # no writer named: the desk
+    assert fields(html.replace("</article>", signed + "</article>"))["author"] == "Jane Doe"
+    person = html.replace("Team Harbour Gazette", "Ann Roe")  # a person's byline stays
+    assert fields(person.replace("</article>", signed + "</article>"))["author"] == "Ann Roe"
+
+
+@pytest.mark.parametrize("run", ["written by " * 10_000, "Written by" + " " * 100_000 + ":",
+                                 "Written by " + "Jane " * 20_000])
+def test_a_hostile_run_after_a_desks_byline_is_read_for_its_writer_in_good_time(run):
+    # No timing: a backtracking expression would not finish at all on these runs.
+    byline = '<p class="byline">By Team Harbour Gazette · March 3, 2026</p>'
+    html = page(headline="Harbour wall rebuilt", before_body=byline)
+    got = fields(html.replace("</article>", f"<p>{run}</p><p>{run}</p></article>"))
+    assert got["author"] == "Team Harbour Gazette"
+
+
+def test_an_article_written_by_heading_at_the_foot_names_the_author_with_credentials():
+    box = ('<section><h2>Article written by: </h2><div><img src="/j.webp" alt="Headshot">'
+           '<h3>\n Jane Doe, MD, FOMA\n</h3></div></section>')
+    html = page(headline="Harbour wall rebuilt").replace("<footer>", box + "<footer>")
+    assert fields(html)["author"] == "Jane Doe, MD, FOMA"
+    quoted = html.replace("Article written by: ", "The report was written by the council")
+    assert fields(quoted)["author"] is None  # a sentence, not the box's heading
+
+
+@pytest.mark.parametrize("run", ["written by " * 10_000, "Article written by" + " " * 100_000])
+def test_a_hostile_written_by_heading_is_read_in_good_time(run):
+    # No timing: a backtracking expression would not finish at all on these runs.
+    html = page(headline="Harbour wall rebuilt").replace(
+        "<footer>", f"<h2>{run}</h2><h3>{run}</h3><footer>")
+    fields(html)
