@@ -12,6 +12,7 @@ page would call its title, author and date. No rule names a site.
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import re
 from datetime import date
@@ -1754,6 +1755,7 @@ def fallback_author(tree, signals: dict, weak: bool = False) -> tuple[str | None
 
 _WRITTEN_BY_XPATH = '//body//*[contains(text(), "ritten by")]'
 _WRITTEN_BY_HEADING = re.compile(r"(?:article\s+)?written\s+by\s*[:\-–]?", re.IGNORECASE)
+_WRITTEN_BY_HEADINGS = 5
 
 
 def written_by_heading(tree, signals: dict) -> str | None:
@@ -1761,9 +1763,13 @@ def written_by_heading(tree, signals: dict) -> str | None:
     (an author box's heading at the article's foot), where only the site's name was
     declared: the "written" label, not a bare "By" or "Author", which name other people
     as often (see fallback_author). One XPath, read only on such pages."""
-    for element in tree.xpath(_WRITTEN_BY_XPATH):
-        if not _WRITTEN_BY_HEADING.fullmatch(" ".join((element.text or "").split())) \
-                or _skipped(element) or any(_skipped(a) for a in element.iterancestors()):
+    headings = (element for element in tree.xpath(_WRITTEN_BY_XPATH)
+                if _WRITTEN_BY_HEADING.fullmatch(" ".join((element.text or "").split())))
+    # The first few only: each looks for the text after it through the rest of the page
+    # (libxml2 gathers the whole following axis), so a page of 100,000 such headings
+    # would cost its length squared.
+    for element in itertools.islice(headings, _WRITTEN_BY_HEADINGS):
+        if _skipped(element) or any(_skipped(a) for a in element.iterancestors()):
             continue  # comments, sidebars, scripts: other people's names
         following = element.xpath("following::text()[normalize-space()][1]")
         if not following or following[0].getparent().tag == "a":
