@@ -488,25 +488,10 @@ def _copy_of(pieces: list[str], title: str) -> bool:
     return len(folded) in reached
 
 
-def _mojibake_mended(title: str | None) -> str | None:
-    """UTF-8 read as Latin-1 or cp1252 ("Investorâ€™s" for "Investor\u2019s") decoded again, when
-    every copy of the headline on the page is garbled the same way; unchanged otherwise.
-    By hand: ftfy's fix_encoding does this and more, but only the title is mended here (the
-    body text of such a page is left as written: noted in benchmarks/README.md, title), and
-    one round trip that must decode cleanly is all it takes."""
-    if not title or "â" not in title:
-        return title
-    for misread in ("latin-1", "cp1252"):  # how the page was decoded: "â\x80\x99", "â€™"
-        try:
-            return title.encode(misread).decode("utf-8")
-        except UnicodeError:
-            continue  # not a clean round trip: real Latin-1 text, left as written
-    return title
-
-
 def choose_title(signals: dict, declared: str | None, found: str | None) -> str | None:
-    """The headline as the page shows it, mis-decoded UTF-8 mended (see `_chosen_title`)."""
-    return _mojibake_mended(_chosen_title(signals, declared, found))
+    """The headline as the page shows it (see `_chosen_title`). UTF-8 that was read as
+    latin-1 is decoded again before the page is parsed (pipelines/mojibake.py)."""
+    return _chosen_title(signals, declared, found)
 
 
 def _chosen_title(signals: dict, declared: str | None, found: str | None) -> str | None:
