@@ -51,6 +51,11 @@ EXTRACT_WORKERS = 0
 # leak over long runs; 0: never). The old worker finishes what was given to it, then its
 # replacement starts: never more than EXTRACT_WORKERS workers in memory.
 EXTRACT_RECYCLE_PAGES = 2000
+# Seconds one page's extraction may take before its worker is killed and replaced, and the
+# page recorded as an error of kind "extraction" (0: no limit). A page of 20 MiB of text,
+# the download limit, takes ~25 s of a core; the limit is for pages made to be slow to
+# read. A worker's first page gets twice as long: the worker's start counts too.
+EXTRACT_TIMEOUT = 120
 # Pages whose extracted body has fewer words are counted as "not an article" and not stored
 # (some real articles are a few sentences long: the shared corpus has one of 18 words).
 # Chinese and Japanese count a word per character, Thai one per four letters (README).

@@ -196,7 +196,7 @@ class WorkerProcess:
                      s.getfloat("DNS_TIMEOUT"), self.hosts.keys(),
                      s.getbool("NEWSMILL_ALLOW_PRIVATE_ADDRESSES")).install_on_reactor()
         self.pool = ExtractionPool(self.options.extract_workers,
-                                   s.getint("EXTRACT_RECYCLE_PAGES"))
+                                   s.getint("EXTRACT_RECYCLE_PAGES"), s.getfloat("EXTRACT_TIMEOUT"))
         tune_garbage_collector()
         threading.Thread(target=self._read, name="newsmill-worker-reader", daemon=True).start()
 

@@ -38,6 +38,14 @@ class WorkerDied(Exception):
     """The worker process ended while extracting this task (killed, out of memory)."""
 
 
+class TaskTimedOut(Exception):
+    """The task ran past the pool's time limit, so its worker was killed.
+
+    Killed from outside, not interrupted by an alarm inside the worker: a signal handler
+    runs only between Python bytecodes, never inside lxml or a regular expression, where
+    a hostile page spends its time."""
+
+
 def _frame(payload: bytes) -> bytes:
     """multiprocessing.connection's framing: a 4-byte length, or -1 and an 8-byte one."""
     if len(payload) > 0x7FFFFFFF:
@@ -76,14 +84,28 @@ class _Worker:
         self.writing = False
         self.in_flight: deque = deque()  # (future, frame) of each task given, in order
         self.given = 0
+        self.answered = 0
         self.retiring = False
+        self.deadline: asyncio.TimerHandle | None = None  # the running task's time limit
         self.loop.add_reader(self.result_fd, self._readable)
 
     def give(self, future: asyncio.Future, frame: bytes) -> None:
         self.in_flight.append((future, frame))
         self.given += 1
+        if len(self.in_flight) == 1:  # an idle worker starts on it now
+            self._arm()
         self.outgoing += frame
         self._write()
+
+    def _arm(self) -> None:
+        """Time the task the worker runs now (the oldest given): the pool's limit, twice
+        that for a worker's first task, which also waits for the worker to start."""
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+        if self.in_flight and self.pool.task_timeout > 0:
+            limit = self.pool.task_timeout * (1 if self.answered else 2)
+            self.deadline = self.loop.call_later(limit, self.pool._overran, self, self.in_flight[0][0])
 
     def _write(self) -> None:
         try:
@@ -122,10 +144,15 @@ class _Worker:
             payload = bytes(self.incoming[start:start + size])
             del self.incoming[:start + size]
             future, _ = self.in_flight.popleft()
+            self.answered += 1
+            self._arm()  # the next task given, if any, runs now
             self.pool._answered(self, future, payload)
 
     def close(self) -> None:
         """Stop listening and close the task pipe: the worker finishes, reads EOF, exits."""
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
         self.loop.remove_reader(self.result_fd)
         if self.writing:
             self.loop.remove_writer(self.task_fd)
@@ -135,11 +162,13 @@ class _Worker:
 
 class ExtractionPool:
     """Up to `size` worker processes, started when work comes (or all at once by `start`),
-    each replaced by a fresh one after `recycle_tasks` tasks (0: never)."""
+    each replaced by a fresh one after `recycle_tasks` tasks (0: never); a worker whose
+    task runs past `task_timeout` seconds (0: no limit) is killed and replaced."""
 
-    def __init__(self, size: int, recycle_tasks: int = 0):
+    def __init__(self, size: int, recycle_tasks: int = 0, task_timeout: float = 0.0):
         self.size = size
         self.recycle_tasks = recycle_tasks
+        self.task_timeout = task_timeout
         self.loop = asyncio.get_running_loop()
         self.workers: list[_Worker] = []
         self.ended: list = []  # processes of retired or lost workers, reaped at close
@@ -198,12 +227,25 @@ class ExtractionPool:
     def _lost(self, worker: _Worker) -> None:
         """The worker's result pipe closed: it died. Its current task fails with
         WorkerDied; the ones queued behind it never started and go to another worker."""
+        self._fail(worker, WorkerDied(f"extraction worker {worker.process.pid} died "
+                                      f"(exit code {worker.process.exitcode})"))
+
+    def _overran(self, worker: _Worker, future: asyncio.Future) -> None:
+        """The worker's current task passed the time limit: the worker is killed, the task
+        fails with TaskTimedOut, and the ones queued behind it go to another worker."""
+        if worker not in self.workers or not worker.in_flight or worker.in_flight[0][0] is not future:
+            return  # answered, or the worker ended, as the timer fired
+        limit = self.task_timeout * (1 if worker.answered else 2)
+        logger.warning("extraction worker %d killed: its task ran past %g s", worker.process.pid, limit)
+        worker.process.kill()
+        self._fail(worker, TaskTimedOut(f"ran past {limit:g} s; its worker was killed"))
+
+    def _fail(self, worker: _Worker, error: Exception) -> None:
         self._end(worker)
         if worker.in_flight:
             future, _ = worker.in_flight.popleft()
             if not future.cancelled():
-                future.set_exception(WorkerDied(f"extraction worker {worker.process.pid} died "
-                                                f"(exit code {worker.process.exitcode})"))
+                future.set_exception(error)
             self.waiting.extendleft(reversed(worker.in_flight))
             worker.in_flight.clear()
         self._dispatch()

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from scrapy.exceptions import DropItem
 
-from pipelines.extract_pool import ExtractionPool, WorkerDied
+from pipelines.extract_pool import ExtractionPool, TaskTimedOut, WorkerDied
 from pipelines.items import Article, FetchError, Page
 from pipelines.urls import same_site
 
@@ -55,12 +55,14 @@ def original_claim(url: str, canonical: str | None, declares_article: bool,
 class ExtractionPipeline:
     """Turns `Page` items into `Article` items in worker processes; drops non-articles."""
 
-    def __init__(self, crawler, workers: int, options: dict, recycle_pages: int = 0):
+    def __init__(self, crawler, workers: int, options: dict, recycle_pages: int = 0,
+                 timeout: float = 0.0):
         self.crawler = crawler
         self.stats = crawler.stats
         self.workers = workers
         self.options = options
         self.recycle_pages = recycle_pages
+        self.timeout = timeout
         self.pool: ExtractionPool | None = None
         # A long-lived crawl worker (crawler/worker.py) hands its crawls one pool it owns.
         self.shared_pool: ExtractionPool | None = getattr(crawler, "extraction_pool", None)
@@ -84,13 +86,14 @@ class ExtractionPipeline:
             "min_words": s.getint("EXTRACT_MIN_WORDS", 10),
             **{option: s.getint(setting) for option, setting in FIELD_BOUND_SETTINGS.items()},
         }
-        return cls(crawler, workers, options, s.getint("EXTRACT_RECYCLE_PAGES", 0))
+        return cls(crawler, workers, options, s.getint("EXTRACT_RECYCLE_PAGES", 0),
+                   s.getfloat("EXTRACT_TIMEOUT", 0.0))
 
     def open_spider(self) -> None:
         # Each worker is replaced after EXTRACT_RECYCLE_PAGES pages, bounding any slow leak
         # over long runs; not Python's max_tasks_per_child, with which a pool stopped for
         # good once its workers reached the limit (CPython gh-115634).
-        self.pool = self.shared_pool or ExtractionPool(self.workers, self.recycle_pages)
+        self.pool = self.shared_pool or ExtractionPool(self.workers, self.recycle_pages, self.timeout)
         spider = getattr(self.crawler, "spider", None)
         every_page = getattr(spider, "extracts_every_page", False)  # import-warc, reextract
         if (every_page or self._first_crawl()) and len(self.pool.workers) < self.pool.size:
@@ -141,6 +144,11 @@ class ExtractionPipeline:
                                       item.stored_hash)
             del html
             result = await future
+        except TaskTimedOut as exc:
+            # A page made to be slow to read (or a bug) must not hold a worker for ever.
+            self.stats.inc_value("newsmill/extraction_timeouts")
+            logger.warning("extraction of %s stopped: %s (EXTRACT_TIMEOUT)", item.url, exc)
+            return self._error(item, "extraction", f"extraction took too long (EXTRACT_TIMEOUT): {exc}")
         except WorkerDied:
             # Killed, out of memory: the pool starts another worker; the page is recorded.
             return self._error(item, "extraction", "extraction worker died on this page")

@@ -275,3 +275,43 @@ def test_pool_replaces_workers_and_survives_one_that_dies(tmp_path):
     assert result["squares"] == [n * n for n in range(6)]
     assert result["error"] == "invalid literal for int() with base 10: 'not a number'"
     assert result["alive"] == 0
+
+
+TIMEOUT_SCRIPT = textwrap.dedent("""
+    import asyncio
+    import json
+    import time
+
+    async def run():
+        from pipelines.extract_pool import ExtractionPool, TaskTimedOut
+
+        pool = ExtractionPool(1, task_timeout=5.0)
+        first = await pool.submit(eval, "__import__('os').getpid()")
+        stuck = pool.submit(time.sleep, 600)  # a page that would hold the worker for ten minutes
+        behind = [pool.submit(pow, n, 2) for n in range(3)]
+        started = time.monotonic()
+        outcome = await asyncio.gather(stuck, *behind, return_exceptions=True)
+        waited = time.monotonic() - started
+        second = await pool.submit(eval, "__import__('os').getpid()")
+        processes = [w.process for w in pool.workers] + pool.ended
+        pool.close()
+        print(json.dumps({"stuck": type(outcome[0]).__name__, "message": str(outcome[0]),
+                          "squares": outcome[1:], "waited": waited, "replaced": first != second,
+                          "alive": sum(p.is_alive() for p in processes)}))
+
+    if __name__ == "__main__":
+        asyncio.run(run())
+""")
+
+
+def test_a_task_past_the_time_limit_kills_its_worker_and_only_fails_itself(tmp_path):
+    """A page that holds its worker (a hostile page, a bug) fails with TaskTimedOut once the
+    limit passes, its worker is killed and replaced, and the pages queued behind it are
+    extracted by the next worker."""
+    result = json.loads(run_script(tmp_path / "timeout.py", TIMEOUT_SCRIPT).stdout)
+    assert result["stuck"] == "TaskTimedOut"
+    assert "ran past 5 s" in result["message"]
+    assert result["squares"] == [0, 1, 4]
+    assert result["waited"] < 300  # not the ten minutes the task asked for
+    assert result["replaced"]
+    assert result["alive"] == 0

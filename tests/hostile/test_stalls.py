@@ -2,7 +2,7 @@
 
 import time
 
-from tests.sites import article_html, rss_feed
+from tests.sites import article_html, rss_feed, unaccounted_pages
 
 TIMEOUT = ["-s", "DOWNLOAD_TIMEOUT=2"]
 
@@ -76,3 +76,19 @@ timeout = "8s"
     limit = newsmill.rows("select kind, message from errors where kind = 'limit'")
     assert len(limit) == 1 and "time budget (8 s)" in limit[0]["message"]
     assert newsmill.rows("select status from runs")[0]["status"] == "partial"
+
+
+def test_a_page_whose_extraction_passes_the_time_limit_is_an_error_naming_it(site, newsmill):
+    """EXTRACT_TIMEOUT bounds a page's extraction (a page made to be slow to read holds a
+    worker no longer): here a limit no page can meet, so that the test does not depend on
+    how fast this machine is. Each page is recorded as an extraction error naming the
+    limit, the crawl ends, and the run's counts account for every page."""
+    urls = [site.add(f"/slow-{i}.html", article_html(f"Slow {i}")) for i in range(2)]
+    result = newsmill.crawl("--kind", "article", "-s", "EXTRACT_TIMEOUT=0.001", *urls)
+    assert result.returncode == 1, newsmill.explain(result)
+    errors = newsmill.rows("select url, kind, message from errors order by url")
+    assert [(e["url"], e["kind"]) for e in errors] == [(u, "extraction") for u in sorted(urls)]
+    assert all("EXTRACT_TIMEOUT" in e["message"] for e in errors), errors
+    assert newsmill.count("articles") == 0
+    assert all(url in result.stderr for url in urls)  # the log names each page
+    assert unaccounted_pages(newsmill.rows("select * from runs")) == []
