@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from benchmarks.field_accuracy import SHARED_CORPORA, measure
+from benchmarks.field_accuracy import NO_DAY, SHARED_CORPORA, measure
 from pipelines.extract_worker import extract_article
 
 # The corpus fixture extracts every page (minutes): the module's tests share one xdist
@@ -801,8 +801,10 @@ def accuracy():
 
 # What newsmill reached when these rules were written (benchmarks/README.md, "Fields"),
 # less four or five pages: a change that loses more fails here. "author (person)" leaves
-# out the pages whose truth is the site's or publisher's own name.
-HELD = {"title": 0.896, "author": 0.898, "published": 0.894, "author (person)": 0.915}
+# out the pages whose truth is the site's or publisher's own name. NO_DAY: the pages whose
+# truth has no day, on which none is stored (0.440 when a copyright year's 1 January went,
+# seventeenth session; 0.022 before, trafilatura's figure).
+HELD = {"title": 0.896, "author": 0.898, "published": 0.894, "author (person)": 0.915, NO_DAY: 0.40}
 # The targets (#28): the author's is reached (0.906, sixteenth session) and held;
 # the others not yet: benchmarks/README.md, "Fields", says what stands in the way. Strict:
 # the day one is reached, its test fails until its xfail goes.

@@ -160,6 +160,28 @@ def test_an_undated_page_gets_htmldates_day_only_where_nothing_else_dates_it(mon
     assert searched == [undated]
 
 
+def test_a_copyright_year_or_a_year_alone_is_no_publication_day():
+    """htmldate gives 1 January of a copyright line's year ("© 2024") or of a year in the
+    text when it finds no date: such a page is stored without a day, not as published on
+    New Year's Day. A page that writes 1 January keeps it."""
+    from pipelines.extract_worker import extract_article
+
+    body = "".join(f"<p>Paragraph {n} of a guide to the harbour ferries, which have run since "
+                   f"2019 and which the operator says will run until the end of the decade.</p>"
+                   for n in range(6))
+
+    def page(footer: str) -> str:
+        return (f"<html><head><title>Ferry guide</title></head><body><article><h1>Ferry guide</h1>"
+                f"{body}</article><footer><p>{footer}</p></footer></body></html>")
+
+    url = "https://example.org/guides/ferries.html"
+    assert extract_article(page("© 2024 Example Ferries Ltd. All rights reserved."), url, {}, {})["published"] is None
+    assert extract_article(page("Example Ferries Ltd."), url, {}, {})["published"] is None  # "2019" alone
+    for shown in ("Last changed 2024-01-01", "Last changed January 1, 2024", "Mis à jour le 1er janvier 2024"):
+        assert extract_article(page(shown + ". © 2024 Example"), url, {}, {})["published"] == "2024-01-01", shown
+    assert extract_article(page("Last changed 2024-03-03. © 2024 Example"), url, {}, {})["published"] == "2024-03-03"
+
+
 def test_workers_start_with_a_first_crawl_and_not_for_an_unchanged_recrawl(site, newsmill):
     """A first crawl extracts nearly every page: its workers start (and warm up) while
     robots.txt and the feed download. A re-crawl that finds nothing changed starts none."""
