@@ -93,16 +93,20 @@ def _extracted(body: bytes, url: str) -> dict:
     from scrapy.http import HtmlResponse
 
     from crawler import discovery
-    from pipelines.extract_worker import extract_article
+    from pipelines.extract_worker import _htmldate_day, extract_article
+    from pipelines.extract_worker import parse_page as parse
     from pipelines.page_metadata import looks_like_article_url
 
     share = discovery.link_share(HtmlResponse(url, body=body))
     # Declared: its text as an article's, judged by the benchmark as if it had declared nothing.
     found = extract_article(body, url, {}, {"min_words": 10}, declared=True)
+    # The day the judgement reads, as extract_article's: where none is stored, htmldate's
+    # answer, a year alone included (the store keeps no such day, the model reads it).
+    date = found.get("published") or _htmldate_day(parse(body), url)
     return {"mostly_links": share > 0.5,
             # Taken for a page of links by the spider (ArticlesSpider._parse): never judged.
             "listing": share >= discovery.NAVIGATION_SHARE and not looks_like_article_url(url),
-            "link_share": share, "text": found.get("text"), "date": found.get("published"),
+            "link_share": share, "text": found.get("text"), "date": date,
             "canonical": found.get("canonical")}
 
 

@@ -79,12 +79,14 @@ def _extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     found = trafilatura_metadata(tree, url, page, find_day=False, find_links=False)
     # The headline, author and day a reader of the page sees (pipelines.article_fields).
     page = choose_fields(tree, url, page, found)
+    answered = None
     if undated and not page.get("published"):
         # htmldate's day (~5-40 ms where it searches the text) is what choose_published
         # falls back on where the page declares no day and shows none under its headline
         # nor in its URL: only then is it looked for. (choose_published returns it as it
         # is in that case and reads found.date nowhere else; find_date copies the tree.)
-        found.date = _found_day(tree, url)
+        answered = _htmldate_day(tree, url)
+        found.date = without_year_alone(tree, answered)
         if found.date:
             page["published"] = found.date
     # Before extraction, which prunes the tree it is given.
@@ -124,9 +126,12 @@ def _extract_article(html: str | bytes, url: str, hints: dict, options: dict,
         words = word_count(text)  # Chinese, Japanese, Thai counted by characters
     if words < min_words:
         return {"not_article": f"only {words} words of main text"}
+    # The recognition model was trained on htmldate's answer, a year alone included: there,
+    # a copyright line is a sign of a page that is kept up, which it weighs (stored, it is
+    # no day: see without_year_alone).
     if not declared and (reason := undeclared_verdict(
-            signals, text, page.get("published") or found.date, url, page.get("canonical"),
-            mostly_links)):
+            signals, text, page.get("published") or found.date or answered, url,
+            page.get("canonical"), mostly_links)):
         return {"not_article": reason}
 
     # Only for a page that is an article: the category and tag links trafilatura searches
@@ -293,8 +298,23 @@ _SECTION_META = etree.XPath(
 
 
 def _found_day(tree, url: str) -> str | None:
-    """htmldate's day for the page, as trafilatura finds it and trims it, but never a
-    year alone.
+    """htmldate's day for the page, as trafilatura finds it, but never a year alone."""
+    return without_year_alone(tree, _htmldate_day(tree, url))
+
+
+def _htmldate_day(tree, url: str) -> str | None:
+    """htmldate's answer for the page, as trafilatura finds it and trims it."""
+    from html import unescape
+
+    from htmldate import find_date
+    from trafilatura.utils import line_processing
+
+    day = find_date(tree, url=url, **_date_search())
+    return line_processing(unescape(day)) if isinstance(day, str) else day
+
+
+def without_year_alone(tree, day: str | None) -> str | None:
+    """htmldate's day, unless it is a year alone given as its 1 January.
 
     When htmldate finds no date but a year, in a copyright line ("© 2026") or anywhere in
     the text, it gives the year's 1 January: an evergreen guide stored as published on New
@@ -303,15 +323,9 @@ def _found_day(tree, url: str) -> str | None:
     without its search of the text would cost ~10 ms on those pages, a seventh of its first
     search, and found another day on 2 of the 254.)
     """
-    from html import unescape
-
-    from htmldate import find_date
-    from trafilatura.utils import line_processing
-
-    day = find_date(tree, url=url, **_date_search())
-    if isinstance(day, str) and day[4:10] == "-01-01" and not shows_new_years_day(tree, day[:4]):
+    if day and day[4:10] == "-01-01" and not shows_new_years_day(tree, day[:4]):
         return None
-    return line_processing(unescape(day)) if isinstance(day, str) else day
+    return day
 
 
 # "January" as English, French, German, Dutch, Spanish, Portuguese and Italian write it.

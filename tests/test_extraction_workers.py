@@ -144,8 +144,8 @@ def test_an_undated_page_gets_htmldates_day_only_where_nothing_else_dates_it(mon
     from pipelines import extract_worker
 
     searched = []
-    found_day = extract_worker._found_day
-    monkeypatch.setattr(extract_worker, "_found_day",
+    found_day = extract_worker._htmldate_day
+    monkeypatch.setattr(extract_worker, "_htmldate_day",
                         lambda tree, url: searched.append(url) or found_day(tree, url))
     body = "".join(f"<p>Paragraph {n} of a story about the harbour ferry and its new engine, "
                    f"which the operator says will run until the end of the decade.</p>"
