@@ -37,7 +37,9 @@ def read_page_metadata(tree, url: str) -> dict:
     # twitter:site) hold addresses and handles.
     out["sitename"] = first(meta.get("og:site_name"), _name(website), _name(ld.get("publisher")),
                             meta.get("application-name"))
-    out["publisher"] = first(_name(ld.get("publisher")), meta.get("article:publisher"))
+    # article:publisher, by the Open Graph convention, is the publisher's Facebook page:
+    # an address is no name.
+    out["publisher"] = first(_name(ld.get("publisher")), _not_address(meta.get("article:publisher")))
     out["author"] = first(_names(ld.get("author")), meta.get("author"), meta.get("article:author"))
     out["published"] = page_time(first(ld.get("datePublished"), meta.get("article:published_time"),
                                        meta.get("datePublished"), meta.get("pubdate")))
@@ -117,6 +119,14 @@ def _walk(data, depth: int = 0):
             yield from _walk(data["mainEntity"], depth + 1)
 
 
+def _not_address(value: str | None) -> str | None:
+    """The value, unless it is a web address ("https://www.facebook.com/Example",
+    "www.example.com/about"); a name written as a domain ("Example.com") stays."""
+    if value and re.match(r"\s*(?:[a-z][a-z0-9+.-]*://|//|www\.|[^\s/]+\.[a-z]{2,}/)", value, re.IGNORECASE):
+        return None
+    return value
+
+
 def _name(value):
     if isinstance(value, list):
         value = value[0] if value else None
@@ -171,10 +181,21 @@ _DAY_ONLY = re.compile(r"\d{4}-\d\d-\d\d")
 
 def page_time(value: str | None) -> str | None:
     """A time a page declares, as iso_timestamp reads it; a day without a time stays a
-    day ("2026-11-02", not a made-up midnight)."""
+    day ("2026-11-02", not a made-up midnight); None for a CMS's empty date (see
+    _PLACEHOLDER_TIMES)."""
     if value and _DAY_ONLY.fullmatch(value.strip()):
-        return iso_timestamp(value) and value.strip()
-    return iso_timestamp(value)
+        found = iso_timestamp(value) and value.strip()
+    else:
+        found = iso_timestamp(value)
+    if found and (found[:4] < "1800" or found == "1970-01-01" or found.startswith(_EPOCH)):
+        return None
+    return found
+
+
+# What content systems write for a date they do not have: the first day of year 1 (an
+# empty .NET or Go date: "0001-01-01T00:00:00+00:00", on five pages of the news corpus;
+# any year before 1800 is taken for one) and the Unix epoch.
+_EPOCH = ("1970-01-01T00:00:00", "1970-01-01T01:00:00+01:00")
 
 
 def iso_timestamp(value: str | None) -> str | None:

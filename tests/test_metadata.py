@@ -75,3 +75,25 @@ def test_full_text_search_finds_the_article(site, newsmill):
     found = newsmill.rows("select articles.title from articles join articles_fts "
                           "on articles.rowid = articles_fts.rowid where articles_fts match 'volcanic'")
     assert [r["title"] for r in found] == ["Volcanic ash grounds flights"]
+
+
+def test_an_address_is_no_publisher_and_an_empty_date_is_no_date(site, newsmill):
+    """`article:publisher` is, by Open Graph's convention, the publisher's Facebook page, and
+    a content system without a date writes year 1 or the Unix epoch: neither is stored."""
+    ld = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle",
+                     "datePublished": "2026-11-02T08:15:00+01:00",
+                     "dateModified": "0001-01-01T00:00:00+00:00"})
+    addressed = site.add("/news/2026/11/addressed", article_html("Harbour reopens", extra_head=(
+        '<meta property="article:publisher" content="https://www.facebook.com/CoastalGazette">'
+        f'<script type="application/ld+json">{ld}</script>')))
+    named = site.add("/news/2026/11/named", article_html("Ferry returns", extra_head=(
+        '<meta property="article:publisher" content="Coastal Media Group">'
+        '<meta property="article:modified_time" content="1970-01-01T00:00:00Z">')))
+    result = newsmill.crawl(addressed, named)
+    assert result.returncode == 0, newsmill.explain(result)
+    rows = {r["title"]: r for r in newsmill.rows("select title, publisher, published, modified from articles")}
+    assert rows["Harbour reopens"]["publisher"] is None
+    assert rows["Harbour reopens"]["published"] == "2026-11-02T08:15:00+01:00"
+    assert rows["Harbour reopens"]["modified"] is None
+    assert rows["Ferry returns"]["publisher"] == "Coastal Media Group"
+    assert rows["Ferry returns"]["modified"] is None
