@@ -12,6 +12,7 @@ import json
 import re
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from html import unescape
 from urllib.parse import urljoin, urlsplit
 
 _ARTICLE_TYPES = re.compile(r"(Article|BlogPosting|Report|LiveBlogPosting)$")
@@ -26,7 +27,7 @@ def read_page_metadata(tree, url: str) -> dict:
     def first(*values):
         for value in values:
             if isinstance(value, str) and value.strip():
-                return " ".join(value.split())
+                return _plain(value)
         return None
 
     out["title"] = first(ld.get("headline"), meta.get("og:title"), meta.get("twitter:title"))
@@ -45,10 +46,10 @@ def read_page_metadata(tree, url: str) -> dict:
                                        meta.get("datePublished"), meta.get("pubdate")))
     out["modified"] = page_time(first(ld.get("dateModified"), meta.get("article:modified_time"),
                                       meta.get("og:updated_time"), meta.get("dateModified")))
-    out["section"] = first(meta.get("article:section"), _one(ld.get("articleSection")))
+    out["section"] = _not_address(first(meta.get("article:section"), _one(ld.get("articleSection"))))
     tags = _all_meta(tree, "article:tag") or _split_keywords(ld.get("keywords")) \
         or _split_keywords(meta.get("news_keywords")) or _split_keywords(meta.get("keywords"))
-    out["tags"] = list(dict.fromkeys(t for t in tags if t))
+    out["tags"] = list(dict.fromkeys(_plain(t) for t in tags if t.strip()))
     image = first(meta.get("og:image"), _image(ld.get("image")), meta.get("twitter:image"))
     out["image"] = urljoin(url, image) if image else None
     lang = first(tree.get("lang"), tree.get("xml:lang"), meta.get("og:locale"),
@@ -117,6 +118,13 @@ def _walk(data, depth: int = 0):
             yield from _walk(data["@graph"], depth + 1)
         if "mainEntity" in data:
             yield from _walk(data["mainEntity"], depth + 1)
+
+
+def _plain(value: str) -> str:
+    """Text as a reader sees it, spaces collapsed. HTML escapes are decoded once more: JSON-LD
+    is JSON, which escapes none, yet content systems write its strings HTML-escaped ("Derek
+    Seaman&#039;s Tech Blog"), and some escape meta tags twice ("M&amp;amp;A")."""
+    return " ".join((unescape(value) if "&" in value else value).split())
 
 
 def _not_address(value: str | None) -> str | None:
