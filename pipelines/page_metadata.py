@@ -27,26 +27,30 @@ def read_page_metadata(tree, url: str) -> dict:
     def first(*values):
         for value in values:
             if isinstance(value, str) and value.strip():
-                return _plain(value)
+                return " ".join(value.split())
         return None
 
-    out["title"] = first(ld.get("headline"), meta.get("og:title"), meta.get("twitter:title"))
-    out["description"] = first(meta.get("og:description"), meta.get("description"),
+    def text(*values):
+        found = first(*values)
+        return _plain(found) if found else None
+
+    out["title"] = text(ld.get("headline"), meta.get("og:title"), meta.get("twitter:title"))
+    out["description"] = text(meta.get("og:description"), meta.get("description"),
                                ld.get("description"), meta.get("twitter:description"))
     # Only a name the site gives itself: trafilatura's fallbacks (a part of the <title>, the
     # URL's host and port) are not names, and its other meta tags (article:publisher,
     # twitter:site) hold addresses and handles.
-    out["sitename"] = first(meta.get("og:site_name"), _name(website), _name(ld.get("publisher")),
+    out["sitename"] = text(meta.get("og:site_name"), _name(website), _name(ld.get("publisher")),
                             meta.get("application-name"))
     # article:publisher, by the Open Graph convention, is the publisher's Facebook page:
     # an address is no name.
-    out["publisher"] = first(_name(ld.get("publisher")), _not_address(meta.get("article:publisher")))
-    out["author"] = first(_names(ld.get("author")), meta.get("author"), meta.get("article:author"))
+    out["publisher"] = text(_name(ld.get("publisher")), _not_address(meta.get("article:publisher")))
+    out["author"] = text(_names(ld.get("author")), meta.get("author"), meta.get("article:author"))
     out["published"] = page_time(first(ld.get("datePublished"), meta.get("article:published_time"),
                                        meta.get("datePublished"), meta.get("pubdate")))
     out["modified"] = page_time(first(ld.get("dateModified"), meta.get("article:modified_time"),
                                       meta.get("og:updated_time"), meta.get("dateModified")))
-    out["section"] = _not_address(first(meta.get("article:section"), _one(ld.get("articleSection"))))
+    out["section"] = _not_address(text(meta.get("article:section"), _one(ld.get("articleSection"))))
     tags = _all_meta(tree, "article:tag") or _split_keywords(ld.get("keywords")) \
         or _split_keywords(meta.get("news_keywords")) or _split_keywords(meta.get("keywords"))
     out["tags"] = list(dict.fromkeys(_plain(t) for t in tags if t.strip()))
@@ -63,7 +67,7 @@ def read_page_metadata(tree, url: str) -> dict:
     out["declares_article"] = bool(ld) or (meta.get("og:type") or "").strip().lower() == "article"
     publisher_url = _publisher_url(ld.get("publisher"))
     out["publisher_url"] = urljoin(url, publisher_url) if publisher_url else None
-    site_name, publisher = first(meta.get("og:site_name")), first(_name(ld.get("publisher")))
+    site_name, publisher = text(meta.get("og:site_name")), text(_name(ld.get("publisher")))
     out["publisher_is_site_name"] = bool(site_name and publisher) \
         and site_name.casefold() == publisher.casefold()
     return {k: v for k, v in out.items() if v}
@@ -123,8 +127,14 @@ def _walk(data, depth: int = 0):
 def _plain(value: str) -> str:
     """Text as a reader sees it, spaces collapsed. HTML escapes are decoded once more: JSON-LD
     is JSON, which escapes none, yet content systems write its strings HTML-escaped ("Derek
-    Seaman&#039;s Tech Blog"), and some escape meta tags twice ("M&amp;amp;A")."""
-    return " ".join((unescape(value) if "&" in value else value).split())
+    Seaman&#039;s Tech Blog"), and some escape meta tags twice ("M&amp;amp;A"). Only whole
+    escapes, ended by ";": html.unescape alone would read "AT&T &notes" as "AT&T ¬es"."""
+    if "&" in value:
+        value = _ESCAPE.sub(lambda m: unescape(m[0]), value)
+    return " ".join(value.split())
+
+
+_ESCAPE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
 def _not_address(value: str | None) -> str | None:
