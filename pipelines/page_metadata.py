@@ -31,8 +31,11 @@ def read_page_metadata(tree, url: str) -> dict:
         return None
 
     def text(*values):
-        found = first(*values)
-        return _plain(found) if found else None
+        """The first value with a letter or digit in it, as text (a site name of "/" is none)."""
+        for value in values:
+            if isinstance(value, str) and any(c.isalnum() for c in value):
+                return _plain(value)
+        return None
 
     out["title"] = text(ld.get("headline"), meta.get("og:title"), meta.get("twitter:title"))
     out["description"] = text(meta.get("og:description"), meta.get("description"),

@@ -101,18 +101,21 @@ def test_an_address_is_no_publisher_and_an_empty_date_is_no_date(site, newsmill)
 
 def test_metadata_escaped_as_html_is_stored_as_text(site, newsmill):
     """Content systems write JSON-LD strings HTML-escaped (JSON escapes nothing of the kind)
-    and some escape meta tags twice: the store holds "M&A", not "M&amp;A"."""
+    and some escape meta tags twice: the store holds "M&A", not "M&amp;A". A value without a
+    letter or digit is none."""
     ld = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle",
                      "publisher": {"@type": "Organization", "name": "Derek&#039;s Harbour Blog"},
                      "keywords": ["Plants &amp; Crops", "M&amp;A"]})
     url = site.add("/news/2026/11/escaped", article_html("Harbour deal", extra_head=(
+        '<meta property="og:site_name" content="/">'
         '<meta property="article:section" content="M&amp;amp;A Tracker">'
         '<meta property="og:description" content="Pricing &amp;amp; costs.&amp;nbsp;">'
         f'<script type="application/ld+json">{ld}</script>')))
     result = newsmill.crawl(url)
     assert result.returncode == 0, newsmill.explain(result)
-    row = newsmill.rows("select publisher, section, tags, description from articles")[0]
+    row = newsmill.rows("select publisher, section, tags, description, sitename from articles")[0]
     assert row["publisher"] == "Derek's Harbour Blog"
+    assert row["sitename"] == "Derek's Harbour Blog"  # a site name of "/" is none
     assert row["section"] == "M&A Tracker"
     assert json.loads(row["tags"]) == ["Plants & Crops", "M&A"]
     assert row["description"] == "Pricing & costs."
