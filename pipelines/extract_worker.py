@@ -25,7 +25,7 @@ from pipelines.fingerprints import content_hash, fingerprints, word_count
 from pipelines.mojibake import mend_mojibake, shows_mojibake
 from pipelines.page_metadata import read_page_metadata
 from pipelines.recognition import read_signals
-from pipelines.trafilatura_bounds import bound_author_cleaning
+from pipelines.trafilatura_bounds import bound_author_cleaning, bound_justext_revision
 from pipelines.trafilatura_xpaths import faster_pruning
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ def extract_article(html: str | bytes, url: str, hints: dict, options: dict,
     about a tenth of the extraction's CPU less (pipelines/trafilatura_xpaths.py).
     """
     bound_author_cleaning()  # once a process: trafilatura's is quadratic on a hostile author
+    bound_justext_revision()  # and jusText's on many short paragraphs
     with faster_pruning():
         return _extract_article(html, url, hints, options, encoding, declared, mostly_links,
                                 judge, stored_hash)
