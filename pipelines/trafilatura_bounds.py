@@ -52,21 +52,16 @@ def revise_classes(paragraphs, max_heading_distance: int = 200) -> None:
     paragraph before the one revised is good or bad already (shorts went in step 2,
     earlier neargoods in this loop), so its previous neighbour is the paragraph before it;
     its next is the nearest good or bad after it as step 2 left them. Steps 1 and 4 walk
-    at most `max_heading_distance` characters, as jusText does.
+    at most `max_heading_distance` characters, as jusText does; step 1, as jusText's, reads
+    the classes ahead of a heading before it has set them (on a fresh page, none).
     """
     n = len(paragraphs)
     # 1. good headings (as jusText)
     for i, paragraph in enumerate(paragraphs):
         paragraph.class_type = paragraph.cf_class
-        if not (paragraph.heading and paragraph.class_type == "short"):
-            continue
-        j, distance = i + 1, 0
-        while j < n and distance <= max_heading_distance:
-            if paragraphs[j].class_type == "good":
-                paragraph.class_type = "neargood"
-                break
-            distance += len(paragraphs[j].text)
-            j += 1
+        if paragraph.heading and paragraph.class_type == "short" \
+                and _good_ahead(paragraphs, i, max_heading_distance):
+            paragraph.class_type = "neargood"
     # 2. classify short: nearest good/bad (and nearest good/bad/neargood) on each side
     classes = [p.class_type for p in paragraphs]
     prev_gb, prev_any = _nearest(classes, range(n))
@@ -96,15 +91,22 @@ def revise_classes(paragraphs, max_heading_distance: int = 200) -> None:
         paragraph.class_type = "bad" if (before, next_gb[i]) == ("bad", "bad") else "good"
     # 4. more good headings (as jusText)
     for i, paragraph in enumerate(paragraphs):
-        if not (paragraph.heading and paragraph.class_type == "bad" and paragraph.cf_class != "bad"):
-            continue
-        j, distance = i + 1, 0
-        while j < n and distance <= max_heading_distance:
-            if paragraphs[j].class_type == "good":
-                paragraph.class_type = "good"
-                break
-            distance += len(paragraphs[j].text)
-            j += 1
+        if paragraph.heading and paragraph.class_type == "bad" and paragraph.cf_class != "bad" \
+                and _good_ahead(paragraphs, i, max_heading_distance):
+            paragraph.class_type = "good"
+
+
+def _good_ahead(paragraphs, i: int, max_distance: int) -> bool:
+    """Whether a good paragraph follows paragraph i within `max_distance` characters of the
+    ones between (jusText's walk from a heading: it stops past that many characters)."""
+    distance = 0
+    for j in range(i + 1, len(paragraphs)):  # not a slice: a copy of the rest for each heading
+        if distance > max_distance:
+            return False
+        if paragraphs[j].class_type == "good":
+            return True
+        distance += len(paragraphs[j].text)
+    return False
 
 
 def _nearest(classes: list[str], order) -> tuple[list[str], list[str]]:
