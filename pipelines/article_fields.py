@@ -1026,7 +1026,8 @@ def clean_author(value: str | None, organisations: list[str]) -> str | None:
     if len(kept) > 2 and kept[0].isupper() and len(kept[0]) <= 3 \
             and kept[0] == "".join(w[0] for w in kept[1:len(kept[0]) + 1]):
         kept = kept[1:]  # the initials of an avatar: "CM Craig McCarthy"
-    value = _co_authors_only(" ".join(kept).strip(" ,;:-"))
+    # "Jane Doe , Ann Roe" (names in elements of their own, a comma between) as one writes it
+    value = _co_authors_only(" ".join(kept).replace(" ,", ",").strip(" ,;:-"))
     if not value or not any(c.isalpha() for c in value) \
             or ("," not in value and len(value.split()) > _MAX_NAME_WORDS):
         return None  # nothing of a name left, or a sentence

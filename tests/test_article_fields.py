@@ -253,6 +253,13 @@ def test_a_date_and_a_job_title_after_the_name_are_not_the_author():
     assert fields(page(head))["author"] == "Jane Doe"
 
 
+def test_co_authors_in_elements_of_their_own_are_joined_as_one_writes_them():
+    # Each name in its own link, the commas between them in the text: "Jane Doe , Ann Roe".
+    byline = ('<p class="byline">By <a href="/people/jane">Jane Doe</a> , <a href="/people/ann">Ann Roe</a>'
+              ' , <a href="/people/li">Li Wei</a></p>')
+    assert fields(page("", byline, headline="Harbour wall rebuilt"))["author"] == "Jane Doe, Ann Roe, Li Wei"
+
+
 def test_by_in_a_sentence_under_the_headline_is_no_byline():
     lead = "<p>The harbour, bought by Example Holdings last year, reopens on Monday.</p>"
     assert fields(page(before_body=lead, headline="Harbour wall rebuilt"))["author"] is None
