@@ -202,8 +202,8 @@ _DAY_ONLY = re.compile(r"\d{4}-\d\d-\d\d")
 
 def page_time(value: str | None) -> str | None:
     """A time a page declares, as iso_timestamp reads it; a day without a time stays a
-    day ("2026-11-02", not a made-up midnight); None for a CMS's empty date (see
-    _PLACEHOLDER_TIMES)."""
+    day ("2026-11-02", not a made-up midnight); None for a content system's empty date
+    (year 1 or any year before 1800, the Unix epoch: see _EPOCH)."""
     if value and _DAY_ONLY.fullmatch(value.strip()):
         found = iso_timestamp(value) and value.strip()
     else:
